@@ -1,0 +1,540 @@
+//! [`ApiError`]: one error response from the API, parsed and ready to act on.
+
+use std::borrow::Cow;
+use std::fmt::{self, Write as _};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use http::{HeaderMap, StatusCode};
+use serde::ser::SerializeMap;
+use serde::{Serialize, Serializer};
+use serde_json::Value;
+
+use crate::body::{ErrorBody, Shape, TextBody};
+use crate::excerpt::{summarize, utf8_prefix};
+use crate::policy::{Idempotency, RetryPolicy};
+use crate::{ErrorCode, ErrorKind, RetryAfter, status};
+
+/// The default bound on how much of an error body is considered: 64 KiB.
+pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
+/// How much of a non-JSON body is kept as an excerpt.
+const EXCERPT_LIMIT: usize = 1024;
+/// The longest request id kept; longer ones are cut (they come from untrusted input).
+const REQUEST_ID_LIMIT: usize = 256;
+/// How many validation issues the one-line message names before "and N more".
+const LIST_MESSAGE_ISSUES: usize = 3;
+/// The longest message `Display` prints, in characters.
+const DISPLAY_MESSAGE_CHARS: usize = 300;
+
+/// Headers that carry a request id when the body does not, in the order they are tried.
+pub const REQUEST_ID_HEADERS: [&str; 4] = [
+    "x-request-id",
+    "request-id",
+    "x-correlation-id",
+    "x-amzn-requestid",
+];
+
+/// An error response from the API: status, parsed body, request id and `Retry-After`.
+///
+/// Built by [`ApiError::parse`] (or an [`ErrorParser`] with other limits) from any status,
+/// headers and bytes; parsing never fails and never panics. A body that is not one of the
+/// API's shapes becomes [`Shape::Text`] with a bounded excerpt, and the reason it was not
+/// read as JSON is kept as [`ApiError::body_problem`] and as the [`source`].
+///
+/// ```
+/// use std::time::SystemTime;
+/// use errors_core::{ApiError, ErrorCode, ErrorKind, Shape};
+/// use http::{HeaderMap, StatusCode};
+///
+/// let body = br#"{"error":{"code":"RATE_LIMIT_ERROR","message":"Rate limit exceeded: 100 calls per 60 seconds","details":{}},"request_id":"550e8400-e29b-41d4-a716-446655440000"}"#;
+/// let mut headers = HeaderMap::new();
+/// headers.insert("retry-after", "2".parse().unwrap());
+///
+/// let err = ApiError::parse(StatusCode::TOO_MANY_REQUESTS, &headers, body, SystemTime::UNIX_EPOCH);
+/// assert_eq!(err.code(), Some(&ErrorCode::RateLimitError));
+/// assert_eq!(err.kind(), ErrorKind::RateLimited);
+/// assert_eq!(err.shape(), Shape::Envelope);
+/// assert_eq!(err.retry_after(), Some(std::time::Duration::from_secs(2)));
+/// assert_eq!(
+///     err.to_string(),
+///     "429 Too Many Requests: RATE_LIMIT_ERROR: Rate limit exceeded: 100 calls per 60 seconds \
+///      (retry after 2s; request id 550e8400-e29b-41d4-a716-446655440000)"
+/// );
+/// ```
+///
+/// [`source`]: std::error::Error::source
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    status: StatusCode,
+    body: ErrorBody,
+    request_id: Option<String>,
+    retry_after: Option<RetryAfter>,
+    retry_after_delay: Option<Duration>,
+    truncated: bool,
+    problem: Option<BodyProblem>,
+    /// For a validation list: the one-line message and the first issue's field.
+    list_summary: Option<(String, String)>,
+}
+
+/// Why a body was not read as one of the API's JSON shapes.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum BodyProblem {
+    /// The body is not JSON (HTML, plain text).
+    NotJson,
+    /// The body looks like JSON but does not parse as one of the API's shapes: broken syntax,
+    /// cut short, wrong types, nested too deep.
+    InvalidJson(Arc<serde_json::Error>),
+}
+
+impl fmt::Display for BodyProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BodyProblem::NotJson => f.write_str("error body is not json"),
+            BodyProblem::InvalidJson(_) => f.write_str("error body is not one of the api's shapes"),
+        }
+    }
+}
+
+/// Parses error responses with limits other than the defaults.
+///
+/// ```
+/// use errors_core::ErrorParser;
+/// let parser = ErrorParser::new().body_limit(16 * 1024);
+/// assert_eq!(parser.limit(), 16 * 1024);
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct ErrorParser {
+    body_limit: usize,
+}
+
+impl Default for ErrorParser {
+    fn default() -> Self {
+        ErrorParser {
+            body_limit: DEFAULT_BODY_LIMIT,
+        }
+    }
+}
+
+impl ErrorParser {
+    /// A parser with the default 64 KiB body limit.
+    pub fn new() -> ErrorParser {
+        ErrorParser::default()
+    }
+
+    /// Sets how many bytes of a body are considered; more are cut off. At least 1 KiB.
+    pub fn body_limit(mut self, limit: usize) -> ErrorParser {
+        self.body_limit = limit.max(1024);
+        self
+    }
+
+    /// The body limit. A driver reads at most `limit() + 1` bytes: the extra byte tells the
+    /// parser the body was cut.
+    pub fn limit(&self) -> usize {
+        self.body_limit
+    }
+
+    /// Parses one error response. `now` resolves a `Retry-After` date into a delay.
+    pub fn parse(
+        &self,
+        status: StatusCode,
+        headers: &HeaderMap,
+        body: &[u8],
+        now: SystemTime,
+    ) -> ApiError {
+        let truncated = body.len() > self.body_limit;
+        let body = &body[..body.len().min(self.body_limit)];
+        let (body, problem) = read_body(body);
+
+        let list_summary = match &body {
+            ErrorBody::DetailList(issues) => Some(list_summary(issues)),
+            _ => None,
+        };
+        let body_request_id = match &body {
+            ErrorBody::Envelope(e) => e.request_id.as_deref().filter(|id| !id.is_empty()),
+            _ => None,
+        };
+        let request_id = body_request_id
+            .map(|id| bounded(id, REQUEST_ID_LIMIT))
+            .or_else(|| header_request_id(headers));
+        let retry_after = headers
+            .get(http::header::RETRY_AFTER)
+            .and_then(|v| RetryAfter::parse(v.as_bytes()).ok());
+
+        ApiError {
+            status,
+            body,
+            request_id,
+            retry_after,
+            retry_after_delay: retry_after.map(|r| r.delay_from(now)),
+            truncated,
+            problem,
+            list_summary,
+        }
+    }
+}
+
+fn read_body(body: &[u8]) -> (ErrorBody, Option<BodyProblem>) {
+    let Some(first) = body.iter().position(|b| !b.is_ascii_whitespace()) else {
+        return (ErrorBody::Empty, None);
+    };
+    let problem = if body[first] == b'{' {
+        match ErrorBody::from_json(body) {
+            Ok(parsed) => return (parsed, None),
+            Err(e) => BodyProblem::InvalidJson(Arc::new(e)),
+        }
+    } else {
+        BodyProblem::NotJson
+    };
+    let excerpt = utf8_prefix(&body[first..], EXCERPT_LIMIT);
+    let summary = summarize(&excerpt);
+    (
+        ErrorBody::Text(TextBody { excerpt, summary }),
+        Some(problem),
+    )
+}
+
+fn list_summary(issues: &[crate::ValidationIssue]) -> (String, String) {
+    let mut message = String::new();
+    for (i, issue) in issues.iter().take(LIST_MESSAGE_ISSUES).enumerate() {
+        if i > 0 {
+            message.push_str("; ");
+        }
+        let field = issue.field();
+        if !field.is_empty() {
+            message.push_str(&field);
+            message.push_str(": ");
+        }
+        message.push_str(&issue.msg);
+    }
+    if issues.len() > LIST_MESSAGE_ISSUES {
+        let _ = write!(
+            message,
+            " (and {} more)",
+            issues.len() - LIST_MESSAGE_ISSUES
+        );
+    }
+    if issues.is_empty() {
+        message.push_str("validation failed");
+    }
+    let field = issues.first().map(|i| i.field()).unwrap_or_default();
+    (message, field)
+}
+
+fn header_request_id(headers: &HeaderMap) -> Option<String> {
+    REQUEST_ID_HEADERS.iter().find_map(|name| {
+        let value = headers.get(*name)?.to_str().ok()?.trim();
+        (!value.is_empty()).then(|| bounded(value, REQUEST_ID_LIMIT))
+    })
+}
+
+fn bounded(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_owned();
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text[..end].to_owned()
+}
+
+impl ApiError {
+    /// Parses one error response with the default limits. See [`ErrorParser::parse`].
+    pub fn parse(
+        status: StatusCode,
+        headers: &HeaderMap,
+        body: &[u8],
+        now: SystemTime,
+    ) -> ApiError {
+        ErrorParser::default().parse(status, headers, body, now)
+    }
+
+    /// An error from a status and a body model, as a test double or an adapter would make it.
+    pub fn new(status: StatusCode, body: ErrorBody) -> ApiError {
+        let list_summary = match &body {
+            ErrorBody::DetailList(issues) => Some(list_summary(issues)),
+            _ => None,
+        };
+        let request_id = match &body {
+            ErrorBody::Envelope(e) => e.request_id.clone(),
+            _ => None,
+        };
+        ApiError {
+            status,
+            body,
+            request_id,
+            retry_after: None,
+            retry_after_delay: None,
+            truncated: false,
+            problem: None,
+            list_summary,
+        }
+    }
+
+    /// Sets the request id (as an `X-Request-ID` header would).
+    pub fn with_request_id(mut self, request_id: impl Into<String>) -> ApiError {
+        self.request_id = Some(request_id.into());
+        self
+    }
+
+    /// Sets `Retry-After`, resolved against `now`.
+    pub fn with_retry_after(mut self, retry_after: RetryAfter, now: SystemTime) -> ApiError {
+        self.retry_after = Some(retry_after);
+        self.retry_after_delay = Some(retry_after.delay_from(now));
+        self
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The body as parsed.
+    pub fn body(&self) -> &ErrorBody {
+        &self.body
+    }
+
+    /// Which shape the body came in.
+    pub fn shape(&self) -> Shape {
+        self.body.shape()
+    }
+
+    /// The application code, when the body carries one.
+    pub fn code(&self) -> Option<&ErrorCode> {
+        match &self.body {
+            ErrorBody::Envelope(e) => e.code.as_ref(),
+            ErrorBody::DetailObject(d) => d.code.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// The message: the body's, a one-line summary of a validation list, or the start of a
+    /// text body (an HTML page's title).
+    pub fn message(&self) -> Option<&str> {
+        match &self.body {
+            ErrorBody::Envelope(e) => e.message.as_deref(),
+            ErrorBody::DetailString(s) => Some(s),
+            ErrorBody::DetailObject(d) => d.message.as_deref(),
+            ErrorBody::DetailList(_) => self.list_summary.as_ref().map(|(m, _)| m.as_str()),
+            ErrorBody::Text(t) => Some(t.summary.as_str()).filter(|s| !s.is_empty()),
+            ErrorBody::Empty => None,
+        }
+    }
+
+    /// The request parameter at fault: a detail object's `field`, or the first validation
+    /// issue's location (`items.0.name`).
+    pub fn field(&self) -> Option<&str> {
+        match &self.body {
+            ErrorBody::DetailObject(d) => d.field.as_deref(),
+            ErrorBody::DetailList(_) => self
+                .list_summary
+                .as_ref()
+                .map(|(_, f)| f.as_str())
+                .filter(|f| !f.is_empty()),
+            _ => None,
+        }
+    }
+
+    /// The envelope's `details`, for debugging.
+    pub fn details(&self) -> Option<&Value> {
+        match &self.body {
+            ErrorBody::Envelope(e) => e.details.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// The request id: the body's, else one of [`REQUEST_ID_HEADERS`]. Quote it to support.
+    pub fn request_id(&self) -> Option<&str> {
+        self.request_id.as_deref()
+    }
+
+    /// How long the server asked the client to wait, resolved when the error was parsed.
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.retry_after_delay
+    }
+
+    /// The `Retry-After` header as sent, if it was valid.
+    pub fn retry_after_header(&self) -> Option<RetryAfter> {
+        self.retry_after
+    }
+
+    /// What kind of failure this is: from a documented code if there is one, else the status.
+    pub fn kind(&self) -> ErrorKind {
+        match self.code().map(ErrorCode::kind) {
+            Some(kind) if kind != ErrorKind::Unknown => kind,
+            _ => ErrorKind::from_status(self.status.as_u16()),
+        }
+    }
+
+    /// The documented remedy for the code, when it has one.
+    pub fn solution(&self) -> Option<&'static str> {
+        self.code().and_then(ErrorCode::solution)
+    }
+
+    /// What the API reference says the status means, when it lists it.
+    pub fn status_meaning(&self) -> Option<&'static str> {
+        status::StatusInfo::lookup(self.status.as_u16()).map(|s| s.meaning)
+    }
+
+    /// Whether the body was longer than the parser's limit and was cut.
+    pub fn is_truncated(&self) -> bool {
+        self.truncated
+    }
+
+    /// Why the body was not one of the API's JSON shapes, for a [`Shape::Text`] body.
+    pub fn body_problem(&self) -> Option<&BodyProblem> {
+        self.problem.as_ref()
+    }
+
+    /// The start of a body that was not one of the API's JSON shapes.
+    pub fn excerpt(&self) -> Option<&str> {
+        match &self.body {
+            ErrorBody::Text(t) => Some(&t.excerpt),
+            _ => None,
+        }
+    }
+
+    /// Whether the default [`RetryPolicy`] would retry a GET that got this response.
+    pub fn is_retryable(&self) -> bool {
+        RetryPolicy::default().would_retry(Idempotency::Idempotent, self)
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.status.as_u16())?;
+        let reason = status::reason_phrase(self.status.as_u16());
+        if !reason.is_empty() {
+            write!(f, " {reason}")?;
+        }
+        if let Some(code) = self.code() {
+            f.write_str(": ")?;
+            write_one_line(f, code.as_str(), DISPLAY_MESSAGE_CHARS)?;
+        }
+        match self.message() {
+            Some(message) => {
+                f.write_str(": ")?;
+                write_one_line(f, message, DISPLAY_MESSAGE_CHARS)?;
+            }
+            None if self.shape() == Shape::Empty => f.write_str(": empty body")?,
+            None => {}
+        }
+        let mut notes = Notes::new(f);
+        if let Some(delay) = self.retry_after_delay {
+            notes.note(format_args!("retry after {}", DisplayDuration(delay)))?;
+        }
+        if let Some(id) = &self.request_id {
+            notes.note(format_args!("request id {}", OneLine(id)))?;
+        }
+        notes.finish()
+    }
+}
+
+/// Writes `(a; b)` after the main text, only when there are notes.
+struct Notes<'a, 'b> {
+    f: &'a mut fmt::Formatter<'b>,
+    any: bool,
+}
+
+impl<'a, 'b> Notes<'a, 'b> {
+    fn new(f: &'a mut fmt::Formatter<'b>) -> Self {
+        Notes { f, any: false }
+    }
+    fn note(&mut self, args: fmt::Arguments<'_>) -> fmt::Result {
+        self.f.write_str(if self.any { "; " } else { " (" })?;
+        self.any = true;
+        self.f.write_fmt(args)
+    }
+    fn finish(self) -> fmt::Result {
+        if self.any {
+            self.f.write_str(")")
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// Text from the wire, printed on one line: control characters become spaces.
+struct OneLine<'a>(&'a str);
+
+impl fmt::Display for OneLine<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write_one_line(f, self.0, usize::MAX)
+    }
+}
+
+fn write_one_line(f: &mut fmt::Formatter<'_>, text: &str, max_chars: usize) -> fmt::Result {
+    for (i, c) in text.chars().enumerate() {
+        if i == max_chars {
+            return f.write_char('…');
+        }
+        f.write_char(if c.is_control() { ' ' } else { c })?;
+    }
+    Ok(())
+}
+
+/// A duration for people: `2s`, `1.5s`, `250ms`.
+pub(crate) struct DisplayDuration(pub(crate) Duration);
+
+impl fmt::Display for DisplayDuration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let d = self.0;
+        if d.subsec_millis() == 0 && d.as_secs() > 0 {
+            write!(f, "{}s", d.as_secs())
+        } else if d.as_secs() == 0 {
+            write!(f, "{}ms", d.as_millis())
+        } else {
+            write!(f, "{}.{:03}s", d.as_secs(), d.subsec_millis())
+        }
+    }
+}
+
+impl std::error::Error for ApiError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match &self.problem {
+            Some(BodyProblem::InvalidJson(e)) => Some(&**e),
+            _ => None,
+        }
+    }
+}
+
+/// Milliseconds, saturating at `u64::MAX` for absurd delays.
+pub(crate) fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+impl Serialize for ApiError {
+    /// The fields of the `explain` contract: `status`, `code`, `message`, `request_id`,
+    /// `field`, `details`, `kind`, `shape`, `retryable`, `retry_after_ms`, `solution`, then
+    /// `truncated` and (for text bodies) `excerpt`.
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("status", &self.status.as_u16())?;
+        map.serialize_entry("code", &self.code())?;
+        map.serialize_entry("message", &self.message())?;
+        map.serialize_entry("request_id", &self.request_id)?;
+        map.serialize_entry("field", &self.field())?;
+        let details: Option<Cow<'_, Value>> = match &self.body {
+            ErrorBody::Envelope(e) => e.details.as_ref().map(Cow::Borrowed),
+            ErrorBody::DetailObject(d) if !d.extra.is_empty() => {
+                Some(Cow::Owned(Value::Object(d.extra.clone())))
+            }
+            ErrorBody::DetailList(issues) => Some(Cow::Owned(
+                serde_json::to_value(issues).unwrap_or(Value::Null),
+            )),
+            _ => None,
+        };
+        map.serialize_entry("details", &details)?;
+        map.serialize_entry("kind", &self.kind())?;
+        map.serialize_entry("shape", &self.shape())?;
+        map.serialize_entry("retryable", &self.is_retryable())?;
+        map.serialize_entry("retry_after_ms", &self.retry_after_delay.map(millis))?;
+        map.serialize_entry("solution", &self.solution())?;
+        map.serialize_entry("truncated", &self.truncated)?;
+        if let Some(excerpt) = self.excerpt() {
+            map.serialize_entry("excerpt", excerpt)?;
+        }
+        map.end()
+    }
+}

@@ -1,0 +1,63 @@
+//! The API's error contract as plain Rust data: no network, no async runtime.
+//!
+//! Give it a response's status, headers and body bytes and get back one [`ApiError`] that
+//! knows its [`ErrorCode`] (with the documented [`solution`](ErrorCode::solution)), its
+//! [`ErrorKind`], the [`Shape`] the body came in, the request id to quote to support and the
+//! server's `Retry-After`. Then ask the pure [`RetryPolicy`] whether and when to retry.
+//!
+//! ```
+//! use std::time::{Duration, SystemTime};
+//! use errors_core::{ApiError, ErrorCode, Idempotency, RetryPolicy, Shape};
+//! use http::{HeaderMap, StatusCode};
+//!
+//! let body = br#"{"error":{"code":"USAGE_LIMIT_EXCEEDED","message":"Monthly API call limit reached"},"request_id":"req-42"}"#;
+//! let err = ApiError::parse(StatusCode::TOO_MANY_REQUESTS, &HeaderMap::new(), body, SystemTime::UNIX_EPOCH);
+//!
+//! assert_eq!(err.shape(), Shape::Envelope);
+//! assert_eq!(err.code(), Some(&ErrorCode::UsageLimitExceeded));
+//! assert_eq!(err.request_id(), Some("req-42"));
+//! assert_eq!(err.solution(), Some("Wait for next billing cycle or upgrade plan"));
+//! // A monthly limit is not a rate limit: waiting seconds will not fix it.
+//! assert!(!RetryPolicy::default().would_retry(Idempotency::Idempotent, &err));
+//! assert_eq!(
+//!     err.to_string(),
+//!     "429 Too Many Requests: USAGE_LIMIT_EXCEEDED: Monthly API call limit reached (request id req-42)"
+//! );
+//! ```
+//!
+//! Bodies that are not the API's (a proxy's HTML page, plain text, broken JSON, nothing) still
+//! give a useful [`ApiError`] with the status and a bounded excerpt; parsing never fails. Only
+//! the first 64 KiB of a body are considered ([`ErrorParser::body_limit`] changes that).
+
+#![warn(
+    missing_docs,
+    missing_debug_implementations,
+    rust_2018_idioms,
+    unreachable_pub
+)]
+#![forbid(unsafe_code)]
+
+mod api_error;
+mod body;
+mod clock;
+mod code;
+mod excerpt;
+mod kind;
+mod policy;
+mod retry_after;
+mod status;
+
+pub use api_error::{ApiError, BodyProblem, DEFAULT_BODY_LIMIT, ErrorParser, REQUEST_ID_HEADERS};
+pub use body::{DetailObject, Envelope, ErrorBody, LocSegment, Shape, TextBody, ValidationIssue};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use code::ErrorCode;
+pub use kind::ErrorKind;
+pub use policy::{
+    AttemptRecord, ClientRetryState, Decision, Idempotency, Outcome, RateLimitGate, RetryBudget,
+    RetryPolicy, RetryReason, RetryRun, StopReason, TransportFailure, TransportKind,
+};
+pub use retry_after::{InvalidRetryAfter, RetryAfter};
+pub use status::{StatusInfo, reason_phrase};
+
+/// Re-exported so callers name the same `http` types this crate takes.
+pub use http;

@@ -1,0 +1,116 @@
+//! What the policy decides after an attempt, and why.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::api_error::DisplayDuration;
+
+/// Why an attempt is retried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum RetryReason {
+    /// 429 or `RATE_LIMIT_ERROR`: the rate limiter rejected it before any work was done.
+    RateLimited,
+    /// A transient server error (500, 502, 503, 504 and other 5xx but 501 and 505).
+    ServerError,
+    /// The request never left the client (connection refused, DNS).
+    NotSent,
+    /// A timeout or broken connection on a request that may be repeated.
+    Transport,
+}
+
+impl fmt::Display for RetryReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            RetryReason::RateLimited => "rate limited",
+            RetryReason::ServerError => "transient server error",
+            RetryReason::NotSent => "request was not sent",
+            RetryReason::Transport => "transport failure",
+        })
+    }
+}
+
+/// Why there is no further attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case", tag = "reason")]
+#[non_exhaustive]
+pub enum StopReason {
+    /// The attempt succeeded.
+    Succeeded,
+    /// The error is not one waiting can fix (auth, validation, quotas, 501...).
+    NotRetryable,
+    /// The outcome is unknown and the request is not safe to repeat (a POST after a 500 or a
+    /// timeout). Mark the request as safe to repeat to allow it.
+    UnsafeToRepeat,
+    /// The server asked for a longer wait than the policy's maximum.
+    RetryAfterTooLong {
+        /// What the server asked for, in milliseconds.
+        requested_ms: u64,
+    },
+    /// All allowed retries were used.
+    RetriesExhausted,
+    /// The next attempt could not finish before the total deadline.
+    DeadlineExceeded,
+    /// The client's retry budget is spent: the server is failing a large share of requests.
+    BudgetExhausted,
+}
+
+impl StopReason {
+    /// The server-requested delay, for [`StopReason::RetryAfterTooLong`].
+    pub fn requested_delay(&self) -> Option<Duration> {
+        match self {
+            StopReason::RetryAfterTooLong { requested_ms } => {
+                Some(Duration::from_millis(*requested_ms))
+            }
+            _ => None,
+        }
+    }
+
+    /// A snake_case tag for logs and JSON.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            StopReason::Succeeded => "succeeded",
+            StopReason::NotRetryable => "not_retryable",
+            StopReason::UnsafeToRepeat => "unsafe_to_repeat",
+            StopReason::RetryAfterTooLong { .. } => "retry_after_too_long",
+            StopReason::RetriesExhausted => "retries_exhausted",
+            StopReason::DeadlineExceeded => "deadline_exceeded",
+            StopReason::BudgetExhausted => "budget_exhausted",
+        }
+    }
+}
+
+impl fmt::Display for StopReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StopReason::Succeeded => f.write_str("succeeded"),
+            StopReason::NotRetryable => f.write_str("not retryable"),
+            StopReason::UnsafeToRepeat => f.write_str(
+                "not retried: the request may have been processed and is not safe to repeat",
+            ),
+            StopReason::RetryAfterTooLong { requested_ms } => write!(
+                f,
+                "server asked to retry after {}, longer than the maximum wait",
+                DisplayDuration(Duration::from_millis(*requested_ms))
+            ),
+            StopReason::RetriesExhausted => f.write_str("retries exhausted"),
+            StopReason::DeadlineExceeded => f.write_str("deadline exceeded"),
+            StopReason::BudgetExhausted => f.write_str("retry budget exhausted"),
+        }
+    }
+}
+
+/// What to do after an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// Wait exactly `wait`, then send the request again.
+    Retry {
+        /// How long to wait before the next attempt.
+        wait: Duration,
+        /// Why.
+        reason: RetryReason,
+    },
+    /// Stop and hand the last outcome to the caller.
+    Stop(StopReason),
+}

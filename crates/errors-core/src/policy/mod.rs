@@ -1,0 +1,239 @@
+//! The retry policy: pure decisions from data and a clock reading, no I/O.
+//!
+//! [`RetryPolicy`] holds the settings and classifies outcomes; [`RetryRun`] walks one logical
+//! request through its attempts; [`RetryBudget`] and [`RateLimitGate`] are the state one
+//! client shares across its requests ([`ClientRetryState`] bundles them). The async and the
+//! blocking drivers only send, sleep, and ask these what to do next.
+
+mod budget;
+mod decision;
+mod gate;
+mod outcome;
+mod run;
+
+use std::time::Duration;
+
+pub use budget::RetryBudget;
+pub use decision::{Decision, RetryReason, StopReason};
+pub use gate::RateLimitGate;
+pub use outcome::{Idempotency, Outcome, TransportFailure, TransportKind};
+pub use run::{AttemptRecord, ClientRetryState, RetryRun};
+
+use crate::{ApiError, ErrorKind};
+
+/// Retry settings and the rules that apply them.
+///
+/// | outcome | retried? | wait before the retry |
+/// |---|---|---|
+/// | 429 or `RATE_LIMIT_ERROR`, `Retry-After` ≤ max wait | yes, any method | the `Retry-After`, plus up to 10% |
+/// | 429 with `Retry-After` > max wait | no: the error carries the requested delay | — |
+/// | 429 without `Retry-After` | yes, any method | exponential backoff |
+/// | quota, auth, validation, not found, conflict, too large, payment (any status) | never | — |
+/// | 500, 502, 503, 504, other 5xx | idempotent or marked safe only | `Retry-After` if sent, else backoff |
+/// | 501, 505 | never | — |
+/// | connection refused (never sent) | yes, any method | backoff |
+/// | timeout or reset after sending | idempotent or marked safe only | backoff |
+///
+/// Every retry is also bounded by `max_retries`, the total deadline (a wait that would end
+/// past it is not started) and the shared [`RetryBudget`].
+///
+/// ```
+/// use std::time::Duration;
+/// use errors_core::RetryPolicy;
+///
+/// let policy = RetryPolicy::default()
+///     .with_max_retries(5)
+///     .with_max_retry_after(Duration::from_secs(10))
+///     .with_deadline(Some(Duration::from_secs(30)));
+/// assert_eq!(policy.max_retries(), 5);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RetryPolicy {
+    max_retries: u32,
+    initial_backoff: Duration,
+    max_backoff: Duration,
+    max_retry_after: Duration,
+    deadline: Option<Duration>,
+    attempt_timeout: Option<Duration>,
+    retry_after_jitter: f64,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_retries: 3,
+            initial_backoff: Duration::from_millis(500),
+            max_backoff: Duration::from_secs(8),
+            max_retry_after: Duration::from_secs(60),
+            deadline: Some(Duration::from_secs(120)),
+            attempt_timeout: None,
+            retry_after_jitter: 0.1,
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// Retries after the first attempt (default 3, so at most 4 attempts).
+    pub fn with_max_retries(mut self, retries: u32) -> Self {
+        self.max_retries = retries;
+        self
+    }
+
+    /// The backoff ceiling for the first retry; it doubles for each further one (default
+    /// 500 ms). The wait is drawn uniformly below the ceiling ("full jitter").
+    pub fn with_initial_backoff(mut self, backoff: Duration) -> Self {
+        self.initial_backoff = backoff;
+        self
+    }
+
+    /// The largest backoff ceiling (default 8 s).
+    pub fn with_max_backoff(mut self, backoff: Duration) -> Self {
+        self.max_backoff = backoff;
+        self
+    }
+
+    /// The longest server-requested wait (`Retry-After`) the client sleeps through (default
+    /// 60 s). A longer one stops the request at once with the requested delay on the error.
+    pub fn with_max_retry_after(mut self, wait: Duration) -> Self {
+        self.max_retry_after = wait;
+        self
+    }
+
+    /// The total time for all attempts and waits of one request (default 120 s; `None` for no
+    /// limit). Waits that would end past it are not started.
+    pub fn with_deadline(mut self, deadline: Option<Duration>) -> Self {
+        self.deadline = deadline;
+        self
+    }
+
+    /// The time limit for each attempt (default none: the HTTP client's own timeout). It is
+    /// always cut to the time left before the deadline.
+    pub fn with_attempt_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.attempt_timeout = timeout;
+        self
+    }
+
+    /// The most jitter added on top of a server-requested wait, as a fraction of it (default
+    /// 0.1; clamped to `0.0..=1.0`). Jitter never shortens a server-requested wait.
+    pub fn with_retry_after_jitter(mut self, fraction: f64) -> Self {
+        self.retry_after_jitter = if fraction.is_nan() {
+            0.0
+        } else {
+            fraction.clamp(0.0, 1.0)
+        };
+        self
+    }
+
+    /// Retries after the first attempt.
+    pub fn max_retries(&self) -> u32 {
+        self.max_retries
+    }
+
+    /// The longest `Retry-After` honoured.
+    pub fn max_retry_after(&self) -> Duration {
+        self.max_retry_after
+    }
+
+    /// The total deadline.
+    pub fn deadline(&self) -> Option<Duration> {
+        self.deadline
+    }
+
+    /// The per-attempt timeout.
+    pub fn attempt_timeout(&self) -> Option<Duration> {
+        self.attempt_timeout
+    }
+
+    /// Whether an outcome calls for a retry at all, regardless of attempts, time and budget.
+    pub fn classify(
+        &self,
+        idempotency: Idempotency,
+        outcome: &Outcome<'_>,
+    ) -> Result<RetryReason, StopReason> {
+        match outcome {
+            Outcome::Success { .. } => Err(StopReason::Succeeded),
+            Outcome::Transport(failure) => {
+                if !failure.may_have_reached_server {
+                    Ok(RetryReason::NotSent)
+                } else if idempotency.is_repeatable() {
+                    Ok(RetryReason::Transport)
+                } else {
+                    Err(StopReason::UnsafeToRepeat)
+                }
+            }
+            Outcome::Api(error) => classify_api_error(idempotency, error),
+        }
+    }
+
+    /// Whether the first attempt of a request with this idempotency would be retried after
+    /// `error` (ignoring the deadline and budget).
+    pub fn would_retry(&self, idempotency: Idempotency, error: &ApiError) -> bool {
+        self.max_retries > 0
+            && self.classify(idempotency, &Outcome::Api(error)).is_ok()
+            && error
+                .retry_after()
+                .is_none_or(|d| d <= self.max_retry_after)
+    }
+
+    /// Starts a logical request. `now` is the driver's monotonic time since its anchor, `seed`
+    /// seeds the jitter (drivers pass a random one; tests a fixed one).
+    pub fn start(
+        &self,
+        idempotency: Idempotency,
+        shared: &ClientRetryState,
+        now: Duration,
+        seed: u64,
+    ) -> RetryRun {
+        RetryRun::new(*self, idempotency, shared, now, seed)
+    }
+
+    /// The full-jitter backoff before retry number `retry` (0 for the first retry), given a
+    /// uniform sample `unit` in `[0, 1)`.
+    fn backoff(&self, retry: u32, unit: f64) -> Duration {
+        let ceiling = self
+            .initial_backoff
+            .saturating_mul(1u32.checked_shl(retry.min(31)).unwrap_or(u32::MAX))
+            .min(self.max_backoff);
+        ceiling.mul_f64(unit.clamp(0.0, 1.0))
+    }
+
+    /// A server-requested wait plus up to `retry_after_jitter` of it.
+    fn jittered_retry_after(&self, requested: Duration, unit: f64) -> Duration {
+        let extra = requested.mul_f64(self.retry_after_jitter * unit.clamp(0.0, 1.0));
+        requested.saturating_add(extra)
+    }
+}
+
+fn classify_api_error(
+    idempotency: Idempotency,
+    error: &ApiError,
+) -> Result<RetryReason, StopReason> {
+    let status = error.status().as_u16();
+    // The body's code says more than the status: a quota at 429 is not a rate limit, and a
+    // rate limit is one whatever status a proxy put on it.
+    match error.kind() {
+        ErrorKind::Authentication
+        | ErrorKind::Authorization
+        | ErrorKind::PaymentRequired
+        | ErrorKind::BadRequest
+        | ErrorKind::NotFound
+        | ErrorKind::Conflict
+        | ErrorKind::PayloadTooLarge
+        | ErrorKind::Validation
+        | ErrorKind::Quota
+        | ErrorKind::Processing
+        | ErrorKind::Client
+        | ErrorKind::UnexpectedStatus => return Err(StopReason::NotRetryable),
+        ErrorKind::RateLimited => return Ok(RetryReason::RateLimited),
+        ErrorKind::Upstream | ErrorKind::Timeout | ErrorKind::Server | ErrorKind::Unknown => {}
+        // Future kinds: decide by status below.
+        #[allow(unreachable_patterns)]
+        _ => {}
+    }
+    match status {
+        501 | 505 => Err(StopReason::NotRetryable),
+        500..=599 if idempotency.is_repeatable() => Ok(RetryReason::ServerError),
+        500..=599 => Err(StopReason::UnsafeToRepeat),
+        _ => Err(StopReason::NotRetryable),
+    }
+}

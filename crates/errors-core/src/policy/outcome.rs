@@ -1,0 +1,100 @@
+//! What the policy is told about a request and each attempt's outcome.
+
+use crate::ApiError;
+
+/// Whether a request may be sent twice without changing what happens on the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Idempotency {
+    /// GET, HEAD, OPTIONS, TRACE, PUT, DELETE, or any request the caller marked safe to repeat.
+    Idempotent,
+    /// POST, PATCH and unknown methods: repeating one whose outcome is unknown may act twice.
+    NonIdempotent,
+}
+
+impl Idempotency {
+    /// The idempotency of `method` (RFC 9110 §9.2.2), unless `marked_safe` says the caller
+    /// knows the request can be repeated (for example it carries an idempotency key).
+    pub fn of(method: &http::Method, marked_safe: bool) -> Idempotency {
+        use http::Method;
+        let idempotent = [
+            Method::GET,
+            Method::HEAD,
+            Method::OPTIONS,
+            Method::TRACE,
+            Method::PUT,
+            Method::DELETE,
+        ];
+        if marked_safe || idempotent.contains(method) {
+            Idempotency::Idempotent
+        } else {
+            Idempotency::NonIdempotent
+        }
+    }
+
+    /// Whether a request whose outcome is unknown may be sent again.
+    pub fn is_repeatable(self) -> bool {
+        self == Idempotency::Idempotent
+    }
+}
+
+/// How an attempt failed below HTTP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum TransportKind {
+    /// The connection could not be made: the request never left the client.
+    Connect,
+    /// The attempt timed out (connecting, waiting for the response, or reading it).
+    Timeout,
+    /// Anything else: a reset, a broken body, a protocol error.
+    Other,
+}
+
+/// A failure below HTTP, as the driver saw it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TransportFailure {
+    /// What went wrong.
+    pub kind: TransportKind,
+    /// Whether the request may have reached the server (and been acted on).
+    pub may_have_reached_server: bool,
+}
+
+impl TransportFailure {
+    /// A connection failure: the request was never sent.
+    pub fn connect() -> TransportFailure {
+        TransportFailure {
+            kind: TransportKind::Connect,
+            may_have_reached_server: false,
+        }
+    }
+
+    /// A timeout: the server may have received the request.
+    pub fn timeout() -> TransportFailure {
+        TransportFailure {
+            kind: TransportKind::Timeout,
+            may_have_reached_server: true,
+        }
+    }
+
+    /// Any other failure after sending began (reset, broken body).
+    pub fn other() -> TransportFailure {
+        TransportFailure {
+            kind: TransportKind::Other,
+            may_have_reached_server: true,
+        }
+    }
+}
+
+/// The outcome of one attempt.
+#[derive(Debug, Clone, Copy)]
+pub enum Outcome<'a> {
+    /// A success status (1xx, 2xx, 3xx).
+    Success {
+        /// The status.
+        status: http::StatusCode,
+    },
+    /// An error response, parsed.
+    Api(&'a ApiError),
+    /// No response.
+    Transport(TransportFailure),
+}
