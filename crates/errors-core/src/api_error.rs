@@ -5,7 +5,7 @@ use std::fmt::{self, Write as _};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use http::{HeaderMap, StatusCode};
+use http::{HeaderMap, HeaderName, StatusCode};
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 use serde_json::Value;
@@ -44,7 +44,7 @@ pub const REQUEST_ID_HEADERS: [&str; 4] = [
 /// ```
 /// use std::time::SystemTime;
 /// use errors_core::{ApiError, ErrorCode, ErrorKind, Shape};
-/// use http::{HeaderMap, StatusCode};
+/// use http::{HeaderMap, HeaderName, StatusCode};
 ///
 /// let body = br#"{"error":{"code":"RATE_LIMIT_ERROR","message":"Rate limit exceeded: 100 calls per 60 seconds","details":{}},"request_id":"550e8400-e29b-41d4-a716-446655440000"}"#;
 /// let mut headers = HeaderMap::new();
@@ -222,8 +222,18 @@ fn list_summary(issues: &[crate::ValidationIssue]) -> (String, String) {
 }
 
 fn header_request_id(headers: &HeaderMap) -> Option<String> {
-    REQUEST_ID_HEADERS.iter().find_map(|name| {
-        let value = headers.get(*name)?.to_str().ok()?.trim();
+    // Pre-built names: a lookup by `&str` would parse and validate the name every time.
+    const NAMES: [HeaderName; 4] = [
+        HeaderName::from_static(REQUEST_ID_HEADERS[0]),
+        HeaderName::from_static(REQUEST_ID_HEADERS[1]),
+        HeaderName::from_static(REQUEST_ID_HEADERS[2]),
+        HeaderName::from_static(REQUEST_ID_HEADERS[3]),
+    ];
+    if headers.is_empty() {
+        return None;
+    }
+    NAMES.iter().find_map(|name| {
+        let value = headers.get(name)?.to_str().ok()?.trim();
         (!value.is_empty()).then(|| bounded(value, REQUEST_ID_LIMIT))
     })
 }

@@ -3,22 +3,26 @@
 /// The longest one-line summary taken from a text body, in characters.
 const SUMMARY_CHARS: usize = 200;
 
-/// The first `max` bytes of `bytes` as text: an incomplete character at the cut is dropped,
-/// invalid sequences elsewhere are replaced with U+FFFD.
+/// At most `max` bytes of text from the start of `bytes`: an incomplete character at the cut
+/// is dropped, invalid sequences are replaced with U+FFFD (the result stays within `max`).
 pub(crate) fn utf8_prefix(bytes: &[u8], max: usize) -> String {
     let cut = &bytes[..bytes.len().min(max)];
-    match std::str::from_utf8(cut) {
-        Ok(text) => text.to_owned(),
-        // The only error is a character cut in half at the end: drop its first bytes.
-        Err(e) if e.error_len().is_none() => {
-            String::from_utf8_lossy(&cut[..e.valid_up_to()]).into_owned()
-        }
-        Err(_) => {
-            let lossy = String::from_utf8_lossy(cut);
-            // A cut half-character at the very end became U+FFFD; that is fine to keep.
-            lossy.into_owned()
-        }
+    let mut text = match std::str::from_utf8(cut) {
+        Ok(text) => return text.to_owned(),
+        // A character cut in half at the end: drop its first bytes.
+        Err(e) if e.error_len().is_none() => String::from_utf8_lossy(&cut[..e.valid_up_to()]),
+        Err(_) => String::from_utf8_lossy(cut),
     }
+    .into_owned();
+    // Each replacement character is three bytes where the input had one.
+    if text.len() > max {
+        let mut end = max;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+    }
+    text
 }
 
 /// A one-line summary: an HTML page's `<title>` if it has one, else the first words.

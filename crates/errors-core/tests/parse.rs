@@ -1,0 +1,240 @@
+//! Parsing every body shape, and every kind of body that is not the API's.
+
+use std::error::Error as _;
+use std::time::SystemTime;
+
+use errors_core::http::{HeaderMap, HeaderValue, StatusCode};
+use errors_core::{ApiError, BodyProblem, ErrorCode, ErrorKind, ErrorParser, Shape};
+
+fn parse_with(status: u16, headers: &[(&str, &str)], body: &[u8]) -> ApiError {
+    let mut map = HeaderMap::new();
+    for (name, value) in headers {
+        map.append(
+            errors_core::http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+            HeaderValue::from_str(value).unwrap(),
+        );
+    }
+    ApiError::parse(
+        StatusCode::from_u16(status).unwrap(),
+        &map,
+        body,
+        SystemTime::UNIX_EPOCH,
+    )
+}
+
+fn parse(status: u16, body: &str) -> ApiError {
+    parse_with(status, &[], body.as_bytes())
+}
+
+#[test]
+fn envelope_from_the_docs() {
+    let e = parse(
+        429,
+        r#"{ "error": { "code": "RATE_LIMIT_ERROR", "message": "Rate limit exceeded: 100 calls per 60 seconds", "details": {} }, "request_id": "550e8400-e29b-41d4-a716-446655440000"}"#,
+    );
+    assert_eq!(e.shape(), Shape::Envelope);
+    assert_eq!(e.code(), Some(&ErrorCode::RateLimitError));
+    assert_eq!(
+        e.message(),
+        Some("Rate limit exceeded: 100 calls per 60 seconds")
+    );
+    assert_eq!(e.request_id(), Some("550e8400-e29b-41d4-a716-446655440000"));
+    assert_eq!(e.details(), Some(&serde_json::json!({})));
+    assert_eq!(e.kind(), ErrorKind::RateLimited);
+    assert!(e.body_problem().is_none() && e.source().is_none());
+}
+
+#[test]
+fn detail_string_and_object_from_the_docs() {
+    let s = parse(404, r#"{ "detail": "Rule not found"}"#);
+    assert_eq!(
+        (s.shape(), s.message(), s.code(), s.kind()),
+        (
+            Shape::DetailString,
+            Some("Rule not found"),
+            None,
+            ErrorKind::NotFound
+        )
+    );
+
+    let o = parse(
+        422,
+        r#"{ "detail": { "code": "VALIDATION_ERROR", "message": "Invalid request parameters", "field": "limit" }}"#,
+    );
+    assert_eq!(o.shape(), Shape::DetailObject);
+    assert_eq!(o.code(), Some(&ErrorCode::ValidationError));
+    assert_eq!(o.field(), Some("limit"));
+    assert_eq!(o.kind(), ErrorKind::Validation);
+}
+
+#[test]
+fn fastapi_validation_list_gets_a_one_line_message() {
+    let body = r#"{"detail":[
+        {"type":"missing","loc":["body","name"],"msg":"Field required","input":{}},
+        {"type":"less_than_equal","loc":["query","limit"],"msg":"Input should be less than or equal to 100","input":"500","ctx":{"le":100}},
+        {"type":"int_parsing","loc":["body","items",3,"count"],"msg":"Input should be a valid integer"},
+        {"type":"missing","loc":["header","x-key"],"msg":"Field required"}]}"#;
+    let e = parse(422, body);
+    assert_eq!(e.shape(), Shape::DetailList);
+    assert_eq!(e.field(), Some("name"));
+    assert_eq!(
+        e.message(),
+        Some(
+            "name: Field required; limit: Input should be less than or equal to 100; items.3.count: Input should be a valid integer (and 1 more)"
+        )
+    );
+    let errors_core::ErrorBody::DetailList(issues) = e.body() else {
+        panic!()
+    };
+    assert_eq!(issues.len(), 4);
+    assert_eq!(issues[1].kind, "less_than_equal");
+}
+
+#[test]
+fn request_id_falls_back_to_headers() {
+    let e = parse_with(
+        404,
+        &[("X-Request-ID", "hdr-1")],
+        br#"{"detail":"Rule not found"}"#,
+    );
+    assert_eq!(e.request_id(), Some("hdr-1"));
+    let body_wins = parse_with(
+        429,
+        &[("x-request-id", "hdr")],
+        br#"{"error":{"code":"X"},"request_id":"body"}"#,
+    );
+    assert_eq!(body_wins.request_id(), Some("body"));
+    let other_header = parse_with(500, &[("x-correlation-id", "corr")], b"");
+    assert_eq!(other_header.request_id(), Some("corr"));
+    let long = "a".repeat(60_000);
+    let bounded = parse_with(500, &[("x-request-id", &long)], b"");
+    assert_eq!(bounded.request_id().unwrap().len(), 256);
+}
+
+#[test]
+fn proxy_html_is_summarised_by_its_title() {
+    let page = "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx/1.25.3</center>\r\n</body>\r\n</html>\r\n";
+    let e = parse_with(502, &[("content-type", "text/html")], page.as_bytes());
+    assert_eq!(e.shape(), Shape::Text);
+    assert_eq!(e.message(), Some("502 Bad Gateway"));
+    assert!(matches!(e.body_problem(), Some(BodyProblem::NotJson)));
+    assert_eq!(e.excerpt(), Some(page));
+    assert_eq!(e.kind(), ErrorKind::Server);
+    assert!(e.is_retryable());
+}
+
+#[test]
+fn empty_and_whitespace_bodies() {
+    for body in ["", "  \r\n\t "] {
+        let e = parse(503, body);
+        assert_eq!(e.shape(), Shape::Empty);
+        assert_eq!(e.message(), None);
+        assert_eq!(e.to_string(), "503 Service Unavailable: empty body");
+    }
+}
+
+#[test]
+fn broken_json_keeps_the_status_an_excerpt_and_the_cause() {
+    for body in [
+        r#"{"error": {"code": "RATE_LIMIT_ERROR", "mess"#,
+        r#"{"error": {"code": 42}}"#,
+        r#"{"detail": 3.5}"#,
+        r#"{"detail": [1, 2]}"#,
+        r#"{"unrelated": true}"#,
+        r#"{"error": {"code": "X"} trailing"#,
+    ] {
+        let e = parse_with(500, &[("x-request-id", "r-9")], body.as_bytes());
+        assert_eq!(e.status(), StatusCode::INTERNAL_SERVER_ERROR, "{body}");
+        assert_eq!(e.shape(), Shape::Text, "{body}");
+        assert_eq!(e.excerpt(), Some(body));
+        assert_eq!(e.request_id(), Some("r-9"));
+        assert!(
+            matches!(e.body_problem(), Some(BodyProblem::InvalidJson(_))),
+            "{body}"
+        );
+        assert!(e.source().is_some(), "the json error is the source: {body}");
+    }
+}
+
+#[test]
+fn deeply_nested_json_is_rejected_without_overflowing_the_stack() {
+    let depth = 10_000;
+    let body = format!(
+        r#"{{"error":{{"details":{}{}}}}}"#,
+        "[".repeat(depth),
+        "]".repeat(depth)
+    );
+    let e = parse(500, &body);
+    assert_eq!(e.shape(), Shape::Text);
+    assert!(e.excerpt().unwrap().len() <= 1024);
+}
+
+#[test]
+fn invalid_utf8_is_replaced_not_fatal() {
+    let e = parse_with(500, &[], b"oops \xff\xfe broken \xe2\x82");
+    assert_eq!(e.shape(), Shape::Text);
+    assert_eq!(e.excerpt(), Some("oops \u{fffd}\u{fffd} broken \u{fffd}"));
+}
+
+#[test]
+fn large_bodies_are_cut_at_the_limit() {
+    let mut page = b"<html><head><title>Gateway Timeout</title></head><body>".to_vec();
+    page.resize(1024 * 1024, b'x');
+    let e = parse_with(504, &[], &page);
+    assert!(e.is_truncated());
+    assert_eq!(e.message(), Some("Gateway Timeout"));
+    assert!(e.excerpt().unwrap().len() <= 1024);
+
+    // A JSON body cut by the limit is reported as cut, not silently misread.
+    let json = format!(r#"{{"detail":"{}"}}"#, "y".repeat(5000));
+    let cut = ErrorParser::new().body_limit(2048).parse(
+        StatusCode::BAD_REQUEST,
+        &HeaderMap::new(),
+        json.as_bytes(),
+        SystemTime::UNIX_EPOCH,
+    );
+    assert!(cut.is_truncated());
+    assert_eq!(cut.shape(), Shape::Text);
+    let whole = ErrorParser::new().body_limit(8192).parse(
+        StatusCode::BAD_REQUEST,
+        &HeaderMap::new(),
+        json.as_bytes(),
+        SystemTime::UNIX_EPOCH,
+    );
+    assert!(!whole.is_truncated());
+    assert_eq!(whole.shape(), Shape::DetailString);
+}
+
+#[test]
+fn invalid_retry_after_is_ignored() {
+    for value in ["-5", "soon", "1.5", ""] {
+        let e = parse_with(429, &[("retry-after", value)], b"");
+        assert_eq!(e.retry_after(), None, "{value}");
+        assert!(
+            e.is_retryable(),
+            "429 without a usable Retry-After still backs off"
+        );
+    }
+}
+
+#[test]
+fn unknown_codes_keep_the_status_kind() {
+    let e = parse(
+        429,
+        r#"{"error":{"code":"NEW_THROTTLE","message":"slow down"}}"#,
+    );
+    assert_eq!(e.code().map(ErrorCode::as_str), Some("NEW_THROTTLE"));
+    assert_eq!(e.kind(), ErrorKind::RateLimited);
+    assert_eq!(e.solution(), None);
+}
+
+#[test]
+fn display_stays_on_one_line() {
+    let e = parse(400, r#"{"detail":"line one\nline two\r\n\u0000end"}"#);
+    let shown = e.to_string();
+    assert!(
+        !shown.contains('\n') && !shown.contains('\r') && !shown.contains('\0'),
+        "{shown}"
+    );
+    assert_eq!(shown, "400 Bad Request: line one line two   end");
+}

@@ -1,0 +1,504 @@
+//! Every row of the retry table (README and `RetryPolicy` docs), plus the limits around it.
+
+use std::time::Duration;
+
+use errors_core::http::{HeaderMap, Method, StatusCode};
+use errors_core::{
+    ApiError, ClientRetryState, Decision, Idempotency, Outcome, RetryBudget, RetryPolicy,
+    RetryReason, StopReason, TransportFailure,
+};
+
+const NOW: Duration = Duration::from_millis(10);
+
+fn error(status: u16, body: &str, retry_after: Option<&str>) -> ApiError {
+    let mut headers = HeaderMap::new();
+    if let Some(value) = retry_after {
+        headers.insert("retry-after", value.parse().unwrap());
+    }
+    let now = httpdate::parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT").unwrap();
+    ApiError::parse(
+        StatusCode::from_u16(status).unwrap(),
+        &headers,
+        body.as_bytes(),
+        now,
+    )
+}
+
+fn envelope(code: &str) -> String {
+    format!(r#"{{"error":{{"code":"{code}","message":"m"}},"request_id":"r"}}"#)
+}
+
+/// The first decision for a fresh request with this method.
+fn first_decision(method: Method, error: &ApiError) -> Decision {
+    first_decision_with(
+        RetryPolicy::default(),
+        Idempotency::of(&method, false),
+        Outcome::Api(error),
+    )
+}
+
+fn first_decision_with(
+    policy: RetryPolicy,
+    idempotency: Idempotency,
+    outcome: Outcome<'_>,
+) -> Decision {
+    let shared = ClientRetryState::without_budget();
+    let mut run = policy.start(idempotency, &shared, Duration::ZERO, 1);
+    run.before_attempt(Duration::ZERO).unwrap();
+    run.after_attempt(outcome, NOW)
+}
+
+fn wait_of(decision: Decision) -> Duration {
+    match decision {
+        Decision::Retry { wait, .. } => wait,
+        Decision::Stop(reason) => panic!("expected a retry, got stop: {reason}"),
+    }
+}
+
+#[test]
+fn row_429_with_short_retry_after_waits_at_least_that_long_for_any_method() {
+    for method in [Method::GET, Method::POST, Method::PATCH] {
+        let e = error(429, &envelope("RATE_LIMIT_ERROR"), Some("2"));
+        let decision = first_decision(method.clone(), &e);
+        let Decision::Retry { wait, reason } = decision else {
+            panic!("{method}: {decision:?}")
+        };
+        assert_eq!(reason, RetryReason::RateLimited);
+        assert!(
+            wait >= Duration::from_secs(2),
+            "{method}: {wait:?} is earlier than asked"
+        );
+        assert!(
+            wait <= Duration::from_millis(2200),
+            "{method}: jitter over 10%: {wait:?}"
+        );
+    }
+}
+
+#[test]
+fn row_429_with_http_date_retry_after() {
+    // 10 s after the parse clock.
+    let e = error(429, "", Some("Sun, 06 Nov 1994 08:49:47 GMT"));
+    let wait = wait_of(first_decision(Method::GET, &e));
+    assert!(
+        wait >= Duration::from_secs(10) && wait <= Duration::from_secs(11),
+        "{wait:?}"
+    );
+}
+
+#[test]
+fn row_429_with_retry_after_beyond_max_wait_stops_with_the_requested_delay() {
+    let e = error(429, &envelope("RATE_LIMIT_ERROR"), Some("86400"));
+    let decision = first_decision(Method::GET, &e);
+    assert_eq!(
+        decision,
+        Decision::Stop(StopReason::RetryAfterTooLong {
+            requested_ms: 86_400_000
+        })
+    );
+    let Decision::Stop(reason) = decision else {
+        unreachable!()
+    };
+    assert_eq!(reason.requested_delay(), Some(Duration::from_secs(86_400)));
+    assert!(!RetryPolicy::default().would_retry(Idempotency::Idempotent, &e));
+}
+
+#[test]
+fn row_429_without_retry_after_backs_off_for_any_method() {
+    let e = error(429, "", None);
+    for method in [Method::GET, Method::POST] {
+        let Decision::Retry { wait, reason } = first_decision(method, &e) else {
+            panic!()
+        };
+        assert_eq!(reason, RetryReason::RateLimited);
+        assert!(
+            wait < Duration::from_millis(500),
+            "first backoff ceiling is 500 ms: {wait:?}"
+        );
+    }
+}
+
+#[test]
+fn row_permanent_codes_are_never_retried_whatever_the_status() {
+    let cases = [
+        (429, "USAGE_LIMIT_EXCEEDED"),
+        (503, "USAGE_LIMIT_EXCEEDED"),
+        (413, "STORAGE_QUOTA_EXCEEDED"),
+        (429, "STORAGE_QUOTA_EXCEEDED"),
+        (401, "INVALID_API_KEY"),
+        (401, "EXPIRED_API_KEY"),
+        (401, "DEACTIVATED_API_KEY"),
+        (403, "AUTHZ_ERROR"),
+        (413, "HTTP_413"),
+        (422, "VALIDATION_ERROR"),
+        (500, "IMAGE_PROCESSING_ERROR"),
+        (422, "IMAGE_PROCESSING_ERROR"),
+    ];
+    for (status, code) in cases {
+        let e = error(status, &envelope(code), Some("1"));
+        assert_eq!(
+            first_decision(Method::GET, &e),
+            Decision::Stop(StopReason::NotRetryable),
+            "{status} {code}"
+        );
+    }
+}
+
+#[test]
+fn row_client_statuses_are_never_retried() {
+    for status in [400, 401, 402, 403, 404, 405, 409, 413, 422] {
+        for body in ["", r#"{"detail":"Rule not found"}"#, "<html>oops</html>"] {
+            let e = error(status, body, None);
+            assert_eq!(
+                first_decision(Method::GET, &e),
+                Decision::Stop(StopReason::NotRetryable),
+                "{status} {body}"
+            );
+        }
+    }
+}
+
+#[test]
+fn row_server_errors_retry_idempotent_requests_with_backoff() {
+    for status in [500, 502, 503, 504, 507, 599] {
+        for method in [
+            Method::GET,
+            Method::HEAD,
+            Method::PUT,
+            Method::DELETE,
+            Method::OPTIONS,
+        ] {
+            let e = error(status, "", None);
+            let Decision::Retry { reason, wait } = first_decision(method.clone(), &e) else {
+                panic!("{status} {method}")
+            };
+            assert_eq!(reason, RetryReason::ServerError);
+            assert!(wait < Duration::from_millis(500));
+        }
+    }
+    // Documented transient codes.
+    for (status, code) in [
+        (503, "VLM_PROVIDER_ERROR"),
+        (504, "TIMEOUT"),
+        (500, "SOMETHING_NEW"),
+    ] {
+        let e = error(status, &envelope(code), None);
+        assert!(
+            matches!(first_decision(Method::GET, &e), Decision::Retry { .. }),
+            "{code}"
+        );
+    }
+}
+
+#[test]
+fn row_server_errors_honour_retry_after_when_sent() {
+    let e = error(503, &envelope("VLM_PROVIDER_ERROR"), Some("3"));
+    let wait = wait_of(first_decision(Method::GET, &e));
+    assert!(wait >= Duration::from_secs(3) && wait <= Duration::from_millis(3300));
+}
+
+#[test]
+fn row_server_errors_do_not_repeat_a_post_unless_marked_safe() {
+    for status in [500, 502, 503, 504] {
+        for method in [Method::POST, Method::PATCH] {
+            let e = error(status, "", None);
+            assert_eq!(
+                first_decision(method.clone(), &e),
+                Decision::Stop(StopReason::UnsafeToRepeat),
+                "{status} {method}"
+            );
+            let marked = first_decision_with(
+                RetryPolicy::default(),
+                Idempotency::of(&method, true),
+                Outcome::Api(&e),
+            );
+            assert!(
+                matches!(marked, Decision::Retry { .. }),
+                "{status} {method} marked safe"
+            );
+        }
+    }
+}
+
+#[test]
+fn row_501_and_505_are_never_retried() {
+    for status in [501, 505] {
+        let e = error(status, "", None);
+        let marked = first_decision_with(
+            RetryPolicy::default(),
+            Idempotency::Idempotent,
+            Outcome::Api(&e),
+        );
+        assert_eq!(marked, Decision::Stop(StopReason::NotRetryable));
+    }
+}
+
+#[test]
+fn row_connection_refused_is_retried_for_any_method() {
+    for idempotency in [Idempotency::Idempotent, Idempotency::NonIdempotent] {
+        let decision = first_decision_with(
+            RetryPolicy::default(),
+            idempotency,
+            Outcome::Transport(TransportFailure::connect()),
+        );
+        assert!(
+            matches!(
+                decision,
+                Decision::Retry {
+                    reason: RetryReason::NotSent,
+                    ..
+                }
+            ),
+            "{idempotency:?}"
+        );
+    }
+}
+
+#[test]
+fn row_timeouts_and_resets_after_sending_retry_only_repeatable_requests() {
+    for failure in [TransportFailure::timeout(), TransportFailure::other()] {
+        let get = first_decision_with(
+            RetryPolicy::default(),
+            Idempotency::Idempotent,
+            Outcome::Transport(failure),
+        );
+        assert!(matches!(
+            get,
+            Decision::Retry {
+                reason: RetryReason::Transport,
+                ..
+            }
+        ));
+        let post = first_decision_with(
+            RetryPolicy::default(),
+            Idempotency::NonIdempotent,
+            Outcome::Transport(failure),
+        );
+        assert_eq!(post, Decision::Stop(StopReason::UnsafeToRepeat));
+    }
+}
+
+#[test]
+fn success_stops() {
+    let decision = first_decision_with(
+        RetryPolicy::default(),
+        Idempotency::Idempotent,
+        Outcome::Success {
+            status: StatusCode::NO_CONTENT,
+        },
+    );
+    assert_eq!(decision, Decision::Stop(StopReason::Succeeded));
+}
+
+#[test]
+fn attempts_are_bounded_and_the_last_one_is_not_followed_by_a_wait() {
+    let policy = RetryPolicy::default()
+        .with_max_retries(3)
+        .with_deadline(None);
+    let shared = ClientRetryState::without_budget();
+    let mut run = policy.start(Idempotency::Idempotent, &shared, Duration::ZERO, 42);
+    let e = error(503, "", None);
+    let mut now = Duration::ZERO;
+    let mut decisions = Vec::new();
+    loop {
+        now += run.before_attempt(now).unwrap();
+        let decision = run.after_attempt(Outcome::Api(&e), now);
+        decisions.push(decision);
+        match decision {
+            Decision::Retry { wait, .. } => now += wait,
+            Decision::Stop(_) => break,
+        }
+    }
+    assert_eq!(decisions.len(), 4);
+    assert_eq!(decisions[3], Decision::Stop(StopReason::RetriesExhausted));
+    let attempts = run.attempts();
+    assert_eq!(attempts.len(), 4);
+    assert_eq!(attempts[0].waited, Duration::ZERO);
+    // Full jitter under a doubling ceiling: 500 ms, 1 s, 2 s.
+    for (i, ceiling_ms) in [(1, 500), (2, 1000), (3, 2000)] {
+        assert!(
+            attempts[i].waited < Duration::from_millis(ceiling_ms),
+            "{i}: {:?}",
+            attempts[i].waited
+        );
+    }
+    assert_eq!(attempts[3].stop, Some(StopReason::RetriesExhausted));
+    assert_eq!(attempts[1].status, Some(503));
+}
+
+#[test]
+fn the_same_seed_gives_the_same_waits() {
+    let waits = |seed| {
+        let shared = ClientRetryState::without_budget();
+        let mut run =
+            RetryPolicy::default().start(Idempotency::Idempotent, &shared, Duration::ZERO, seed);
+        let e = error(500, "", None);
+        (0..3)
+            .map(|_| wait_of(run.after_attempt(Outcome::Api(&e), NOW)))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(waits(9), waits(9));
+    assert_ne!(waits(9), waits(10));
+}
+
+#[test]
+fn backoff_ceiling_is_capped() {
+    let policy = RetryPolicy::default()
+        .with_max_retries(40)
+        .with_deadline(None)
+        .with_initial_backoff(Duration::from_secs(1))
+        .with_max_backoff(Duration::from_secs(4));
+    let shared = ClientRetryState::without_budget();
+    let mut run = policy.start(Idempotency::Idempotent, &shared, Duration::ZERO, 3);
+    let e = error(500, "", None);
+    for _ in 0..40 {
+        assert!(wait_of(run.after_attempt(Outcome::Api(&e), NOW)) < Duration::from_secs(4));
+    }
+}
+
+#[test]
+fn a_wait_that_would_end_past_the_deadline_is_not_started() {
+    let policy = RetryPolicy::default().with_deadline(Some(Duration::from_secs(5)));
+    let shared = ClientRetryState::without_budget();
+    let mut run = policy.start(Idempotency::Idempotent, &shared, Duration::ZERO, 1);
+    let e = error(429, "", Some("3"));
+    assert!(matches!(
+        run.after_attempt(Outcome::Api(&e), Duration::from_secs(1)),
+        Decision::Retry { .. }
+    ));
+    assert_eq!(
+        run.after_attempt(Outcome::Api(&e), Duration::from_secs(4)),
+        Decision::Stop(StopReason::DeadlineExceeded)
+    );
+}
+
+#[test]
+fn attempt_timeout_is_cut_to_the_time_left() {
+    let policy = RetryPolicy::default()
+        .with_deadline(Some(Duration::from_secs(10)))
+        .with_attempt_timeout(Some(Duration::from_secs(4)));
+    let shared = ClientRetryState::without_budget();
+    let run = policy.start(
+        Idempotency::Idempotent,
+        &shared,
+        Duration::from_secs(100),
+        1,
+    );
+    assert_eq!(
+        run.attempt_timeout(Duration::from_secs(100)),
+        Some(Duration::from_secs(4))
+    );
+    assert_eq!(
+        run.attempt_timeout(Duration::from_secs(107)),
+        Some(Duration::from_secs(3))
+    );
+    assert_eq!(
+        run.attempt_timeout(Duration::from_secs(200)),
+        Some(Duration::ZERO)
+    );
+    let no_limits = RetryPolicy::default().with_deadline(None).start(
+        Idempotency::Idempotent,
+        &shared,
+        Duration::ZERO,
+        1,
+    );
+    assert_eq!(no_limits.attempt_timeout(Duration::from_secs(5)), None);
+}
+
+#[test]
+fn a_rate_limit_closes_the_window_for_the_whole_client() {
+    let shared = ClientRetryState::without_budget();
+    let policy = RetryPolicy::default().with_retry_after_jitter(0.0);
+    let mut first = policy.start(Idempotency::Idempotent, &shared, Duration::ZERO, 1);
+    let e = error(429, "", Some("2"));
+    assert_eq!(
+        wait_of(first.after_attempt(Outcome::Api(&e), Duration::from_secs(1))),
+        Duration::from_secs(2)
+    );
+
+    // Another request of the same client, half a second later, holds off until the window ends.
+    let mut second = policy.start(
+        Idempotency::Idempotent,
+        &shared,
+        Duration::from_millis(1500),
+        2,
+    );
+    assert_eq!(
+        second.before_attempt(Duration::from_millis(1500)),
+        Ok(Duration::from_millis(1500))
+    );
+    assert_eq!(
+        second.before_attempt(Duration::from_secs(3)),
+        Ok(Duration::ZERO)
+    );
+
+    // A request of another client does not.
+    let other = ClientRetryState::without_budget();
+    let mut third = policy.start(
+        Idempotency::Idempotent,
+        &other,
+        Duration::from_millis(1500),
+        3,
+    );
+    assert_eq!(
+        third.before_attempt(Duration::from_millis(1500)),
+        Ok(Duration::ZERO)
+    );
+
+    // One whose deadline ends inside the window stops without sending.
+    let short = policy.with_deadline(Some(Duration::from_secs(1)));
+    let mut fourth = short.start(
+        Idempotency::Idempotent,
+        &shared,
+        Duration::from_millis(1500),
+        4,
+    );
+    assert_eq!(
+        fourth.before_attempt(Duration::from_millis(1500)),
+        Err(StopReason::DeadlineExceeded)
+    );
+}
+
+#[test]
+fn the_hold_off_is_recorded_as_the_wait_before_the_attempt() {
+    let shared = ClientRetryState::without_budget();
+    shared.gate().close_until(Duration::from_secs(2));
+    let mut run = RetryPolicy::default().start(Idempotency::Idempotent, &shared, Duration::ZERO, 1);
+    assert_eq!(
+        run.before_attempt(Duration::ZERO),
+        Ok(Duration::from_secs(2))
+    );
+    run.after_attempt(
+        Outcome::Success {
+            status: StatusCode::OK,
+        },
+        Duration::from_secs(2),
+    );
+    assert_eq!(run.attempts()[0].waited, Duration::from_secs(2));
+}
+
+#[test]
+fn an_exhausted_budget_stops_retries_across_requests() {
+    let shared = ClientRetryState::with_budget(RetryBudget::new(2, 0.0));
+    let e = error(503, "", None);
+    let mut sent = 0;
+    for seed in 0..10 {
+        let mut run = RetryPolicy::default().with_deadline(None).start(
+            Idempotency::Idempotent,
+            &shared,
+            Duration::ZERO,
+            seed,
+        );
+        loop {
+            sent += 1;
+            if let Decision::Stop(reason) = run.after_attempt(Outcome::Api(&e), NOW) {
+                if seed >= 1 {
+                    assert_eq!(reason, StopReason::BudgetExhausted);
+                }
+                break;
+            }
+        }
+    }
+    // Two retries from the reserve, then one attempt per request.
+    assert_eq!(sent, 12);
+}
