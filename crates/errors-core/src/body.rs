@@ -203,15 +203,14 @@ impl ValidationIssue {
     /// `cookie` prefix: `items.0.name`.
     pub fn field(&self) -> String {
         let mut segments = self.loc.as_slice();
-        if let Some(LocSegment::Name(first)) = segments.first() {
-            if segments.len() > 1
-                && matches!(
-                    first.as_str(),
-                    "body" | "query" | "path" | "header" | "cookie"
-                )
-            {
-                segments = &segments[1..];
-            }
+        if let Some(LocSegment::Name(first)) = segments.first()
+            && segments.len() > 1
+            && matches!(
+                first.as_str(),
+                "body" | "query" | "path" | "header" | "cookie"
+            )
+        {
+            segments = &segments[1..];
         }
         let mut out = String::new();
         for (i, segment) in segments.iter().enumerate() {

@@ -61,8 +61,8 @@ impl ErrorKind {
             429 => ErrorKind::RateLimited,
             503 => ErrorKind::Upstream,
             504 => ErrorKind::Timeout,
-            400..=499 => ErrorKind::Client,
-            500..=599 => ErrorKind::Server,
+            _ if (400..500).contains(&status) => ErrorKind::Client,
+            _ if (500..600).contains(&status) => ErrorKind::Server,
             _ => ErrorKind::UnexpectedStatus,
         }
     }

@@ -205,12 +205,12 @@ impl RetryRun {
             Outcome::Api(e) => e.retry_after(),
             _ => None,
         };
-        if let Some(requested) = requested {
-            if requested > self.policy.max_retry_after {
-                return Decision::Stop(StopReason::RetryAfterTooLong {
-                    requested_ms: millis(requested),
-                });
-            }
+        if let Some(requested) = requested
+            && requested > self.policy.max_retry_after
+        {
+            return Decision::Stop(StopReason::RetryAfterTooLong {
+                requested_ms: millis(requested),
+            });
         }
         let retries_done = self.attempts.len() as u32;
         if retries_done >= self.policy.max_retries {
@@ -221,15 +221,15 @@ impl RetryRun {
             Some(requested) => self.policy.jittered_retry_after(requested, unit),
             None => self.policy.backoff(retries_done, unit),
         };
-        if let Some(deadline) = self.policy.deadline {
-            if now.saturating_sub(self.started).saturating_add(wait) >= deadline {
-                return Decision::Stop(StopReason::DeadlineExceeded);
-            }
+        if let Some(deadline) = self.policy.deadline
+            && now.saturating_sub(self.started).saturating_add(wait) >= deadline
+        {
+            return Decision::Stop(StopReason::DeadlineExceeded);
         }
-        if let Some(budget) = self.shared.budget() {
-            if !budget.try_withdraw() {
-                return Decision::Stop(StopReason::BudgetExhausted);
-            }
+        if let Some(budget) = self.shared.budget()
+            && !budget.try_withdraw()
+        {
+            return Decision::Stop(StopReason::BudgetExhausted);
         }
         if requested.is_some() && reason == RetryReason::RateLimited {
             self.shared.gate().close_until(now.saturating_add(wait));
