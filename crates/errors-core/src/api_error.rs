@@ -67,6 +67,7 @@ pub const REQUEST_ID_HEADERS: [&str; 4] = [
 pub struct ApiError {
     status: StatusCode,
     body: ErrorBody,
+    /// A header's request id, or a cut copy of an over-long body id; else the body's serves.
     request_id: Option<String>,
     retry_after: Option<RetryAfter>,
     retry_after_delay: Option<Duration>,
@@ -150,13 +151,13 @@ impl ErrorParser {
             ErrorBody::DetailList(issues) => Some(list_summary(issues)),
             _ => None,
         };
-        let body_request_id = match &body {
-            ErrorBody::Envelope(e) => e.request_id.as_deref().filter(|id| !id.is_empty()),
-            _ => None,
+        // The body's id is served from the body itself; only a header's, or a body id too
+        // long to show, is copied.
+        let request_id = match body_request_id(&body) {
+            Some(id) if id.len() > REQUEST_ID_LIMIT => Some(bounded(id, REQUEST_ID_LIMIT)),
+            Some(_) => None,
+            None => header_request_id(headers),
         };
-        let request_id = body_request_id
-            .map(|id| bounded(id, REQUEST_ID_LIMIT))
-            .or_else(|| header_request_id(headers));
         let retry_after = headers
             .get(http::header::RETRY_AFTER)
             .and_then(|v| RetryAfter::parse(v.as_bytes()).ok());
@@ -221,6 +222,13 @@ fn list_summary(issues: &[crate::ValidationIssue]) -> (String, String) {
     (message, field)
 }
 
+fn body_request_id(body: &ErrorBody) -> Option<&str> {
+    match body {
+        ErrorBody::Envelope(e) => e.request_id.as_deref().filter(|id| !id.is_empty()),
+        _ => None,
+    }
+}
+
 fn header_request_id(headers: &HeaderMap) -> Option<String> {
     // Pre-built names: a lookup by `&str` would parse and validate the name every time.
     const NAMES: [HeaderName; 4] = [
@@ -266,14 +274,10 @@ impl ApiError {
             ErrorBody::DetailList(issues) => Some(list_summary(issues)),
             _ => None,
         };
-        let request_id = match &body {
-            ErrorBody::Envelope(e) => e.request_id.clone(),
-            _ => None,
-        };
         ApiError {
             status,
             body,
-            request_id,
+            request_id: None,
             retry_after: None,
             retry_after_delay: None,
             truncated: false,
@@ -356,7 +360,10 @@ impl ApiError {
 
     /// The request id: the body's, else one of [`REQUEST_ID_HEADERS`]. Quote it to support.
     pub fn request_id(&self) -> Option<&str> {
-        self.request_id.as_deref()
+        match (&self.request_id, body_request_id(&self.body)) {
+            (Some(copied), _) => Some(copied),
+            (None, from_body) => from_body,
+        }
     }
 
     /// How long the server asked the client to wait, resolved when the error was parsed.
@@ -434,7 +441,7 @@ impl fmt::Display for ApiError {
         if let Some(delay) = self.retry_after_delay {
             notes.note(format_args!("retry after {}", DisplayDuration(delay)))?;
         }
-        if let Some(id) = &self.request_id {
+        if let Some(id) = self.request_id() {
             notes.note(format_args!("request id {}", OneLine(id)))?;
         }
         notes.finish()
@@ -523,7 +530,7 @@ impl Serialize for ApiError {
         map.serialize_entry("status", &self.status.as_u16())?;
         map.serialize_entry("code", &self.code())?;
         map.serialize_entry("message", &self.message())?;
-        map.serialize_entry("request_id", &self.request_id)?;
+        map.serialize_entry("request_id", &self.request_id())?;
         map.serialize_entry("field", &self.field())?;
         let details: Option<Cow<'_, Value>> = match &self.body {
             ErrorBody::Envelope(e) => e.details.as_ref().map(Cow::Borrowed),

@@ -220,8 +220,18 @@ impl serde::Serialize for ErrorCode {
 
 impl<'de> serde::Deserialize<'de> for ErrorCode {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let code = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
-        Ok(ErrorCode::from_wire(&code))
+        // A visitor rather than `String`/`Cow`: a documented code then costs no allocation.
+        struct CodeVisitor;
+        impl serde::de::Visitor<'_> for CodeVisitor {
+            type Value = ErrorCode;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an error code string")
+            }
+            fn visit_str<E: serde::de::Error>(self, code: &str) -> Result<ErrorCode, E> {
+                Ok(ErrorCode::from_wire(code))
+            }
+        }
+        deserializer.deserialize_str(CodeVisitor)
     }
 }
 
