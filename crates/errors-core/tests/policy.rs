@@ -502,3 +502,23 @@ fn an_exhausted_budget_stops_retries_across_requests() {
     // Two retries from the reserve, then one attempt per request.
     assert_eq!(sent, 12);
 }
+
+#[test]
+fn a_request_that_cannot_be_replayed_is_sent_once() {
+    let shared = ClientRetryState::without_budget();
+    let mut run = RetryPolicy::default().start(Idempotency::Idempotent, &shared, Duration::ZERO, 1);
+    run.mark_not_replayable();
+    let e = error(503, "", None);
+    assert_eq!(
+        run.after_attempt(Outcome::Api(&e), NOW),
+        Decision::Stop(StopReason::NotReplayable)
+    );
+    // A permanent error keeps its own reason.
+    let mut run = RetryPolicy::default().start(Idempotency::Idempotent, &shared, Duration::ZERO, 1);
+    run.mark_not_replayable();
+    let e = error(404, "", None);
+    assert_eq!(
+        run.after_attempt(Outcome::Api(&e), NOW),
+        Decision::Stop(StopReason::NotRetryable)
+    );
+}

@@ -54,6 +54,8 @@ pub enum StopReason {
     DeadlineExceeded,
     /// The client's retry budget is spent: the server is failing a large share of requests.
     BudgetExhausted,
+    /// The request body is a stream that cannot be sent twice.
+    NotReplayable,
 }
 
 impl StopReason {
@@ -77,6 +79,7 @@ impl StopReason {
             StopReason::RetriesExhausted => "retries_exhausted",
             StopReason::DeadlineExceeded => "deadline_exceeded",
             StopReason::BudgetExhausted => "budget_exhausted",
+            StopReason::NotReplayable => "not_replayable",
         }
     }
 }
@@ -97,6 +100,9 @@ impl fmt::Display for StopReason {
             StopReason::RetriesExhausted => f.write_str("retries exhausted"),
             StopReason::DeadlineExceeded => f.write_str("deadline exceeded"),
             StopReason::BudgetExhausted => f.write_str("retry budget exhausted"),
+            StopReason::NotReplayable => {
+                f.write_str("not retried: the request body cannot be sent twice")
+            }
         }
     }
 }

@@ -110,6 +110,7 @@ pub struct RetryRun {
     rng: fastrand::Rng,
     attempts: Vec<AttemptRecord>,
     pending_wait: Duration,
+    replayable: bool,
 }
 
 impl RetryRun {
@@ -131,6 +132,7 @@ impl RetryRun {
             rng: fastrand::Rng::with_seed(seed),
             attempts: Vec::with_capacity(2),
             pending_wait: Duration::ZERO,
+            replayable: true,
         }
     }
 
@@ -146,6 +148,12 @@ impl RetryRun {
         }
         self.pending_wait += hold;
         Ok(hold)
+    }
+
+    /// Says the request cannot be sent again (its body is a stream): an outcome that would
+    /// be retried stops with [`StopReason::NotReplayable`] instead.
+    pub fn mark_not_replayable(&mut self) {
+        self.replayable = false;
     }
 
     /// The time limit for an attempt starting at `now`: the per-attempt timeout, cut to the
@@ -201,6 +209,9 @@ impl RetryRun {
             Ok(reason) => reason,
             Err(stop) => return Decision::Stop(stop),
         };
+        if !self.replayable {
+            return Decision::Stop(StopReason::NotReplayable);
+        }
         let requested = match outcome {
             Outcome::Api(e) => e.retry_after(),
             _ => None,

@@ -1,0 +1,203 @@
+//! [`Error`]: what a caller of the async (and blocking) stack gets when a request fails.
+
+use std::fmt;
+
+use errors_core::{ApiError, AttemptRecord, StopReason};
+
+/// A failed request: the API's error, a transport failure, or a limit reached, with every
+/// attempt that was made.
+///
+/// `Display` is one line for a person, and describes this layer only; the cause is the
+/// [`source`](std::error::Error::source). It never contains request headers, so an API key
+/// cannot leak through it.
+pub struct Error {
+    kind: ErrorKind,
+    attempts: Vec<AttemptRecord>,
+    stop: Option<StopReason>,
+}
+
+/// What went wrong.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The API answered with an error.
+    Api(Box<ApiError>),
+    /// No response: the connection failed, was reset, or the HTTP client failed.
+    Transport(reqwest_middleware::Error),
+    /// An attempt ran out of time (the per-attempt timeout or the deadline's remainder).
+    Timeout,
+    /// The deadline passed before an attempt could be made (for example while the client's
+    /// rate-limit window was closed).
+    DeadlineExceeded,
+    /// A success body could not be decoded into the caller's type.
+    Decode(serde_json::Error),
+    /// The request could not be built: a bad URL, header or configuration.
+    InvalidRequest(String),
+    /// The blocking client was called from inside an async runtime, where it would block a
+    /// worker thread.
+    BlockingInAsync,
+}
+
+impl Error {
+    pub(crate) fn new(kind: ErrorKind) -> Error {
+        Error {
+            kind,
+            attempts: Vec::new(),
+            stop: None,
+        }
+    }
+
+    /// An error of `kind` with the attempts made and the reason the last one was not retried.
+    pub fn with_history(
+        kind: ErrorKind,
+        attempts: Vec<AttemptRecord>,
+        stop: Option<StopReason>,
+    ) -> Error {
+        Error {
+            kind,
+            attempts,
+            stop,
+        }
+    }
+
+    /// An error for an invalid request or configuration.
+    pub fn invalid_request(message: impl Into<String>) -> Error {
+        Error::new(ErrorKind::InvalidRequest(message.into()))
+    }
+
+    /// The blocking client was called from inside an async runtime.
+    pub fn blocking_in_async() -> Error {
+        Error::new(ErrorKind::BlockingInAsync)
+    }
+
+    /// What went wrong.
+    pub fn kind(&self) -> &ErrorKind {
+        &self.kind
+    }
+
+    /// The API's error, when the API answered.
+    pub fn api_error(&self) -> Option<&ApiError> {
+        match &self.kind {
+            ErrorKind::Api(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// The HTTP status, when the API answered.
+    pub fn status(&self) -> Option<http::StatusCode> {
+        self.api_error().map(ApiError::status)
+    }
+
+    /// The request id to quote to support: the final response's, else the last one seen.
+    pub fn request_id(&self) -> Option<&str> {
+        self.api_error().and_then(ApiError::request_id).or_else(|| {
+            self.attempts
+                .iter()
+                .rev()
+                .find_map(|a| a.request_id.as_deref())
+        })
+    }
+
+    /// Every attempt made, in order, with the wait before each.
+    pub fn attempts(&self) -> &[AttemptRecord] {
+        &self.attempts
+    }
+
+    /// Why the last attempt was not retried.
+    pub fn stop_reason(&self) -> Option<StopReason> {
+        self.stop
+    }
+
+    /// The delay the server asked for when it was longer than the client's maximum wait:
+    /// the caller decides whether to come back then.
+    pub fn requested_delay(&self) -> Option<std::time::Duration> {
+        self.stop.and_then(|s| s.requested_delay())
+    }
+
+    /// Whether the API answered with an error (as opposed to no answer or a local problem).
+    pub fn is_api(&self) -> bool {
+        matches!(self.kind, ErrorKind::Api(_))
+    }
+
+    /// Takes the API's error out, when the API answered.
+    pub fn into_api_error(self) -> Option<ApiError> {
+        match self.kind {
+            ErrorKind::Api(e) => Some(*e),
+            _ => None,
+        }
+    }
+
+    /// Turns the error a `ClientWithMiddleware` returned back into ours (the retry middleware
+    /// wraps its errors so the attempt history survives the trip through `anyhow`).
+    pub fn from_middleware(error: reqwest_middleware::Error) -> Error {
+        match error {
+            reqwest_middleware::Error::Middleware(inner) => match inner.downcast::<Error>() {
+                Ok(ours) => ours,
+                Err(other) => Error::new(ErrorKind::Transport(
+                    reqwest_middleware::Error::Middleware(other),
+                )),
+            },
+            reqwest_middleware::Error::Reqwest(e) if e.is_builder() => {
+                Error::new(ErrorKind::InvalidRequest(e.to_string()))
+            }
+            other => Error::new(ErrorKind::Transport(other)),
+        }
+    }
+
+    pub(crate) fn set_history(&mut self, attempts: Vec<AttemptRecord>, stop: Option<StopReason>) {
+        self.attempts = attempts;
+        self.stop = stop;
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.kind {
+            ErrorKind::Api(e) => write!(f, "{e}")?,
+            ErrorKind::Transport(e) if e.is_connect() => f.write_str("connection failed")?,
+            ErrorKind::Transport(_) => f.write_str("request failed without a response")?,
+            ErrorKind::Timeout => f.write_str("request timed out")?,
+            ErrorKind::DeadlineExceeded => f.write_str("deadline exceeded before the request could be sent")?,
+            ErrorKind::Decode(_) => f.write_str("failed to decode the response body")?,
+            ErrorKind::InvalidRequest(message) => write!(f, "invalid request: {message}")?,
+            ErrorKind::BlockingInAsync => f.write_str(
+                "the blocking client was called inside an async runtime; use errors-http's ApiClient there",
+            )?,
+        }
+        let n = self.attempts.len();
+        match self.stop {
+            Some(StopReason::NotRetryable) | Some(StopReason::Succeeded) | None if n <= 1 => Ok(()),
+            Some(stop) if n <= 1 => write!(f, "; {stop}"),
+            Some(stop) => write!(f, "; {stop} after {n} attempts"),
+            None => write!(f, "; after {n} attempts"),
+        }
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Error")
+            .field("kind", &self.kind)
+            .field("stop", &self.stop)
+            .field("attempts", &self.attempts)
+            .finish()
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match &self.kind {
+            // The API error's own line is our Display: forward its cause, not itself.
+            ErrorKind::Api(e) => std::error::Error::source(&**e),
+            ErrorKind::Transport(e) => Some(e),
+            ErrorKind::Decode(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<ApiError> for Error {
+    fn from(error: ApiError) -> Self {
+        Error::new(ErrorKind::Api(Box::new(error)))
+    }
+}

@@ -1,0 +1,67 @@
+//! The API's retry rules for async services on tokio, as reqwest-middleware middleware.
+//!
+//! [`ApiClient`] is the front door: it sends through [`RetryMiddleware`], carries the API key
+//! (never shown in `Debug`, `Display` or logs), and returns an [`ApiResponse`] or one typed
+//! [`Error`] with every attempt behind it. Every decision (whether, when, how long) is
+//! `errors_core`'s; this crate sends, reads at most 64 KiB of an error body, sleeps and reports.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use errors_core::{ErrorCode, RetryPolicy};
+//! use errors_http::ApiClient;
+//! use wiremock::{Mock, MockServer, ResponseTemplate, matchers::path};
+//!
+//! // A local stand-in for the API that has hit a monthly limit.
+//! let server = MockServer::start().await;
+//! Mock::given(path("/v1/images"))
+//!     .respond_with(ResponseTemplate::new(429).set_body_raw(
+//!         r#"{"error":{"code":"USAGE_LIMIT_EXCEEDED","message":"Monthly API call limit reached"},"request_id":"req-1"}"#,
+//!         "application/json",
+//!     ))
+//!     .mount(&server)
+//!     .await;
+//!
+//! let client = ApiClient::builder()
+//!     .base_url(format!("{}/v1", server.uri()))
+//!     .api_key("sk-test")
+//!     .policy(RetryPolicy::default())
+//!     .build()?;
+//! let err = client.get_json::<serde_json::Value>("images").await.unwrap_err();
+//!
+//! // A monthly limit is not a rate limit: one attempt, no retry, the documented solution.
+//! assert_eq!(err.attempts().len(), 1);
+//! let api = err.api_error().unwrap();
+//! assert_eq!(api.code(), Some(&ErrorCode::UsageLimitExceeded));
+//! assert_eq!(api.solution(), Some("Wait for next billing cycle or upgrade plan"));
+//! assert_eq!(err.request_id(), Some("req-1"));
+//! # Ok(()) }
+//! ```
+//!
+//! Already on `reqwest_retry`? [`ApiRetryableStrategy`] plugs the API's rules into
+//! `RetryTransientMiddleware`, with the limits its docs describe.
+
+#![warn(
+    missing_docs,
+    missing_debug_implementations,
+    rust_2018_idioms,
+    unreachable_pub
+)]
+#![forbid(unsafe_code)]
+
+mod attempts;
+mod client;
+mod error;
+mod middleware;
+mod response;
+mod strategy;
+mod trace;
+
+pub use attempts::{Attempts, SafeToRepeat};
+pub use client::{ApiClient, ApiClientBuilder, ApiResponse};
+pub use error::{Error, ErrorKind};
+pub use middleware::{RetryMiddleware, RetryMiddlewareBuilder};
+pub use response::ResponseExt;
+pub use strategy::ApiRetryableStrategy;
+
+pub use errors_core;

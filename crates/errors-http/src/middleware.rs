@@ -1,0 +1,386 @@
+//! [`RetryMiddleware`]: retries by the API's rules, decided by `errors_core`.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use errors_core::{
+    ApiError, ClientRetryState, Clock, Decision, ErrorParser, Idempotency, Outcome, RetryBudget,
+    RetryPolicy, RetryRun, StopReason, SystemClock, TransportFailure,
+};
+use http::Extensions;
+use reqwest::{Request, Response, ResponseBuilderExt as _};
+use reqwest_middleware::{Middleware, Next};
+use tokio::time::Instant;
+
+use crate::attempts::{Attempts, ParsedError, SafeToRepeat};
+use crate::error::{Error, ErrorKind};
+use crate::trace::Trace;
+
+/// reqwest-middleware middleware that retries what the API's contract says to retry.
+///
+/// Unlike `reqwest_retry::RetryTransientMiddleware`, it reads the error body (bounded) and
+/// decides by application code (a monthly usage limit is never retried, a rate limit is),
+/// honours `Retry-After` exactly and never beyond a maximum wait, never oversleeps a total
+/// deadline, applies a per-attempt timeout, does not repeat a POST whose outcome is unknown
+/// unless it carries [`SafeToRepeat`], shares a retry budget and the server's rate-limit
+/// window across all requests of one client, and records every attempt.
+///
+/// When it stops on an error response, it returns that response (status, headers, and the
+/// body as read: up to the body limit) with the parsed error and the [`Attempts`] in its
+/// extensions; read it with [`ResponseExt`](crate::ResponseExt). When no response came it
+/// returns `reqwest_middleware::Error::Middleware` wrapping an [`Error`] (recover it with
+/// [`Error::from_middleware`]).
+///
+/// ```
+/// use errors_core::RetryPolicy;
+/// use errors_http::RetryMiddleware;
+///
+/// let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+///     .with(RetryMiddleware::new(RetryPolicy::default()))
+///     .build();
+/// # let _ = client;
+/// ```
+#[derive(Debug, Clone)]
+pub struct RetryMiddleware {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    policy: RetryPolicy,
+    state: ClientRetryState,
+    clock: Arc<dyn Clock>,
+    parser: ErrorParser,
+    anchor: Instant,
+    seed: Option<AtomicU64>,
+    trace: Trace,
+}
+
+impl RetryMiddleware {
+    /// Middleware with `policy`, a default [`RetryBudget`], the system clock and the default
+    /// 64 KiB body limit.
+    pub fn new(policy: RetryPolicy) -> RetryMiddleware {
+        RetryMiddleware::builder(policy).build()
+    }
+
+    /// A builder for the other settings.
+    pub fn builder(policy: RetryPolicy) -> RetryMiddlewareBuilder {
+        RetryMiddlewareBuilder {
+            policy,
+            state: ClientRetryState::with_budget(RetryBudget::default()),
+            clock: Arc::new(SystemClock),
+            parser: ErrorParser::default(),
+            seed: None,
+            trace: Trace::default(),
+        }
+    }
+
+    /// The policy in force.
+    pub fn policy(&self) -> &RetryPolicy {
+        &self.inner.policy
+    }
+
+    /// The state shared by every request through this middleware (budget, rate-limit window).
+    pub fn state(&self) -> &ClientRetryState {
+        &self.inner.state
+    }
+
+    /// How long this client's requests will still hold off because the server asked one of
+    /// them to wait (`429` + `Retry-After`); zero when the window is open.
+    pub fn rate_limited_for(&self) -> Duration {
+        self.inner.state.gate().remaining(self.now())
+    }
+
+    fn now(&self) -> Duration {
+        Instant::now().saturating_duration_since(self.inner.anchor)
+    }
+
+    fn next_seed(&self) -> u64 {
+        match &self.inner.seed {
+            Some(seq) => seq.fetch_add(1, Ordering::Relaxed),
+            None => fastrand::u64(..),
+        }
+    }
+
+    async fn drive(
+        &self,
+        request: Request,
+        extensions: &mut Extensions,
+        next: Next<'_>,
+    ) -> Result<Response, Error> {
+        let inner = &*self.inner;
+        let marked = extensions.get::<SafeToRepeat>().is_some();
+        let idempotency = Idempotency::of(request.method(), marked);
+        let mut run = inner
+            .policy
+            .start(idempotency, &inner.state, self.now(), self.next_seed());
+        let mut original = Some(request);
+        loop {
+            match run.before_attempt(self.now()) {
+                Ok(hold) if !hold.is_zero() => tokio::time::sleep(hold).await,
+                Ok(_) => {}
+                Err(stop) => {
+                    return Err(finish_error(
+                        Error::new(ErrorKind::DeadlineExceeded),
+                        run,
+                        stop,
+                    ));
+                }
+            }
+            let Some(request) = original.take() else {
+                unreachable!("a request is kept for every attempt that may be retried")
+            };
+            let to_send = match request.try_clone() {
+                Some(copy) => {
+                    original = Some(request);
+                    copy
+                }
+                None => {
+                    run.mark_not_replayable();
+                    request
+                }
+            };
+            let attempt = send_and_read(next.clone(), to_send, extensions, inner.parser.limit());
+            let result = match run.attempt_timeout(self.now()) {
+                Some(limit) => tokio::time::timeout(limit, attempt)
+                    .await
+                    .unwrap_or(Err(AttemptFailure::TimedOut)),
+                None => attempt.await,
+            };
+            match result {
+                Ok(Received::Success(mut response)) => {
+                    let decision = run.after_attempt(
+                        Outcome::Success {
+                            status: response.status(),
+                        },
+                        self.now(),
+                    );
+                    inner.trace.attempt(&run, decision);
+                    let stop = match decision {
+                        Decision::Stop(stop) => stop,
+                        Decision::Retry { .. } => StopReason::Succeeded,
+                    };
+                    response.extensions_mut().insert(Attempts {
+                        records: run.into_attempts(),
+                        stop,
+                    });
+                    return Ok(response);
+                }
+                Ok(Received::Error { head, body }) => {
+                    let error =
+                        inner
+                            .parser
+                            .parse(head.status, &head.headers, &body, inner.clock.now());
+                    let decision = run.after_attempt(Outcome::Api(&error), self.now());
+                    inner.trace.attempt(&run, decision);
+                    match decision {
+                        Decision::Retry { wait, .. } => tokio::time::sleep(wait).await,
+                        Decision::Stop(stop) => {
+                            return Ok(rebuild(head, body, error, run, stop, inner.parser.limit()));
+                        }
+                    }
+                }
+                Err(failure) => {
+                    let (transport, kind) = failure.classify();
+                    let decision = run.after_attempt(Outcome::Transport(transport), self.now());
+                    inner.trace.attempt(&run, decision);
+                    match decision {
+                        Decision::Retry { wait, .. } => tokio::time::sleep(wait).await,
+                        Decision::Stop(stop) => {
+                            return Err(finish_error(Error::new(kind), run, stop));
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn finish_error(mut error: Error, run: RetryRun, stop: StopReason) -> Error {
+    error.set_history(run.into_attempts(), Some(stop));
+    error
+}
+
+/// Settings for a [`RetryMiddleware`].
+#[derive(Debug)]
+pub struct RetryMiddlewareBuilder {
+    policy: RetryPolicy,
+    state: ClientRetryState,
+    clock: Arc<dyn Clock>,
+    parser: ErrorParser,
+    seed: Option<u64>,
+    trace: Trace,
+}
+
+impl RetryMiddlewareBuilder {
+    /// Shares `state` (budget and rate-limit window) with other middleware instances, or
+    /// replaces the default one, e.g. with [`ClientRetryState::without_budget`].
+    pub fn state(mut self, state: ClientRetryState) -> Self {
+        self.state = state;
+        self
+    }
+
+    /// The wall clock that turns a `Retry-After` date into a delay.
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// How much of an error body is read (default 64 KiB).
+    pub fn body_limit(mut self, limit: usize) -> Self {
+        self.parser = self.parser.body_limit(limit);
+        self
+    }
+
+    /// Makes the jitter reproducible: request `n` of this middleware uses seed `seed + n`.
+    pub fn jitter_seed(mut self, seed: u64) -> Self {
+        self.seed = Some(seed);
+        self
+    }
+
+    /// The level of the event logged for each retry and for a final failure (default WARN).
+    /// Success is always logged at DEBUG.
+    pub fn log_level(mut self, level: tracing::Level) -> Self {
+        self.trace = Trace::new(level);
+        self
+    }
+
+    /// The middleware.
+    pub fn build(self) -> RetryMiddleware {
+        RetryMiddleware {
+            inner: Arc::new(Inner {
+                policy: self.policy,
+                state: self.state,
+                clock: self.clock,
+                parser: self.parser,
+                anchor: Instant::now(),
+                seed: self.seed.map(AtomicU64::new),
+                trace: self.trace,
+            }),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Middleware for RetryMiddleware {
+    async fn handle(
+        &self,
+        request: Request,
+        extensions: &mut Extensions,
+        next: Next<'_>,
+    ) -> reqwest_middleware::Result<Response> {
+        self.drive(request, extensions, next)
+            .await
+            .map_err(reqwest_middleware::Error::middleware)
+    }
+}
+
+/// The status line and headers of an error response.
+struct Head {
+    status: http::StatusCode,
+    version: http::Version,
+    headers: http::HeaderMap,
+    url: reqwest::Url,
+}
+
+enum Received {
+    Success(Response),
+    Error { head: Head, body: Vec<u8> },
+}
+
+enum AttemptFailure {
+    Send(reqwest_middleware::Error),
+    TimedOut,
+}
+
+impl AttemptFailure {
+    fn classify(self) -> (TransportFailure, ErrorKind) {
+        match self {
+            AttemptFailure::TimedOut => (TransportFailure::timeout(), ErrorKind::Timeout),
+            AttemptFailure::Send(e) => {
+                let failure = transport_failure(&e);
+                let kind = match e {
+                    reqwest_middleware::Error::Reqwest(e) if e.is_builder() => {
+                        ErrorKind::InvalidRequest(e.to_string())
+                    }
+                    e => ErrorKind::Transport(e),
+                };
+                (failure, kind)
+            }
+        }
+    }
+}
+
+/// What the policy needs to know about a failure below HTTP. A connection error means the
+/// request never left the client; anything else may have reached the server.
+pub(crate) fn transport_failure(error: &reqwest_middleware::Error) -> TransportFailure {
+    if error.is_connect() {
+        TransportFailure::connect()
+    } else if error.is_timeout() {
+        TransportFailure::timeout()
+    } else {
+        TransportFailure::other()
+    }
+}
+
+/// Sends one attempt and, for an error status, reads its body up to the limit.
+async fn send_and_read(
+    next: Next<'_>,
+    request: Request,
+    extensions: &mut Extensions,
+    limit: usize,
+) -> Result<Received, AttemptFailure> {
+    let mut response = next
+        .run(request, extensions)
+        .await
+        .map_err(AttemptFailure::Send)?;
+    let status = response.status();
+    if !status.is_client_error() && !status.is_server_error() {
+        return Ok(Received::Success(response));
+    }
+    let head = Head {
+        status,
+        version: response.version(),
+        headers: std::mem::take(response.headers_mut()),
+        url: response.url().clone(),
+    };
+    let body = crate::response::read_bounded(&mut response, limit).await;
+    Ok(Received::Error { head, body })
+}
+
+/// The response handed back when the middleware stops on an error status: the original
+/// status and headers, the body as read, the parsed error and the attempts.
+fn rebuild(
+    head: Head,
+    mut body: Vec<u8>,
+    error: ApiError,
+    run: RetryRun,
+    stop: StopReason,
+    limit: usize,
+) -> Response {
+    let mut headers = head.headers;
+    if body.len() > limit {
+        body.truncate(limit);
+        // The body was cut: its original length and framing no longer describe it.
+        headers.remove(http::header::CONTENT_LENGTH);
+        headers.remove(http::header::TRANSFER_ENCODING);
+    }
+    let mut builder = http::Response::builder()
+        .status(head.status)
+        .version(head.version)
+        .url(head.url);
+    if let Some(h) = builder.headers_mut() {
+        *h = headers;
+    }
+    let mut response: Response = builder
+        .body(body)
+        .map(Response::from)
+        .unwrap_or_else(|_| Response::from(http::Response::new(Vec::new())));
+    response.extensions_mut().insert(ParsedError(error));
+    response.extensions_mut().insert(Attempts {
+        records: run.into_attempts(),
+        stop,
+    });
+    response
+}

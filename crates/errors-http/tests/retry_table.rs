@@ -1,0 +1,345 @@
+//! Every row of the README's retry table, through the real middleware against a local server.
+
+mod support;
+
+use std::time::Duration;
+
+use errors_core::{ErrorCode, RetryPolicy, Shape, StopReason};
+use errors_http::{ApiClient, ErrorKind, SafeToRepeat};
+use reqwest::Method;
+use support::{Script, closed_port_url, envelope, ok_json};
+use wiremock::{MockServer, ResponseTemplate};
+
+/// Short waits so the table runs fast; the timing tests use the real ones.
+fn fast_policy() -> RetryPolicy {
+    RetryPolicy::default()
+        .with_initial_backoff(Duration::from_millis(2))
+        .with_max_backoff(Duration::from_millis(10))
+        .with_max_retries(2)
+}
+
+async fn run(
+    first: ResponseTemplate,
+    method: Method,
+    safe: bool,
+) -> (Script, Result<errors_http::ApiResponse, errors_http::Error>) {
+    let server = MockServer::start().await;
+    let script = Script::new(vec![first, ok_json()]);
+    script.mount(&server).await;
+    let client = ApiClient::builder()
+        .base_url(server.uri())
+        .policy(fast_policy())
+        .jitter_seed(1)
+        .build()
+        .unwrap();
+    let mut request = client.request(method, "resource");
+    if safe {
+        request = request.with_extension(SafeToRepeat);
+    }
+    let result = client.send(request).await;
+    (script, result)
+}
+
+async fn attempts_for(first: ResponseTemplate, method: Method) -> usize {
+    let (script, _) = run(first, method, false).await;
+    script.count()
+}
+
+#[tokio::test]
+async fn rate_limited_with_short_retry_after_is_retried_for_any_method() {
+    for method in [Method::GET, Method::POST, Method::PATCH] {
+        let first = envelope(429, "RATE_LIMIT_ERROR", "Rate limit exceeded")
+            .insert_header("retry-after", "0");
+        let (script, result) = run(first, method.clone(), false).await;
+        assert_eq!(script.count(), 2, "{method}");
+        let response = result.unwrap();
+        assert_eq!(response.attempts.len(), 2);
+        assert_eq!(response.attempts[0].code, Some(ErrorCode::RateLimitError));
+    }
+}
+
+#[tokio::test]
+async fn retry_after_beyond_max_wait_returns_at_once_with_the_delay() {
+    let first = envelope(429, "RATE_LIMIT_ERROR", "Rate limit exceeded")
+        .insert_header("retry-after", "86400");
+    let started = std::time::Instant::now();
+    let (script, result) = run(first, Method::GET, false).await;
+    assert!(started.elapsed() < Duration::from_secs(2));
+    assert_eq!(script.count(), 1);
+    let err = result.unwrap_err();
+    assert_eq!(err.requested_delay(), Some(Duration::from_secs(86_400)));
+    assert_eq!(
+        err.stop_reason(),
+        Some(StopReason::RetryAfterTooLong {
+            requested_ms: 86_400_000
+        })
+    );
+    assert_eq!(err.request_id(), Some("req-429"));
+}
+
+#[tokio::test]
+async fn rate_limited_without_retry_after_backs_off_and_retries() {
+    assert_eq!(
+        attempts_for(ResponseTemplate::new(429), Method::POST).await,
+        2
+    );
+}
+
+#[tokio::test]
+async fn permanent_codes_and_client_errors_are_never_retried() {
+    let cases = [
+        envelope(
+            429,
+            "USAGE_LIMIT_EXCEEDED",
+            "Monthly API call limit reached",
+        )
+        .insert_header("retry-after", "1"),
+        envelope(
+            413,
+            "STORAGE_QUOTA_EXCEEDED",
+            "Account storage limit reached",
+        ),
+        envelope(401, "INVALID_API_KEY", "Invalid API key"),
+        envelope(401, "EXPIRED_API_KEY", "Expired"),
+        envelope(401, "DEACTIVATED_API_KEY", "Deactivated"),
+        envelope(403, "AUTHZ_ERROR", "Missing scope"),
+        envelope(413, "HTTP_413", "File too large"),
+        envelope(422, "VALIDATION_ERROR", "Invalid request parameters"),
+        envelope(500, "IMAGE_PROCESSING_ERROR", "Image processing failed"),
+        ResponseTemplate::new(402).set_body_raw(
+            r#"{"detail":"Subscription is past due"}"#,
+            "application/json",
+        ),
+        ResponseTemplate::new(400).set_body_raw(r#"{"detail":"Bad"}"#, "application/json"),
+        ResponseTemplate::new(404)
+            .set_body_raw(r#"{"detail":"Rule not found"}"#, "application/json"),
+        ResponseTemplate::new(409).set_body_raw(r#"{"detail":"Exists"}"#, "application/json"),
+        ResponseTemplate::new(422).set_body_raw(
+            r#"{"detail":[{"loc":["query","limit"],"msg":"too big","type":"less_than_equal"}]}"#,
+            "application/json",
+        ),
+    ];
+    for first in cases {
+        let (script, result) = run(first, Method::GET, false).await;
+        let err = result.unwrap_err();
+        assert_eq!(script.count(), 1, "{err}");
+        assert_eq!(err.stop_reason(), Some(StopReason::NotRetryable), "{err}");
+        assert_eq!(err.attempts().len(), 1);
+    }
+}
+
+#[tokio::test]
+async fn server_errors_are_retried_for_idempotent_requests() {
+    for status in [500, 502, 503, 504] {
+        for method in [Method::GET, Method::PUT, Method::DELETE] {
+            assert_eq!(
+                attempts_for(ResponseTemplate::new(status), method.clone()).await,
+                2,
+                "{status} {method}"
+            );
+        }
+    }
+    assert_eq!(
+        attempts_for(
+            envelope(503, "VLM_PROVIDER_ERROR", "Provider down"),
+            Method::GET
+        )
+        .await,
+        2
+    );
+    assert_eq!(
+        attempts_for(envelope(504, "TIMEOUT", "Operation timed out"), Method::GET).await,
+        2
+    );
+}
+
+#[tokio::test]
+async fn a_post_answered_500_reaches_the_server_exactly_once_unless_marked_safe() {
+    for status in [500, 502, 503, 504] {
+        let (script, result) = run(ResponseTemplate::new(status), Method::POST, false).await;
+        assert_eq!(script.count(), 1, "{status}");
+        assert_eq!(
+            result.unwrap_err().stop_reason(),
+            Some(StopReason::UnsafeToRepeat)
+        );
+        let (script, result) = run(ResponseTemplate::new(status), Method::POST, true).await;
+        assert_eq!(script.count(), 2, "{status} marked safe");
+        assert!(result.is_ok());
+    }
+}
+
+#[tokio::test]
+async fn not_implemented_and_version_not_supported_are_never_retried() {
+    for status in [501, 505] {
+        assert_eq!(
+            attempts_for(ResponseTemplate::new(status), Method::GET).await,
+            1,
+            "{status}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn connection_refused_is_retried_for_any_method() {
+    for method in [Method::GET, Method::POST] {
+        let client = ApiClient::builder()
+            .base_url(closed_port_url())
+            .policy(fast_policy())
+            .build()
+            .unwrap();
+        let err = client
+            .send(client.request(method.clone(), "x"))
+            .await
+            .unwrap_err();
+        assert!(matches!(err.kind(), ErrorKind::Transport(_)), "{err:?}");
+        assert_eq!(err.attempts().len(), 3, "{method}: 1 + 2 retries");
+        assert_eq!(err.stop_reason(), Some(StopReason::RetriesExhausted));
+        assert!(err.to_string().starts_with("connection failed"), "{err}");
+    }
+}
+
+#[tokio::test]
+async fn a_timeout_after_sending_is_retried_only_for_repeatable_requests() {
+    for (method, expected) in [(Method::GET, 3), (Method::POST, 1)] {
+        let server = MockServer::start().await;
+        let script = Script::new(vec![
+            ResponseTemplate::new(200).set_delay(Duration::from_secs(5)),
+        ]);
+        script.mount(&server).await;
+        let policy = fast_policy().with_attempt_timeout(Some(Duration::from_millis(100)));
+        let client = ApiClient::builder()
+            .base_url(server.uri())
+            .policy(policy)
+            .build()
+            .unwrap();
+        let err = client
+            .send(client.request(method.clone(), "slow"))
+            .await
+            .unwrap_err();
+        assert!(matches!(err.kind(), ErrorKind::Timeout), "{err:?}");
+        assert_eq!(script.count(), expected, "{method}");
+    }
+}
+
+#[tokio::test]
+async fn success_statuses_pass_through_with_their_attempts() {
+    let server = MockServer::start().await;
+    let script = Script::new(vec![ResponseTemplate::new(204)]);
+    script.mount(&server).await;
+    let client = ApiClient::builder().base_url(server.uri()).build().unwrap();
+    let response = client
+        .send(client.request(Method::DELETE, "rules/1"))
+        .await
+        .unwrap();
+    assert_eq!(response.status, 204);
+    assert!(response.body.is_empty());
+    assert_eq!(response.attempts.len(), 1);
+    assert_eq!(response.attempts[0].stop, Some(StopReason::Succeeded));
+}
+
+#[tokio::test]
+async fn a_proxy_html_page_is_retried_then_reported_with_its_title() {
+    let page = "<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1><hr>nginx</body></html>";
+    let (script, result) = run(
+        ResponseTemplate::new(502).set_body_raw(page, "text/html"),
+        Method::GET,
+        false,
+    )
+    .await;
+    assert_eq!(script.count(), 2);
+    assert!(result.is_ok());
+
+    let server = MockServer::start().await;
+    let script = Script::new(vec![
+        ResponseTemplate::new(502).set_body_raw(page, "text/html"),
+    ]);
+    script.mount(&server).await;
+    let client = ApiClient::builder()
+        .base_url(server.uri())
+        .policy(fast_policy())
+        .build()
+        .unwrap();
+    let err = client.get_json::<serde_json::Value>("x").await.unwrap_err();
+    let api = err.api_error().unwrap();
+    assert_eq!(api.shape(), Shape::Text);
+    assert_eq!(api.message(), Some("502 Bad Gateway"));
+    assert_eq!(err.attempts().len(), 3);
+    assert_eq!(err.stop_reason(), Some(StopReason::RetriesExhausted));
+}
+
+#[tokio::test]
+async fn a_streaming_body_is_sent_once() {
+    let server = MockServer::start().await;
+    let script = Script::new(vec![ResponseTemplate::new(503), ok_json()]);
+    script.mount(&server).await;
+    let client = ApiClient::builder()
+        .base_url(server.uri())
+        .policy(fast_policy())
+        .build()
+        .unwrap();
+    let chunks: Vec<Result<&'static [u8], std::io::Error>> = vec![Ok(b"part one"), Ok(b"part two")];
+    let body = reqwest::Body::wrap_stream(futures_util_stream(chunks));
+    let request = client.request(Method::PUT, "upload").body(body);
+    let err = client.send(request).await.unwrap_err();
+    assert_eq!(script.count(), 1);
+    assert_eq!(err.stop_reason(), Some(StopReason::NotReplayable));
+    assert_eq!(err.status(), Some(reqwest::StatusCode::SERVICE_UNAVAILABLE));
+}
+
+/// A stream from a vector, without pulling in a stream crate for one test.
+fn futures_util_stream<T: Send + Unpin + 'static>(
+    items: Vec<T>,
+) -> impl futures_core::Stream<Item = T> + Send + 'static {
+    struct Iter<T>(std::vec::IntoIter<T>);
+    impl<T> futures_core::Stream for Iter<T>
+    where
+        T: Unpin,
+    {
+        type Item = T;
+        fn poll_next(
+            mut self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Option<T>> {
+            std::task::Poll::Ready(self.0.next())
+        }
+    }
+    Iter(items.into_iter())
+}
+
+#[tokio::test]
+async fn the_caller_gets_the_original_status_headers_and_body_from_the_raw_middleware() {
+    use errors_http::{Attempts, ResponseExt as _, RetryMiddleware};
+    let server = MockServer::start().await;
+    let script = Script::new(vec![
+        envelope(404, "NOT_THERE", "Rule not found").insert_header("x-custom", "kept"),
+    ]);
+    script.mount(&server).await;
+    let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+        .with(RetryMiddleware::new(fast_policy()))
+        .build();
+    let response = client
+        .get(format!("{}/rules/9", server.uri()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+    assert_eq!(response.headers()["x-custom"], "kept");
+    assert_eq!(response.url().path(), "/rules/9");
+    assert_eq!(
+        response.extensions().get::<Attempts>().unwrap().stop,
+        StopReason::NotRetryable
+    );
+    let err = response.error_for_api_status().await.unwrap_err();
+    assert_eq!(
+        err.api_error().unwrap().code().unwrap().as_str(),
+        "NOT_THERE"
+    );
+
+    let response = client
+        .get(format!("{}/rules/9", server.uri()))
+        .send()
+        .await
+        .unwrap();
+    let body = response.text().await.unwrap();
+    assert!(body.contains("Rule not found"), "{body}");
+}

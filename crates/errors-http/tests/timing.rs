@@ -1,0 +1,233 @@
+//! Waits, deadlines, the shared rate-limit window and the retry budget.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use errors_core::{ClientRetryState, RetryBudget, RetryPolicy, StopReason};
+use errors_http::{ApiClient, ErrorKind};
+use reqwest::Method;
+use support::{Script, envelope, ok_json};
+use wiremock::{MockServer, ResponseTemplate};
+
+fn rate_limited(retry_after: &str) -> ResponseTemplate {
+    envelope(
+        429,
+        "RATE_LIMIT_ERROR",
+        "Rate limit exceeded: 100 calls per 60 seconds",
+    )
+    .insert_header("retry-after", retry_after)
+}
+
+#[tokio::test]
+async fn retry_after_one_second_is_waited_in_full_and_not_much_more() {
+    let server = MockServer::start().await;
+    let script = Script::new(vec![rate_limited("1"), ok_json()]);
+    script.mount(&server).await;
+    let client = ApiClient::builder().base_url(server.uri()).build().unwrap();
+    let response = client.send(client.request(Method::GET, "x")).await.unwrap();
+    let gap = script.gaps()[0];
+    // Never earlier than asked; jitter adds at most 10%, plus a loopback round trip.
+    assert!(gap >= Duration::from_secs(1), "retried after {gap:?}");
+    assert!(
+        gap < Duration::from_millis(1100 + 250),
+        "retried after {gap:?}"
+    );
+    let waited = response.attempts[1].waited;
+    assert!(
+        waited >= Duration::from_secs(1) && waited <= Duration::from_millis(1100),
+        "{waited:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_http_date_retry_after_is_honoured() {
+    let server = MockServer::start().await;
+    let date = httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(2));
+    let script = Script::new(vec![rate_limited(&date), ok_json()]);
+    script.mount(&server).await;
+    let client = ApiClient::builder().base_url(server.uri()).build().unwrap();
+    client.send(client.request(Method::GET, "x")).await.unwrap();
+    // An HTTP-date has one-second resolution: the wait is between 1 and 2 s (+10% jitter).
+    let gap = script.gaps()[0];
+    assert!(
+        gap >= Duration::from_millis(1000) && gap < Duration::from_millis(2500),
+        "{gap:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_two_second_deadline_holds_against_a_server_that_hangs() {
+    let server = MockServer::start().await;
+    let script = Script::new(vec![
+        ResponseTemplate::new(200).set_delay(Duration::from_secs(30)),
+    ]);
+    script.mount(&server).await;
+    let policy = RetryPolicy::default().with_deadline(Some(Duration::from_secs(2)));
+    let client = ApiClient::builder()
+        .base_url(server.uri())
+        .policy(policy)
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let err = client
+        .send(client.request(Method::GET, "hang"))
+        .await
+        .unwrap_err();
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_millis(1900) && took < Duration::from_millis(2300),
+        "took {took:?}"
+    );
+    assert!(matches!(err.kind(), ErrorKind::Timeout), "{err:?}");
+    assert_eq!(err.stop_reason(), Some(StopReason::DeadlineExceeded));
+}
+
+#[tokio::test]
+async fn concurrent_requests_wait_out_the_servers_rate_limit_window() {
+    let server = MockServer::start().await;
+    let script = Script::new(vec![rate_limited("1"), ok_json()]);
+    script.mount(&server).await;
+    let client = ApiClient::builder()
+        .base_url(server.uri())
+        .budget(None)
+        .build()
+        .unwrap();
+
+    let first = tokio::spawn({
+        let client = client.clone();
+        async move { client.send(client.request(Method::GET, "a")).await }
+    });
+    // Until the first request has been told to wait (bounded: no sleeping, just yielding).
+    let mut spins = 0;
+    while client.rate_limited_for().is_zero() {
+        spins += 1;
+        assert!(spins < 5_000_000, "the first request never got its 429");
+        tokio::task::yield_now().await;
+    }
+    let others: Vec<_> = (0..50)
+        .map(|i| {
+            let client = client.clone();
+            tokio::spawn(async move {
+                client
+                    .send(client.request(Method::GET, &format!("b{i}")))
+                    .await
+            })
+        })
+        .collect();
+    first.await.unwrap().unwrap();
+    for task in others {
+        task.await.unwrap().unwrap();
+    }
+    let arrivals = script.arrivals();
+    assert_eq!(
+        arrivals.len(),
+        52,
+        "one 429, its retry, and 50 others sent once each"
+    );
+    let window_end = arrivals[0] + Duration::from_secs(1);
+    for (i, at) in arrivals.iter().enumerate().skip(1) {
+        assert!(
+            *at + Duration::from_millis(5) >= window_end,
+            "request {i} hit the server {:?} before the window ended",
+            window_end - *at
+        );
+    }
+}
+
+async fn requests_per_call(budget: Option<RetryBudget>, calls: usize) -> f64 {
+    let server = MockServer::start().await;
+    let script = Script::new(vec![ResponseTemplate::new(503)]);
+    script.mount(&server).await;
+    let policy = RetryPolicy::default()
+        .with_initial_backoff(Duration::ZERO)
+        .with_max_retries(3);
+    let client = ApiClient::builder()
+        .base_url(server.uri())
+        .policy(policy)
+        .budget(budget)
+        .build()
+        .unwrap();
+    for _ in 0..calls {
+        let err = client
+            .send(client.request(Method::GET, "x"))
+            .await
+            .unwrap_err();
+        assert_eq!(err.status(), Some(reqwest::StatusCode::SERVICE_UNAVAILABLE));
+    }
+    script.count() as f64 / calls as f64
+}
+
+#[tokio::test]
+async fn the_budget_keeps_an_outage_near_one_request_per_call() {
+    let without = requests_per_call(None, 200).await;
+    assert_eq!(without, 4.0);
+    let with = requests_per_call(Some(RetryBudget::default()), 200).await;
+    // 10 retries from the reserve, then one per 10 calls: (200 + 10 + 20) / 200.
+    assert!((1.1..=1.2).contains(&with), "{with}");
+}
+
+#[tokio::test]
+async fn clients_can_share_one_budget() {
+    let server = MockServer::start().await;
+    let script = Script::new(vec![ResponseTemplate::new(503)]);
+    script.mount(&server).await;
+    let shared = ClientRetryState::with_budget(RetryBudget::new(2, 0.0));
+    let policy = RetryPolicy::default().with_initial_backoff(Duration::ZERO);
+    let a = ApiClient::builder()
+        .base_url(server.uri())
+        .policy(policy)
+        .retry_state(shared.clone())
+        .build()
+        .unwrap();
+    let b = ApiClient::builder()
+        .base_url(server.uri())
+        .policy(policy)
+        .retry_state(shared)
+        .build()
+        .unwrap();
+    a.send(a.request(Method::GET, "x")).await.unwrap_err();
+    let err = b.send(b.request(Method::GET, "x")).await.unwrap_err();
+    assert_eq!(err.stop_reason(), Some(StopReason::BudgetExhausted));
+    assert_eq!(
+        script.count(),
+        4,
+        "a: 1 + 2 retries from the shared reserve; b: 1"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn with_paused_time_the_waits_are_exactly_what_the_policy_decided() {
+    let server = MockServer::start().await;
+    let script = Script::new(vec![
+        rate_limited("30"),
+        ResponseTemplate::new(503),
+        ok_json(),
+    ]);
+    script.mount(&server).await;
+    // No deadline: with paused time, tokio jumps to the next timer whenever the runtime waits
+    // on I/O, so a deadline timer would fire while the loopback server is answering.
+    let policy = RetryPolicy::default()
+        .with_retry_after_jitter(0.0)
+        .with_deadline(None);
+    let client = ApiClient::builder()
+        .base_url(server.uri())
+        .policy(policy)
+        .jitter_seed(5)
+        .build()
+        .unwrap();
+    let started = tokio::time::Instant::now();
+    let response = client.send(client.request(Method::GET, "x")).await.unwrap();
+    let waits: Vec<_> = response.attempts.iter().map(|a| a.waited).collect();
+    assert_eq!(waits[0], Duration::ZERO);
+    assert_eq!(waits[1], Duration::from_secs(30));
+    assert!(
+        waits[2] < Duration::from_millis(1000),
+        "second backoff ceiling is 1 s: {:?}",
+        waits[2]
+    );
+    // The virtual clock moved at least by the waits. (No upper bound here: while the runtime
+    // waits on loopback I/O, paused time may jump to the HTTP stack's own internal timers.)
+    let total: Duration = waits.iter().sum();
+    assert!(started.elapsed() >= total, "{:?} < {total:?}", started.elapsed());
+}
