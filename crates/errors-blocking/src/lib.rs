@@ -1,0 +1,66 @@
+//! The API's error contract for scripts: the same retries, errors and attempt history as
+//! `errors-http`, behind plain synchronous calls. No `async`, no tokio in your code.
+//!
+//! [`Client`] drives an [`errors_http::ApiClient`] on a private single-threaded runtime, so
+//! both facades share one implementation and every decision is `errors_core`'s.
+//!
+//! ```
+//! use errors_blocking::{Client, RetryPolicy};
+//!
+//! # fn main() -> Result<(), errors_blocking::Error> {
+//! # let server = errors_blocking_doc::start();
+//! let client = Client::builder()
+//!     .base_url(server.uri())          // http://127.0.0.1:<port>
+//!     .api_key("sk-test")
+//!     .policy(RetryPolicy::default().with_max_retries(2))
+//!     .build()?;
+//!
+//! match client.get_json::<serde_json::Value>("rules/42") {
+//!     Ok(rule) => println!("{rule}"),
+//!     Err(err) => {
+//!         // "404 Not Found: Rule not found (request id req-1)"
+//!         eprintln!("{err}");
+//!         if let Some(solution) = err.api_error().and_then(|e| e.solution()) {
+//!             eprintln!("what to do: {solution}");
+//!         }
+//!         assert_eq!(err.status().map(|s| s.as_u16()), Some(404));
+//!     }
+//! }
+//! # Ok(())
+//! # }
+//! # mod errors_blocking_doc {
+//! #     pub struct Server(tokio::runtime::Runtime, wiremock::MockServer);
+//! #     impl Server { pub fn uri(&self) -> String { self.1.uri() } }
+//! #     pub fn start() -> Server {
+//! #         let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+//! #         let server = rt.block_on(async {
+//! #             let server = wiremock::MockServer::start().await;
+//! #             wiremock::Mock::given(wiremock::matchers::any())
+//! #                 .respond_with(wiremock::ResponseTemplate::new(404)
+//! #                     .insert_header("x-request-id", "req-1")
+//! #                     .set_body_raw(r#"{"detail":"Rule not found"}"#, "application/json"))
+//! #                 .mount(&server).await;
+//! #             server
+//! #         });
+//! #         Server(rt, server)
+//! #     }
+//! # }
+//! ```
+
+#![warn(
+    missing_docs,
+    missing_debug_implementations,
+    rust_2018_idioms,
+    unreachable_pub
+)]
+#![forbid(unsafe_code)]
+
+mod client;
+
+pub use client::{Client, ClientBuilder};
+pub use errors_core::{
+    ApiError, ErrorCode, ErrorKind as ApiErrorKind, RetryBudget, RetryPolicy, Shape,
+};
+pub use errors_http::{ApiResponse, Error, ErrorKind, SafeToRepeat};
+pub use http::Method;
+pub use reqwest_middleware::RequestBuilder;

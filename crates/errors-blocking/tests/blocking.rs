@@ -1,0 +1,184 @@
+//! The blocking facade from plain synchronous tests.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use errors_blocking::{Client, ErrorKind, Method, RetryPolicy, SafeToRepeat};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate, matchers::any};
+
+/// A mock server on its own runtime, usable from a synchronous test.
+struct Server {
+    // Keeps the server's runtime (and so the server) alive for the test.
+    _runtime: tokio::runtime::Runtime,
+    server: MockServer,
+    received: Arc<Mutex<Vec<Request>>>,
+}
+
+#[derive(Clone)]
+struct Steps(Arc<Vec<ResponseTemplate>>, Arc<Mutex<Vec<Request>>>);
+
+impl Respond for Steps {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let mut received = self.1.lock().unwrap();
+        received.push(request.clone());
+        self.0[(received.len() - 1).min(self.0.len() - 1)].clone()
+    }
+}
+
+impl Server {
+    fn start(steps: Vec<ResponseTemplate>) -> Server {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let responder = Steps(Arc::new(steps), received.clone());
+        let server = runtime.block_on(async {
+            let server = MockServer::start().await;
+            Mock::given(any())
+                .respond_with(responder)
+                .mount(&server)
+                .await;
+            server
+        });
+        Server {
+            runtime,
+            server,
+            received,
+        }
+    }
+
+    fn client(&self) -> Client {
+        let policy = RetryPolicy::default()
+            .with_initial_backoff(Duration::from_millis(1))
+            .with_max_retries(2);
+        Client::builder()
+            .base_url(self.server.uri())
+            .api_key("sk-very-secret")
+            .policy(policy)
+            .build()
+            .unwrap()
+    }
+
+    fn count(&self) -> usize {
+        self.received.lock().unwrap().len()
+    }
+}
+
+fn json(status: u16, body: &str) -> ResponseTemplate {
+    ResponseTemplate::new(status).set_body_raw(body.to_owned(), "application/json")
+}
+
+#[test]
+fn decodes_a_success_and_sends_the_key_as_a_bearer_token() {
+    let server = Server::start(vec![json(200, r#"{"id":1}"#)]);
+    let value: serde_json::Value = server.client().get_json("rules/1").unwrap();
+    assert_eq!(value["id"], 1);
+    let received = server.received.lock().unwrap();
+    assert_eq!(
+        received[0].headers["authorization"],
+        "Bearer sk-very-secret"
+    );
+    assert_eq!(received[0].url.path(), "/rules/1");
+}
+
+#[test]
+fn retries_like_the_async_stack_and_keeps_the_history() {
+    let server = Server::start(vec![ResponseTemplate::new(503), json(200, "{}")]);
+    let response = server
+        .client()
+        .send(server.client().request(Method::GET, "x"))
+        .unwrap();
+    assert_eq!(response.attempts.len(), 2);
+    assert_eq!(response.attempts[0].status, Some(503));
+    assert_eq!(server.count(), 2);
+}
+
+#[test]
+fn a_post_answered_500_is_sent_once_unless_marked_safe() {
+    let server = Server::start(vec![
+        ResponseTemplate::new(500),
+        ResponseTemplate::new(500),
+        json(200, "{}"),
+    ]);
+    let client = server.client();
+    let err = client
+        .send(client.request(Method::POST, "jobs").body("{}"))
+        .unwrap_err();
+    assert_eq!(err.status().unwrap(), 500);
+    assert_eq!(server.count(), 1);
+    client
+        .send(
+            client
+                .request(Method::POST, "jobs")
+                .body("{}")
+                .with_extension(SafeToRepeat),
+        )
+        .unwrap();
+    assert_eq!(server.count(), 3);
+}
+
+#[test]
+fn api_errors_carry_code_solution_and_request_id() {
+    let server = Server::start(vec![json(
+        429,
+        r#"{"error":{"code":"USAGE_LIMIT_EXCEEDED","message":"Monthly API call limit reached"},"request_id":"req-7"}"#,
+    )]);
+    let err = server
+        .client()
+        .get_json::<serde_json::Value>("x")
+        .unwrap_err();
+    assert_eq!(server.count(), 1);
+    assert_eq!(err.request_id(), Some("req-7"));
+    assert_eq!(
+        err.api_error().unwrap().solution(),
+        Some("Wait for next billing cycle or upgrade plan")
+    );
+    assert_eq!(
+        err.to_string(),
+        "429 Too Many Requests: USAGE_LIMIT_EXCEEDED: Monthly API call limit reached (request id req-7)"
+    );
+}
+
+#[test]
+fn the_key_never_shows_in_debug_or_errors() {
+    let server = Server::start(vec![json(
+        401,
+        r#"{"detail":{"code":"INVALID_API_KEY","message":"Invalid API key"}}"#,
+    )]);
+    let client = server.client();
+    let err = client.get_json::<serde_json::Value>("x").unwrap_err();
+    for text in [
+        format!("{client:?}"),
+        format!("{err:?}"),
+        err.to_string(),
+        format!("{:?}", Client::builder().api_key("sk-very-secret")),
+    ] {
+        assert!(!text.contains("sk-very-secret"), "{text}");
+    }
+}
+
+#[test]
+fn inside_an_async_runtime_it_refuses_instead_of_panicking() {
+    let server = Server::start(vec![json(200, "{}")]);
+    let client = server.client();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let result = runtime.block_on(async { client.get_json::<serde_json::Value>("x") });
+    let err = result.unwrap_err();
+    assert!(matches!(err.kind(), ErrorKind::BlockingInAsync), "{err:?}");
+    assert_eq!(server.count(), 0);
+    // Building and dropping a client inside async code does not panic either.
+    runtime.block_on(async {
+        let inner = Client::builder()
+            .base_url("http://127.0.0.1:9/")
+            .build()
+            .unwrap();
+        drop(inner);
+    });
+    // And it still works outside.
+    client.get_json::<serde_json::Value>("x").unwrap();
+}
