@@ -43,7 +43,7 @@ impl Server {
             server
         });
         Server {
-            runtime,
+            _runtime: runtime,
             server,
             received,
         }

@@ -229,5 +229,9 @@ async fn with_paused_time_the_waits_are_exactly_what_the_policy_decided() {
     // The virtual clock moved at least by the waits. (No upper bound here: while the runtime
     // waits on loopback I/O, paused time may jump to the HTTP stack's own internal timers.)
     let total: Duration = waits.iter().sum();
-    assert!(started.elapsed() >= total, "{:?} < {total:?}", started.elapsed());
+    assert!(
+        started.elapsed() >= total,
+        "{:?} < {total:?}",
+        started.elapsed()
+    );
 }
