@@ -1,0 +1,235 @@
+//! The project's main job: play the API's documented errors and a short outage through both
+//! clients against a local mock of the API (no account, no network), and show what happened.
+//!
+//! ```text
+//! cargo run --example demo
+//! ```
+
+use std::time::{Duration, Instant};
+
+use errors_core::{AttemptRecord, RetryPolicy, Shape, StatusInfo};
+use errors_http::{ApiClient, ApiResponse, Error};
+use errors_testkit::{BlockingMockApi, Script, catalogue, fixtures};
+use reqwest::Method;
+
+/// One played request, as a table row.
+struct Row {
+    name: String,
+    result: Result<ApiResponse, Error>,
+}
+
+fn main() {
+    let started = Instant::now();
+    let api = BlockingMockApi::start();
+
+    // (a) Each documented error once, each at its own path.
+    let mut errors = Vec::new();
+    for entry in catalogue().into_iter().filter(|e| {
+        e.shape != Shape::Envelope
+            || e.code
+                .as_ref()
+                .is_some_and(|c| c.typical_status() == Some(429))
+    }) {
+        let path = format!("/errors/{}", entry.name.replace('/', "-"));
+        let fixture = entry
+            .fixture
+            .request_id(format!("req-{}", errors.len() + 1));
+        api.mount_at(&path, fixture);
+        errors.push((entry.name, path));
+    }
+    // (b) An outage: rate limited (Retry-After 1 s), the AI provider fails twice, then recovery.
+    for client in ["async", "blocking"] {
+        api.mount_at(
+            &format!("/outage/{client}"),
+            Script::new()
+                .then(
+                    fixtures::rate_limited()
+                        .retry_after_secs(1)
+                        .request_id(format!("req-{client}-1")),
+                )
+                .then(fixtures::vlm_provider_error().request_id(format!("req-{client}-2")))
+                .then(fixtures::vlm_provider_error().request_id(format!("req-{client}-3")))
+                .then(fixtures::ok_json(
+                    &serde_json::json!({"id": "img_1", "status": "done"}),
+                )),
+        );
+    }
+
+    // Short waits so the whole demo takes seconds; Retry-After is still honoured in full.
+    let policy = RetryPolicy::default()
+        .with_initial_backoff(Duration::from_millis(100))
+        .with_max_backoff(Duration::from_millis(400))
+        .with_max_retries(1)
+        .with_deadline(Some(Duration::from_secs(10)));
+    let outage_policy = policy.with_max_retries(4);
+
+    println!("errors-* demo: a local mock of the API at {}\n", api.uri());
+
+    // The async client (errors-http) on a tokio runtime.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let (async_errors, async_outage) = runtime.block_on(async {
+        let client = async_client(&api, policy);
+        let mut rows = Vec::new();
+        for (name, path) in &errors {
+            rows.push(Row {
+                name: name.clone(),
+                result: client.send(client.request(Method::GET, path)).await,
+            });
+        }
+        let outage_client = async_client(&api, outage_policy);
+        let outage = Row {
+            name: "outage: 429, 503, 503, 200".into(),
+            result: outage_client
+                .send(outage_client.request(Method::GET, "/outage/async"))
+                .await,
+        };
+        (rows, outage)
+    });
+    drop(runtime);
+
+    // The blocking client (errors-blocking): same calls, no async in sight.
+    let blocking = blocking_client(&api, policy);
+    let blocking_errors: Vec<Row> = errors
+        .iter()
+        .map(|(name, path)| Row {
+            name: name.clone(),
+            result: blocking.send(blocking.request(Method::GET, path)),
+        })
+        .collect();
+    let blocking_outage_client = blocking_client(&api, outage_policy);
+    let blocking_outage = Row {
+        name: "outage: 429, 503, 503, 200".into(),
+        result: blocking_outage_client
+            .send(blocking_outage_client.request(Method::GET, "/outage/blocking")),
+    };
+
+    println!("(a) every documented error, once\n");
+    print_table("async client (errors-http)", &async_errors);
+    print_table("blocking client (errors-blocking)", &blocking_errors);
+    println!("(b) a scripted outage\n");
+    print_table(
+        "async client (errors-http)",
+        std::slice::from_ref(&async_outage),
+    );
+    print_table(
+        "blocking client (errors-blocking)",
+        std::slice::from_ref(&blocking_outage),
+    );
+
+    let agree = async_errors
+        .iter()
+        .zip(&blocking_errors)
+        .all(|(a, b)| summary(a) == summary(b))
+        && summary(&async_outage) == summary(&blocking_outage);
+    println!(
+        "both clients agree on every outcome and attempt count: {}",
+        if agree { "yes" } else { "NO" }
+    );
+    println!("requests received by the mock API: {}", api.journal().len());
+    println!("finished in {:.1}s", started.elapsed().as_secs_f64());
+    if !agree {
+        std::process::exit(1);
+    }
+}
+
+fn async_client(api: &BlockingMockApi, policy: RetryPolicy) -> ApiClient {
+    ApiClient::builder()
+        .base_url(api.uri())
+        .api_key("sk-demo")
+        .policy(policy)
+        .budget(None)
+        .jitter_seed(7)
+        .build()
+        .expect("client")
+}
+
+fn blocking_client(api: &BlockingMockApi, policy: RetryPolicy) -> errors_blocking::Client {
+    errors_blocking::Client::builder()
+        .base_url(api.uri())
+        .api_key("sk-demo")
+        .policy(policy)
+        .budget(None)
+        .jitter_seed(7)
+        .build()
+        .expect("client")
+}
+
+/// What must be equal between the two clients: outcome, status and attempt statuses.
+fn summary(row: &Row) -> (bool, Vec<Option<u16>>) {
+    (
+        row.result.is_ok(),
+        attempts(row).iter().map(|a| a.status).collect(),
+    )
+}
+
+fn attempts(row: &Row) -> &[AttemptRecord] {
+    match &row.result {
+        Ok(response) => &response.attempts,
+        Err(err) => err.attempts(),
+    }
+}
+
+fn print_table(title: &str, rows: &[Row]) {
+    println!("{title}");
+    println!(
+        "  {:<38} {:>6} {:<14} {:>3} {:<18} {:<18} {:<22} solution",
+        "error", "status", "shape", "try", "waits", "outcome", "request id"
+    );
+    for row in rows {
+        let attempts = attempts(row);
+        let waits: Vec<String> = attempts
+            .iter()
+            .skip(1)
+            .map(|a| format!("{}ms", a.waited.as_millis()))
+            .collect();
+        let (status, shape, outcome, request_id, solution) = match &row.result {
+            Ok(response) => (
+                response.status.as_u16(),
+                "-".to_owned(),
+                "ok".to_owned(),
+                String::new(),
+                String::new(),
+            ),
+            Err(err) => {
+                let api = err.api_error();
+                let outcome = match err.stop_reason() {
+                    Some(stop) => stop.as_str().to_owned(),
+                    None => "error".to_owned(),
+                };
+                let solution = api
+                    .and_then(|e| {
+                        e.solution()
+                            .or_else(|| StatusInfo::lookup(e.status().as_u16()).map(|s| s.meaning))
+                    })
+                    .unwrap_or("");
+                (
+                    err.status().map_or(0, |s| s.as_u16()),
+                    api.map_or("-".into(), |e| e.shape().to_string()),
+                    outcome,
+                    err.request_id().unwrap_or("").to_owned(),
+                    solution.to_owned(),
+                )
+            }
+        };
+        println!(
+            "  {:<38} {:>6} {:<14} {:>3} {:<18} {:<18} {:<22} {}",
+            row.name,
+            status,
+            shape,
+            attempts.len(),
+            if waits.is_empty() {
+                "-".to_owned()
+            } else {
+                waits.join(",")
+            },
+            outcome,
+            request_id,
+            solution
+        );
+    }
+    println!();
+}

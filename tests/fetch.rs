@@ -1,0 +1,136 @@
+//! The `fetch` example's contract (DESIGN.md), through both clients, against the testkit's
+//! mock API. The example's functions are compiled in here and driven directly.
+
+#[allow(dead_code)]
+#[path = "../examples/fetch.rs"]
+mod fetch;
+
+use errors_testkit::{BlockingMockApi, Script, fixtures};
+
+fn run(api: &BlockingMockApi, extra: &[&str], blocking: bool) -> (serde_json::Value, u8) {
+    let mut args: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+    if blocking {
+        args.insert(0, "--blocking".into());
+    }
+    args.push(format!("{}/v1/images", api.uri()));
+    let args = fetch::parse_args(args.into_iter()).unwrap();
+    let result = if blocking {
+        fetch::run_blocking(&args)
+    } else {
+        fetch::run_async(&args)
+    };
+    fetch::report(result)
+}
+
+#[test]
+fn success_after_a_rate_limit_lists_every_attempt() {
+    for blocking in [false, true] {
+        let api = BlockingMockApi::start();
+        api.mount_script(
+            Script::new()
+                .then(fixtures::rate_limited().retry_after_secs(0))
+                .then(fixtures::ok_json(&serde_json::json!({"id": 1}))),
+        );
+        let (out, code) = run(&api, &["-H", "X-Test: 1"], blocking);
+        assert_eq!(code, 0, "{out}");
+        assert_eq!(out["ok"], true);
+        assert_eq!(out["status"], 200);
+        assert_eq!(out["body"]["id"], 1);
+        let attempts = out["attempts"].as_array().unwrap();
+        assert_eq!(attempts.len(), 2);
+        assert_eq!(attempts[0]["status"], 429);
+        assert_eq!(attempts[0]["code"], "RATE_LIMIT_ERROR");
+        assert_eq!(attempts[0]["waited_ms"], 0);
+        assert!(attempts[1]["waited_ms"].is_u64());
+        api.journal().assert_header_sent("x-test", "1");
+    }
+}
+
+#[test]
+fn an_api_error_exits_1_with_the_explain_object() {
+    for blocking in [false, true] {
+        let api = BlockingMockApi::start();
+        api.mount(fixtures::usage_limit_exceeded());
+        let (out, code) = run(&api, &[], blocking);
+        assert_eq!(code, 1);
+        assert_eq!(out["ok"], false);
+        assert_eq!(out["error"]["code"], "USAGE_LIMIT_EXCEEDED");
+        assert_eq!(out["error"]["kind"], "quota");
+        assert_eq!(out["error"]["retryable"], false);
+        assert_eq!(
+            out["error"]["solution"],
+            "Wait for next billing cycle or upgrade plan"
+        );
+        assert_eq!(out["attempts"].as_array().unwrap().len(), 1);
+    }
+}
+
+#[test]
+fn a_post_is_not_repeated_unless_idempotent_is_given() {
+    for blocking in [false, true] {
+        let api = BlockingMockApi::start();
+        api.mount(fixtures::internal_error_text());
+        let (_, code) = run(
+            &api,
+            &["-X", "POST", "-d", "{\"a\":1}", "--max-retries", "2"],
+            blocking,
+        );
+        assert_eq!(code, 1);
+        api.journal().assert_attempts(1);
+        let (out, _) = run(
+            &api,
+            &[
+                "-X",
+                "POST",
+                "-d",
+                "{}",
+                "--max-retries",
+                "2",
+                "--idempotent",
+            ],
+            blocking,
+        );
+        assert_eq!(out["attempts"].as_array().unwrap().len(), 3, "{out}");
+    }
+}
+
+#[test]
+fn max_wait_and_transport_failures() {
+    let api = BlockingMockApi::start();
+    api.mount(fixtures::rate_limited().retry_after_secs(30));
+    let (out, code) = run(&api, &["--max-wait", "5"], false);
+    assert_eq!(code, 1);
+    assert_eq!(out["stop"], "retry_after_too_long");
+    assert_eq!(out["error"]["retry_after_ms"], 30_000);
+
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let args = fetch::parse_args(
+        ["--max-retries", "0", &format!("http://127.0.0.1:{closed}/")]
+            .iter()
+            .map(|s| s.to_string()),
+    )
+    .unwrap();
+    let (out, code) = fetch::report(fetch::run_async(&args));
+    assert_eq!(code, 2);
+    assert_eq!(out["error"]["kind"], "transport");
+}
+
+#[test]
+fn bad_usage_is_an_error_message() {
+    for args in [
+        &[][..],
+        &["-X"],
+        &["--max-retries", "x", "http://127.0.0.1:1/"],
+        &["--nope", "http://127.0.0.1:1/"],
+        &["not a url"],
+        &["-H", "novalue", "http://127.0.0.1:1/"],
+    ] {
+        assert!(
+            fetch::parse_args(args.iter().map(|s| s.to_string())).is_err(),
+            "{args:?}"
+        );
+    }
+}
