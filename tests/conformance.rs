@@ -1,0 +1,390 @@
+//! One conformance suite for both facades: every scenario runs through the async client
+//! (errors-http) and the blocking client (errors-blocking) against the testkit's mock API,
+//! and the two must agree: same outcome, same attempts, same codes, waits within a small
+//! tolerance. A difference is a bug in one of them.
+
+use std::time::{Duration, SystemTime};
+
+use errors_core::{RetryBudget, RetryPolicy, StopReason};
+use errors_http::{ApiClient, ApiResponse, Error, SafeToRepeat};
+use errors_testkit::{BlockingMockApi, Fixture, Script, catalogue, fixtures};
+use reqwest::Method;
+
+/// Waits may differ by scheduling only: both clients draw the same jitter from the same seed.
+const TOLERANCE: Duration = Duration::from_millis(150);
+
+struct Scenario {
+    name: String,
+    steps: Vec<Fixture>,
+    method: Method,
+    safe_to_repeat: bool,
+    policy: RetryPolicy,
+    budget: Option<RetryBudget>,
+    calls: usize,
+    base_url: Option<String>,
+}
+
+impl Scenario {
+    fn new(name: impl Into<String>, steps: Vec<Fixture>) -> Scenario {
+        Scenario {
+            name: name.into(),
+            steps,
+            method: Method::GET,
+            safe_to_repeat: false,
+            policy: RetryPolicy::default()
+                .with_initial_backoff(Duration::from_millis(20))
+                .with_max_backoff(Duration::from_millis(80)),
+            budget: None,
+            calls: 1,
+            base_url: None,
+        }
+    }
+    fn method(mut self, method: Method) -> Self {
+        self.method = method;
+        self
+    }
+    fn safe(mut self) -> Self {
+        self.safe_to_repeat = true;
+        self
+    }
+    fn policy(mut self, f: impl FnOnce(RetryPolicy) -> RetryPolicy) -> Self {
+        self.policy = f(self.policy);
+        self
+    }
+}
+
+/// What must agree between the clients, per logical call.
+#[derive(Debug, PartialEq)]
+struct Outcome {
+    ok: bool,
+    status: Option<u16>,
+    stop: Option<StopReason>,
+    attempts: Vec<(Option<u16>, Option<String>)>,
+    request_id: Option<String>,
+}
+
+fn outcome(result: &Result<ApiResponse, Error>) -> (Outcome, Vec<Duration>) {
+    let (records, stop, status, request_id) = match result {
+        Ok(r) => (
+            r.attempts.as_slice(),
+            r.attempts.last().and_then(|a| a.stop),
+            Some(r.status.as_u16()),
+            None,
+        ),
+        Err(e) => (
+            e.attempts(),
+            e.stop_reason(),
+            e.status().map(|s| s.as_u16()),
+            e.request_id().map(str::to_owned),
+        ),
+    };
+    let attempts = records
+        .iter()
+        .map(|a| (a.status, a.code.as_ref().map(|c| c.as_str().to_owned())))
+        .collect();
+    let waits = records.iter().map(|a| a.waited).collect();
+    (
+        Outcome {
+            ok: result.is_ok(),
+            status,
+            stop,
+            attempts,
+            request_id,
+        },
+        waits,
+    )
+}
+
+fn serve(scenario: &Scenario) -> (BlockingMockApi, String) {
+    let api = BlockingMockApi::start();
+    let mut script = Script::new();
+    for step in &scenario.steps {
+        script = script.then(step.clone());
+    }
+    api.mount_script(script);
+    let base = scenario.base_url.clone().unwrap_or_else(|| api.uri());
+    (api, base)
+}
+
+fn run_async(scenario: &Scenario) -> Vec<Result<ApiResponse, Error>> {
+    let (_api, base) = serve(scenario);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let client = ApiClient::builder()
+            .base_url(base)
+            .policy(scenario.policy)
+            .budget(scenario.budget.as_ref().map(clone_budget))
+            .jitter_seed(11)
+            .build()
+            .unwrap();
+        let mut results = Vec::new();
+        for _ in 0..scenario.calls {
+            let mut request = client.request(scenario.method.clone(), "v1/resource");
+            if scenario.safe_to_repeat {
+                request = request.with_extension(SafeToRepeat);
+            }
+            results.push(client.send(request).await);
+        }
+        results
+    })
+}
+
+fn run_blocking(scenario: &Scenario) -> Vec<Result<ApiResponse, Error>> {
+    let (_api, base) = serve(scenario);
+    let client = errors_blocking::Client::builder()
+        .base_url(base)
+        .policy(scenario.policy)
+        .budget(scenario.budget.as_ref().map(clone_budget))
+        .jitter_seed(11)
+        .build()
+        .unwrap();
+    (0..scenario.calls)
+        .map(|_| {
+            let mut request = client.request(scenario.method.clone(), "v1/resource");
+            if scenario.safe_to_repeat {
+                request = request.with_extension(SafeToRepeat);
+            }
+            client.send(request)
+        })
+        .collect()
+}
+
+/// Budgets are not Clone (they hold shared counters); make an equal fresh one per client.
+fn clone_budget(budget: &RetryBudget) -> RetryBudget {
+    RetryBudget::new(budget.available() as u32, 0.0)
+}
+
+fn check(scenario: &Scenario) -> Vec<Outcome> {
+    let a = run_async(scenario);
+    let b = run_blocking(scenario);
+    let mut outcomes = Vec::new();
+    for (call, (a, b)) in a.iter().zip(&b).enumerate() {
+        let (oa, wa) = outcome(a);
+        let (ob, wb) = outcome(b);
+        assert_eq!(
+            oa, ob,
+            "{} (call {call}): the facades disagree",
+            scenario.name
+        );
+        for (i, (x, y)) in wa.iter().zip(&wb).enumerate() {
+            let diff = if x > y { *x - *y } else { *y - *x };
+            assert!(
+                diff <= TOLERANCE,
+                "{} (call {call}) attempt {i}: waits {x:?} vs {y:?}",
+                scenario.name
+            );
+        }
+        outcomes.push(oa);
+    }
+    outcomes
+}
+
+fn ok() -> Fixture {
+    fixtures::ok_json(&serde_json::json!({"ok": true}))
+}
+
+#[test]
+fn the_retry_table() {
+    let scenarios = vec![
+        (
+            Scenario::new(
+                "429 retry-after 0, then ok",
+                vec![fixtures::rate_limited().retry_after_secs(0), ok()],
+            ),
+            true,
+            2,
+        ),
+        (
+            Scenario::new(
+                "429 retry-after 0, POST",
+                vec![fixtures::rate_limited().retry_after_secs(0), ok()],
+            )
+            .method(Method::POST),
+            true,
+            2,
+        ),
+        (
+            Scenario::new(
+                "429 retry-after 86400",
+                vec![fixtures::rate_limited().retry_after_secs(86_400)],
+            ),
+            false,
+            1,
+        ),
+        (
+            Scenario::new("429 without retry-after", vec![Fixture::empty(429), ok()]),
+            true,
+            2,
+        ),
+        (
+            Scenario::new("usage limit", vec![fixtures::usage_limit_exceeded(), ok()]),
+            false,
+            1,
+        ),
+        (
+            Scenario::new(
+                "storage quota",
+                vec![fixtures::storage_quota_exceeded(), ok()],
+            ),
+            false,
+            1,
+        ),
+        (
+            Scenario::new("invalid key", vec![fixtures::invalid_api_key(), ok()]),
+            false,
+            1,
+        ),
+        (
+            Scenario::new(
+                "503, 503, ok",
+                vec![
+                    fixtures::vlm_provider_error(),
+                    fixtures::empty_unavailable(),
+                    ok(),
+                ],
+            ),
+            true,
+            3,
+        ),
+        (
+            Scenario::new("500 on POST", vec![fixtures::internal_error_text(), ok()])
+                .method(Method::POST),
+            false,
+            1,
+        ),
+        (
+            Scenario::new(
+                "500 on POST marked safe",
+                vec![fixtures::internal_error_text(), ok()],
+            )
+            .method(Method::POST)
+            .safe(),
+            true,
+            2,
+        ),
+        (
+            Scenario::new("501", vec![Fixture::empty(501), ok()]),
+            false,
+            1,
+        ),
+        (
+            Scenario::new("505", vec![Fixture::empty(505), ok()]),
+            false,
+            1,
+        ),
+        (
+            Scenario::new("html 502 until exhausted", vec![fixtures::proxy_html(502)])
+                .policy(|p| p.with_max_retries(2)),
+            false,
+            3,
+        ),
+        (
+            Scenario::new(
+                "timeout after sending, GET",
+                vec![fixtures::hang(Duration::from_secs(5)), ok()],
+            )
+            .policy(|p| p.with_attempt_timeout(Some(Duration::from_millis(200)))),
+            true,
+            2,
+        ),
+        (
+            Scenario::new(
+                "timeout after sending, POST",
+                vec![fixtures::hang(Duration::from_secs(5)), ok()],
+            )
+            .method(Method::POST)
+            .policy(|p| p.with_attempt_timeout(Some(Duration::from_millis(200)))),
+            false,
+            1,
+        ),
+    ];
+    for (scenario, ok, attempts) in scenarios {
+        let outcomes = check(&scenario);
+        assert_eq!(outcomes[0].ok, ok, "{}: {:?}", scenario.name, outcomes[0]);
+        assert_eq!(
+            outcomes[0].attempts.len(),
+            attempts,
+            "{}: {:?}",
+            scenario.name,
+            outcomes[0]
+        );
+    }
+}
+
+#[test]
+fn retry_after_in_both_forms_is_waited_in_full() {
+    // The date is made just before each run, so both clients are asked for the same wait.
+    let seconds = || fixtures::rate_limited().retry_after_secs(1);
+    let date =
+        || fixtures::rate_limited().retry_after_date(SystemTime::now() + Duration::from_secs(2));
+    for (name, fixture, min) in [
+        (
+            "seconds",
+            &seconds as &dyn Fn() -> Fixture,
+            Duration::from_secs(1),
+        ),
+        ("http-date", &date, Duration::from_millis(900)),
+    ] {
+        let a = run_async(&Scenario::new(name, vec![fixture(), ok()]));
+        let b = run_blocking(&Scenario::new(name, vec![fixture(), ok()]));
+        for result in [&a[0], &b[0]] {
+            let (o, waits) = outcome(result);
+            assert!(o.ok, "{name}: {o:?}");
+            assert!(waits[1] >= min, "{name}: waited {:?}", waits[1]);
+        }
+        assert_eq!(outcome(&a[0]).0, outcome(&b[0]).0, "{name}");
+    }
+}
+
+#[test]
+fn every_catalogue_entry() {
+    for entry in catalogue() {
+        let scenario = Scenario::new(entry.name.clone(), vec![entry.fixture.clone()])
+            .policy(|p| p.with_max_retries(1));
+        let outcomes = check(&scenario);
+        let first = &outcomes[0];
+        assert!(!first.ok);
+        assert_eq!(first.status, Some(entry.status), "{}", entry.name);
+        assert_eq!(
+            first.attempts[0].1.as_deref(),
+            entry.code.as_ref().map(|c| c.as_str()),
+            "{}",
+            entry.name
+        );
+    }
+}
+
+#[test]
+fn deadline_and_budget() {
+    let hang = Scenario::new(
+        "deadline 1 s against a hang",
+        vec![fixtures::hang(Duration::from_secs(10))],
+    )
+    .policy(|p| p.with_deadline(Some(Duration::from_secs(1))));
+    let outcomes = check(&hang);
+    assert_eq!(outcomes[0].stop, Some(StopReason::DeadlineExceeded));
+
+    let mut outage = Scenario::new(
+        "outage with a budget of 2 retries",
+        vec![fixtures::empty_unavailable()],
+    )
+    .policy(|p| p.with_max_retries(3));
+    outage.budget = Some(RetryBudget::new(2, 0.0));
+    outage.calls = 3;
+    let outcomes = check(&outage);
+    let attempts: Vec<usize> = outcomes.iter().map(|o| o.attempts.len()).collect();
+    assert_eq!(attempts, [3, 1, 1]);
+    assert_eq!(outcomes[2].stop, Some(StopReason::BudgetExhausted));
+
+    let mut refused =
+        Scenario::new("connection refused", vec![ok()]).policy(|p| p.with_max_retries(2));
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    refused.base_url = Some(format!("http://{}/", listener.local_addr().unwrap()));
+    drop(listener);
+    let outcomes = check(&refused);
+    assert_eq!(outcomes[0].attempts.len(), 3);
+    assert_eq!(outcomes[0].stop, Some(StopReason::RetriesExhausted));
+}
