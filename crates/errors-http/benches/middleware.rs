@@ -1,2 +1,181 @@
-//! placeholder
-fn main() {}
+//! Success-path cost of the retry middleware against bare reqwest and reqwest-retry, in one
+//! run, on loopback keep-alive; then the outage measurement: requests sent per logical call
+//! when every response is 503, with and without the retry budget.
+//!
+//! `cargo bench -p errors-http --bench middleware`
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use errors_core::{RetryBudget, RetryPolicy};
+use errors_http::{ApiClient, ApiRetryableStrategy, RetryMiddleware};
+use reqwest_retry::{RetryTransientMiddleware, policies::ExponentialBackoff};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+/// A minimal keep-alive HTTP/1.1 server on 127.0.0.1 answering every request with `response`,
+/// so the server's own cost is small next to the client's. Counts requests.
+async fn serve(response: &'static [u8]) -> (String, Arc<AtomicUsize>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/v1/ping", listener.local_addr().unwrap());
+    let count = Arc::new(AtomicUsize::new(0));
+    let counter = count.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut socket, _)) = listener.accept().await else {
+                return;
+            };
+            let counter = counter.clone();
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 8192];
+                let mut filled = 0;
+                loop {
+                    let Ok(n) = socket.read(&mut buf[filled..]).await else {
+                        return;
+                    };
+                    if n == 0 {
+                        return;
+                    }
+                    filled += n;
+                    // Requests here have no body: each ends at the blank line.
+                    while let Some(end) = buf[..filled].windows(4).position(|w| w == b"\r\n\r\n") {
+                        counter.fetch_add(1, Ordering::Relaxed);
+                        if socket.write_all(response).await.is_err() {
+                            return;
+                        }
+                        buf.copy_within(end + 4..filled, 0);
+                        filled -= end + 4;
+                    }
+                    if filled == buf.len() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (url, count)
+}
+
+const OK: &[u8] =
+    b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 11\r\n\r\n{\"ok\":true}";
+const UNAVAILABLE: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\n\r\n";
+
+fn success_path(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (url, _) = runtime.block_on(serve(OK));
+    let bare = reqwest::Client::new();
+    let ours = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+        .with(RetryMiddleware::new(RetryPolicy::default()))
+        .build();
+    let ours_no_deadline = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+        .with(RetryMiddleware::new(
+            RetryPolicy::default().with_deadline(None),
+        ))
+        .build();
+    let retry = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+        .with(RetryTransientMiddleware::new_with_policy(
+            ExponentialBackoff::builder().build_with_max_retries(3),
+        ))
+        .build();
+    let retry_with_strategy = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+        .with(RetryTransientMiddleware::new_with_policy_and_strategy(
+            ExponentialBackoff::builder().build_with_max_retries(3),
+            ApiRetryableStrategy::default(),
+        ))
+        .build();
+    let api = ApiClient::builder().build().unwrap();
+
+    let mut group = c.benchmark_group("success_get");
+    group.bench_function("bare_reqwest", |b| {
+        b.to_async(&runtime)
+            .iter(|| async { bare.get(&url).send().await.unwrap().bytes().await.unwrap() })
+    });
+    group.bench_function("errors_http_middleware", |b| {
+        b.to_async(&runtime)
+            .iter(|| async { ours.get(&url).send().await.unwrap().bytes().await.unwrap() })
+    });
+    group.bench_function("errors_http_middleware_no_deadline", |b| {
+        b.to_async(&runtime).iter(|| async {
+            ours_no_deadline
+                .get(&url)
+                .send()
+                .await
+                .unwrap()
+                .bytes()
+                .await
+                .unwrap()
+        })
+    });
+    group.bench_function("reqwest_retry", |b| {
+        b.to_async(&runtime)
+            .iter(|| async { retry.get(&url).send().await.unwrap().bytes().await.unwrap() })
+    });
+    group.bench_function("reqwest_retry_api_strategy", |b| {
+        b.to_async(&runtime).iter(|| async {
+            retry_with_strategy
+                .get(&url)
+                .send()
+                .await
+                .unwrap()
+                .bytes()
+                .await
+                .unwrap()
+        })
+    });
+    group.bench_function("errors_http_api_client", |b| {
+        b.to_async(&runtime).iter(|| async {
+            api.send(api.request(reqwest::Method::GET, &url))
+                .await
+                .unwrap()
+        })
+    });
+    group.finish();
+}
+
+/// Not a timing: how many requests 1,000 logical calls send while every answer is 503.
+fn outage_amplification(_: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let policy = RetryPolicy::default()
+            .with_initial_backoff(Duration::ZERO)
+            .with_max_retries(3);
+        for (name, budget) in [
+            ("without budget", None),
+            ("with default budget", Some(RetryBudget::default())),
+        ] {
+            let (url, count) = serve(UNAVAILABLE).await;
+            let client = ApiClient::builder()
+                .policy(policy)
+                .budget(budget)
+                .build()
+                .unwrap();
+            for _ in 0..1000 {
+                let _ = client
+                    .send(client.request(reqwest::Method::GET, &url))
+                    .await;
+            }
+            let sent = count.load(Ordering::Relaxed);
+            println!(
+                "outage/{name}: {sent} requests for 1000 calls = {:.3} requests per call",
+                sent as f64 / 1000.0
+            );
+        }
+    });
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(4))
+        .sample_size(50);
+    targets = success_path, outage_amplification
+}
+criterion_main!(benches);
