@@ -222,6 +222,17 @@ fn list_summary(issues: &[crate::ValidationIssue]) -> (String, String) {
     (message, field)
 }
 
+const REDACTED: &str = "[redacted]";
+
+fn redact_value(value: &mut Value, secret: &str) {
+    match value {
+        Value::String(text) if text.contains(secret) => *text = text.replace(secret, REDACTED),
+        Value::Array(items) => items.iter_mut().for_each(|v| redact_value(v, secret)),
+        Value::Object(map) => map.values_mut().for_each(|v| redact_value(v, secret)),
+        _ => {}
+    }
+}
+
 fn body_request_id(body: &ErrorBody) -> Option<&str> {
     match body {
         ErrorBody::Envelope(e) => e.request_id.as_deref().filter(|id| !id.is_empty()),
@@ -410,6 +421,71 @@ impl ApiError {
             ErrorBody::Text(t) => Some(&t.excerpt),
             _ => None,
         }
+    }
+
+    /// Replaces every occurrence of `secret` in what the server sent (messages, details,
+    /// validation issues, excerpts, request id) with `[redacted]`.
+    ///
+    /// A server that echoes request headers back in its error body would otherwise put the
+    /// caller's API key into `Display`, logs and serialized errors. Secrets shorter than 4
+    /// bytes are ignored: replacing them would mangle ordinary text.
+    ///
+    /// ```
+    /// use std::time::SystemTime;
+    /// use errors_core::ApiError;
+    /// use http::{HeaderMap, StatusCode};
+    ///
+    /// let body = br#"{"detail":"bad header: Authorization: Bearer sk-live-123"}"#;
+    /// let mut err = ApiError::parse(StatusCode::BAD_REQUEST, &HeaderMap::new(), body, SystemTime::UNIX_EPOCH);
+    /// err.redact("sk-live-123");
+    /// assert_eq!(err.message(), Some("bad header: Authorization: Bearer [redacted]"));
+    /// ```
+    pub fn redact(&mut self, secret: &str) {
+        if secret.len() < 4 {
+            return;
+        }
+        let scrub = |text: &mut String| {
+            if text.contains(secret) {
+                *text = text.replace(secret, REDACTED);
+            }
+        };
+        match &mut self.body {
+            ErrorBody::Envelope(e) => {
+                e.message.as_mut().map(scrub);
+                e.request_id.as_mut().map(scrub);
+                if let Some(details) = &mut e.details {
+                    redact_value(details, secret);
+                }
+            }
+            ErrorBody::DetailString(text) => scrub(text),
+            ErrorBody::DetailObject(d) => {
+                d.message.as_mut().map(scrub);
+                d.field.as_mut().map(scrub);
+                for value in d.extra.values_mut() {
+                    redact_value(value, secret);
+                }
+            }
+            ErrorBody::DetailList(issues) => {
+                for issue in issues {
+                    scrub(&mut issue.msg);
+                    for segment in &mut issue.loc {
+                        if let crate::LocSegment::Name(name) = segment {
+                            scrub(name);
+                        }
+                    }
+                }
+            }
+            ErrorBody::Text(t) => {
+                scrub(&mut t.excerpt);
+                scrub(&mut t.summary);
+            }
+            ErrorBody::Empty => {}
+        }
+        if let Some((message, field)) = &mut self.list_summary {
+            scrub(message);
+            scrub(field);
+        }
+        self.request_id.as_mut().map(scrub);
     }
 
     /// Whether the default [`RetryPolicy`] would retry a GET that got this response.

@@ -238,3 +238,28 @@ fn display_stays_on_one_line() {
     );
     assert_eq!(shown, "400 Bad Request: line one line two   end");
 }
+
+#[test]
+fn redaction_scrubs_a_secret_echoed_anywhere_in_the_body() {
+    let secret = "sk-live-0123456789";
+    let bodies = [
+        format!(
+            r#"{{"error":{{"code":"BAD","message":"got Bearer {secret}","details":{{"headers":{{"authorization":"Bearer {secret}"}},"list":["{secret}"]}}}},"request_id":"{secret}"}}"#
+        ),
+        format!(r#"{{"detail":"Authorization: Bearer {secret}"}}"#),
+        format!(
+            r#"{{"detail":{{"code":"BAD","message":"{secret}","field":"{secret}","echo":{{"k":"{secret}"}}}}}}"#
+        ),
+        format!(
+            r#"{{"detail":[{{"loc":["header","{secret}"],"msg":"bad key {secret}","type":"x"}}]}}"#
+        ),
+        format!("<html><title>{secret}</title></html>"),
+    ];
+    for body in bodies {
+        let mut e = parse_with(400, &[("x-request-id", secret)], body.as_bytes());
+        e.redact(secret);
+        let shown = format!("{e} {e:?} {}", serde_json::to_string(&e).unwrap());
+        assert!(!shown.contains(secret), "{shown}");
+        assert!(shown.contains("[redacted]"), "{shown}");
+    }
+}
