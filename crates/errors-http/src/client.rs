@@ -292,7 +292,7 @@ impl ApiClientBuilder {
 
     /// Uses this reqwest client (its pool, TLS and timeouts) instead of building one;
     /// `timeout` and `connect_timeout` are then ignored.
-    pub fn client(mut self, client: reqwest::Client) -> Self {
+    pub fn with_client(mut self, client: reqwest::Client) -> Self {
         self.client = Some(client);
         self
     }

@@ -8,8 +8,9 @@ use errors_core::{ApiError, AttemptRecord, StopReason};
 /// attempt that was made.
 ///
 /// `Display` is one line for a person, and describes this layer only; the cause is the
-/// [`source`](std::error::Error::source). It never contains request headers, so an API key
-/// cannot leak through it.
+/// [`source`](std::error::Error::source). It never contains request headers, and when the
+/// server echoes a sensitive header (the API key) back in its error body, the middleware has
+/// already replaced it with `[redacted]`, so the key cannot leak through it.
 pub struct Error {
     kind: ErrorKind,
     attempts: Vec<AttemptRecord>,
@@ -17,6 +18,12 @@ pub struct Error {
 }
 
 /// What went wrong.
+///
+/// The kind is what the last attempt ended with. A limit that stopped further attempts (the
+/// retry budget, the deadline, the number of retries, a `Retry-After` longer than the
+/// maximum wait) is the [`Error::stop_reason`]: a 503 that was not retried because the
+/// budget is spent is `Api` with [`StopReason::BudgetExhausted`], so the API's answer is not
+/// lost. `DeadlineExceeded` is the kind only when no attempt could be made at all.
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum ErrorKind {
@@ -138,7 +145,7 @@ impl Error {
                 )),
             },
             reqwest_middleware::Error::Reqwest(e) if e.is_builder() => {
-                Error::new(ErrorKind::InvalidRequest(e.to_string()))
+                Error::new(ErrorKind::InvalidRequest(chain_text(&e)))
             }
             other => Error::new(ErrorKind::Transport(other)),
         }
@@ -167,6 +174,12 @@ impl fmt::Display for Error {
         let n = self.attempts.len();
         match self.stop {
             Some(StopReason::NotRetryable) | Some(StopReason::Succeeded) | None if n <= 1 => Ok(()),
+            // The kind already says it.
+            Some(StopReason::DeadlineExceeded)
+                if n == 0 && matches!(self.kind, ErrorKind::DeadlineExceeded) =>
+            {
+                Ok(())
+            }
             Some(stop) if n <= 1 => write!(f, "; {stop}"),
             Some(stop) => write!(f, "; {stop} after {n} attempts"),
             None => write!(f, "; after {n} attempts"),
@@ -200,4 +213,17 @@ impl From<ApiError> for Error {
     fn from(error: ApiError) -> Self {
         Error::new(ErrorKind::Api(Box::new(error)))
     }
+}
+
+/// An error and its causes on one line, joined with `": "`, for an [`ErrorKind`] that keeps
+/// text rather than the error (the causes are then not repeated by a `source()` chain).
+pub(crate) fn chain_text(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(e) = cause {
+        text.push_str(": ");
+        text.push_str(&e.to_string());
+        cause = e.source();
+    }
+    text
 }

@@ -1,7 +1,7 @@
 //! [`RetryMiddleware`]: retries by the API's rules, decided by `errors_core`.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use errors_core::{
@@ -25,6 +25,10 @@ use crate::trace::Trace;
 /// deadline, applies a per-attempt timeout, does not repeat a POST whose outcome is unknown
 /// unless it carries [`SafeToRepeat`], shares a retry budget and the server's rate-limit
 /// window across all requests of one client, and records every attempt.
+///
+/// The values of sensitive request headers (`HeaderValue::set_sensitive`, as
+/// [`ApiClient`](crate::ApiClient) marks the API key) are scrubbed from the parsed error if
+/// the server echoed them back, before anything is recorded or logged.
 ///
 /// When it stops on an error response, it returns that response (status, headers, and the
 /// body as read: up to the body limit) with the parsed error and the [`Attempts`] in its
@@ -52,7 +56,6 @@ struct Inner {
     state: ClientRetryState,
     clock: Arc<dyn Clock>,
     parser: ErrorParser,
-    anchor: Instant,
     seed: Option<AtomicU64>,
     trace: Trace,
 }
@@ -93,7 +96,7 @@ impl RetryMiddleware {
     }
 
     fn now(&self) -> Duration {
-        Instant::now().saturating_duration_since(self.inner.anchor)
+        mono_now()
     }
 
     fn next_seed(&self) -> u64 {
@@ -112,20 +115,33 @@ impl RetryMiddleware {
         let inner = &*self.inner;
         let marked = extensions.get::<SafeToRepeat>().is_some();
         let idempotency = Idempotency::of(request.method(), marked);
+        let secrets = Secrets::of(&request);
         let mut run = inner
             .policy
             .start(idempotency, &inner.state, self.now(), self.next_seed());
         let mut original = Some(request);
+        // The outcome of the previous attempt, handed back if the next one cannot start.
+        let mut last: Option<Failed> = None;
         loop {
             match run.before_attempt(self.now()) {
                 Ok(hold) if !hold.is_zero() => tokio::time::sleep(hold).await,
                 Ok(_) => {}
                 Err(stop) => {
-                    return Err(finish_error(
-                        Error::new(ErrorKind::DeadlineExceeded),
-                        run,
-                        stop,
-                    ));
+                    inner.trace.held_too_long(&run, stop);
+                    return match last {
+                        Some(Failed::Api(failed)) => {
+                            let (head, body, error) = *failed;
+                            Ok(rebuild(head, body, error, run, stop, inner.parser.limit()))
+                        }
+                        Some(Failed::Transport(kind)) => {
+                            Err(finish_error(Error::new(kind), run, stop))
+                        }
+                        None => Err(finish_error(
+                            Error::new(ErrorKind::DeadlineExceeded),
+                            run,
+                            stop,
+                        )),
+                    };
                 }
             }
             let Some(request) = original.take() else {
@@ -168,25 +184,41 @@ impl RetryMiddleware {
                     return Ok(response);
                 }
                 Ok(Received::Error { head, body }) => {
-                    let error =
+                    let mut error =
                         inner
                             .parser
                             .parse(head.status, &head.headers, &body, inner.clock.now());
+                    secrets.redact(&mut error);
                     let decision = run.after_attempt(Outcome::Api(&error), self.now());
                     inner.trace.attempt(&run, decision);
                     match decision {
-                        Decision::Retry { wait, .. } => tokio::time::sleep(wait).await,
+                        Decision::Retry { wait, .. } => {
+                            last = Some(Failed::Api(Box::new((head, body, error))));
+                            tokio::time::sleep(wait).await;
+                        }
                         Decision::Stop(stop) => {
                             return Ok(rebuild(head, body, error, run, stop, inner.parser.limit()));
                         }
                     }
+                }
+                // reqwest refused the request itself (a URL it cannot send to): that is not an
+                // attempt whose outcome the policy weighs, and sending it again cannot help.
+                Err(AttemptFailure::Send(e)) if is_rejected(&e) => {
+                    return Err(Error::with_history(
+                        ErrorKind::InvalidRequest(crate::error::chain_text(&e)),
+                        run.into_attempts(),
+                        None,
+                    ));
                 }
                 Err(failure) => {
                     let (transport, kind) = failure.classify();
                     let decision = run.after_attempt(Outcome::Transport(transport), self.now());
                     inner.trace.attempt(&run, decision);
                     match decision {
-                        Decision::Retry { wait, .. } => tokio::time::sleep(wait).await,
+                        Decision::Retry { wait, .. } => {
+                            last = Some(Failed::Transport(kind));
+                            tokio::time::sleep(wait).await;
+                        }
                         Decision::Stop(stop) => {
                             return Err(finish_error(Error::new(kind), run, stop));
                         }
@@ -195,6 +227,26 @@ impl RetryMiddleware {
             }
         }
     }
+}
+
+/// The monotonic time handed to the policy: tokio's clock (so `tokio::time::pause` drives it
+/// in tests) since one anchor for the whole process.
+///
+/// One anchor, not one per middleware: a [`ClientRetryState`] may be shared by clients built
+/// at different moments, and its rate-limit window is a time since the anchor, so every
+/// client reading it must measure from the same one. The anchor is set a little before the
+/// first use, so a paused tokio clock started just before it (whose time stands still at
+/// its start) still reads past it.
+fn mono_now() -> Duration {
+    static ANCHOR: OnceLock<std::time::Instant> = OnceLock::new();
+    let anchor = *ANCHOR.get_or_init(|| {
+        let now = std::time::Instant::now();
+        [3600, 60, 1]
+            .into_iter()
+            .find_map(|s| now.checked_sub(Duration::from_secs(s)))
+            .unwrap_or(now)
+    });
+    Instant::now().into_std().saturating_duration_since(anchor)
 }
 
 fn finish_error(mut error: Error, run: RetryRun, stop: StopReason) -> Error {
@@ -254,7 +306,6 @@ impl RetryMiddlewareBuilder {
                 state: self.state,
                 clock: self.clock,
                 parser: self.parser,
-                anchor: Instant::now(),
                 seed: self.seed.map(AtomicU64::new),
                 trace: self.trace,
             }),
@@ -276,12 +327,46 @@ impl Middleware for RetryMiddleware {
     }
 }
 
-/// The status line and headers of an error response.
+/// The values of the request's sensitive headers (`HeaderValue::is_sensitive`, as the API
+/// key is), scrubbed from a parsed error in case the server echoed them back, so they reach
+/// neither the attempt history, the logs nor the caller's error.
+struct Secrets(Vec<String>);
+
+impl Secrets {
+    fn of(request: &Request) -> Secrets {
+        let mut secrets = Vec::new();
+        for value in request.headers().values().filter(|v| v.is_sensitive()) {
+            let Ok(text) = value.to_str() else { continue };
+            // `Bearer <key>`: the key alone may be echoed too.
+            if let Some((_, credential)) = text.trim().rsplit_once(' ') {
+                secrets.push(credential.to_owned());
+            }
+            secrets.push(text.to_owned());
+        }
+        Secrets(secrets)
+    }
+
+    fn redact(&self, error: &mut ApiError) {
+        for secret in &self.0 {
+            error.redact(secret);
+        }
+    }
+}
+
+/// The status line, headers and extensions of an error response.
 struct Head {
     status: http::StatusCode,
     version: http::Version,
     headers: http::HeaderMap,
+    extensions: Extensions,
     url: reqwest::Url,
+}
+
+/// An attempt that failed and was followed by a retry.
+enum Failed {
+    /// The response's head, the body as read, and the parsed error.
+    Api(Box<(Head, Vec<u8>, ApiError)>),
+    Transport(ErrorKind),
 }
 
 enum Received {
@@ -302,7 +387,7 @@ impl AttemptFailure {
                 let failure = transport_failure(&e);
                 let kind = match e {
                     reqwest_middleware::Error::Reqwest(e) if e.is_builder() => {
-                        ErrorKind::InvalidRequest(e.to_string())
+                        ErrorKind::InvalidRequest(crate::error::chain_text(&e))
                     }
                     e => ErrorKind::Transport(e),
                 };
@@ -310,6 +395,12 @@ impl AttemptFailure {
             }
         }
     }
+}
+
+/// Whether reqwest refused to send the request at all (a builder error, such as a URL scheme
+/// it does not support): nothing reached the network, and nothing would on a retry.
+pub(crate) fn is_rejected(error: &reqwest_middleware::Error) -> bool {
+    matches!(error, reqwest_middleware::Error::Reqwest(e) if e.is_builder())
 }
 
 /// What the policy needs to know about a failure below HTTP. A connection error means the
@@ -343,6 +434,7 @@ async fn send_and_read(
         status,
         version: response.version(),
         headers: std::mem::take(response.headers_mut()),
+        extensions: std::mem::take(response.extensions_mut()),
         url: response.url().clone(),
     };
     let body = crate::response::read_bounded(&mut response, limit).await;
@@ -368,11 +460,15 @@ fn rebuild(
     }
     let mut builder = http::Response::builder()
         .status(head.status)
-        .version(head.version)
-        .url(head.url);
+        .version(head.version);
     if let Some(h) = builder.headers_mut() {
         *h = headers;
     }
+    if let Some(e) = builder.extensions_mut() {
+        *e = head.extensions;
+    }
+    // reqwest takes the response's URL from this extension (`From<http::Response<_>>`).
+    let builder = builder.url(head.url);
     let mut response: Response = builder
         .body(body)
         .map(Response::from)

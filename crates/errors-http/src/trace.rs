@@ -1,6 +1,6 @@
 //! One `tracing` event per retry decision.
 
-use errors_core::{Decision, RetryRun};
+use errors_core::{Decision, RetryRun, StopReason};
 use tracing::Level;
 
 /// Where retry decisions are logged.
@@ -32,6 +32,17 @@ impl Trace {
         Trace { level }
     }
 
+    /// Logs a retry that was decided but could not start: the deadline leaves no time for it
+    /// (usually because the client's rate-limit window stays closed past it).
+    pub(crate) fn held_too_long(&self, run: &RetryRun, stop: StopReason) {
+        event_at!(
+            self.level,
+            attempt = run.attempts().len() as u64 + 1,
+            reason = %stop,
+            "request failed: no time left for the next attempt"
+        );
+    }
+
     /// Logs the attempt just recorded in `run` and what was decided after it. Success is
     /// logged at DEBUG, retries and failures at the configured level.
     pub(crate) fn attempt(&self, run: &RetryRun, decision: Decision) {
@@ -58,7 +69,7 @@ impl Trace {
                 reason = %reason,
                 "retrying request"
             ),
-            Decision::Stop(errors_core::StopReason::Succeeded) => {
+            Decision::Stop(StopReason::Succeeded) => {
                 tracing::debug!(attempt = last.number, status, "request succeeded")
             }
             Decision::Stop(stop) => event_at!(

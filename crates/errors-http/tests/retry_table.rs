@@ -154,6 +154,67 @@ async fn server_errors_are_retried_for_idempotent_requests() {
 }
 
 #[tokio::test]
+async fn other_server_errors_are_retried_like_500() {
+    for status in [507, 508, 599] {
+        assert_eq!(
+            attempts_for(ResponseTemplate::new(status), Method::GET).await,
+            2,
+            "{status}"
+        );
+        assert_eq!(
+            attempts_for(ResponseTemplate::new(status), Method::POST).await,
+            1,
+            "{status} POST"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_rate_limit_code_is_a_rate_limit_whatever_the_status_and_method() {
+    // A proxy put a 503 on the API's rate-limit envelope: it is still "not processed".
+    let first =
+        envelope(503, "RATE_LIMIT_ERROR", "Rate limit exceeded").insert_header("retry-after", "0");
+    let (script, result) = run(first, Method::POST, false).await;
+    assert_eq!(script.count(), 2);
+    let response = result.unwrap();
+    assert_eq!(
+        response.attempts[0].retry,
+        Some(errors_core::RetryReason::RateLimited)
+    );
+}
+
+#[tokio::test]
+async fn a_reset_after_sending_is_retried_only_for_repeatable_requests() {
+    for (method, expected, stop) in [
+        (Method::GET, 3, StopReason::RetriesExhausted),
+        (Method::POST, 1, StopReason::UnsafeToRepeat),
+    ] {
+        let (url, count) = support::closes_after_reading().await;
+        let client = ApiClient::builder()
+            .base_url(url)
+            .policy(fast_policy())
+            .build()
+            .unwrap();
+        let err = client
+            .send(client.request(method.clone(), "x").body("{}"))
+            .await
+            .unwrap_err();
+        assert!(matches!(err.kind(), ErrorKind::Transport(_)), "{err:?}");
+        assert_eq!(err.stop_reason(), Some(stop), "{method}");
+        assert_eq!(
+            count.load(std::sync::atomic::Ordering::SeqCst),
+            expected,
+            "{method}"
+        );
+        assert_eq!(err.attempts().len(), expected);
+        assert_eq!(
+            err.attempts()[0].transport,
+            Some(errors_core::TransportKind::Other)
+        );
+    }
+}
+
+#[tokio::test]
 async fn a_post_answered_500_reaches_the_server_exactly_once_unless_marked_safe() {
     for status in [500, 502, 503, 504] {
         let (script, result) = run(ResponseTemplate::new(status), Method::POST, false).await;

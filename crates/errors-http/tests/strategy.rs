@@ -44,3 +44,22 @@ async fn statuses_are_classified_like_the_middleware() {
         assert_eq!(attempts(first.clone()).await, expected);
     }
 }
+
+#[tokio::test]
+async fn a_request_reqwest_refuses_is_not_retried() {
+    let policy = ExponentialBackoff::builder()
+        .retry_bounds(Duration::from_millis(300), Duration::from_millis(600))
+        .build_with_max_retries(3);
+    let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+        .with(RetryTransientMiddleware::new_with_policy_and_strategy(
+            policy,
+            ApiRetryableStrategy::default(),
+        ))
+        .build();
+    let started = std::time::Instant::now();
+    client.get("ftp://127.0.0.1:1/x").send().await.unwrap_err();
+    assert!(
+        started.elapsed() < Duration::from_millis(250),
+        "it was retried"
+    );
+}

@@ -17,6 +17,10 @@ use std::time::Duration;
 /// gate.close_until(Duration::from_secs(12));
 /// assert_eq!(gate.remaining(Duration::from_secs(10)), Duration::from_secs(2));
 /// assert_eq!(gate.remaining(Duration::from_secs(13)), Duration::ZERO);
+///
+/// // Never rounded down: a window ending at 1.0000001 s is still closed at 1 s.
+/// gate.close_until(Duration::from_nanos(1_000_000_100));
+/// assert!(gate.remaining(Duration::from_millis(1000)) > Duration::ZERO);
 /// ```
 #[derive(Debug, Default)]
 pub struct RateLimitGate {
@@ -28,7 +32,8 @@ impl RateLimitGate {
     /// Holds requests off until `until` (since the anchor). A later close never shortens an
     /// earlier one.
     pub fn close_until(&self, until: Duration) {
-        let ms = u64::try_from(until.as_millis()).unwrap_or(u64::MAX);
+        // Rounded up: a window must never open before the server said it would.
+        let ms = u64::try_from(until.as_nanos().div_ceil(1_000_000)).unwrap_or(u64::MAX);
         self.open_at_ms.fetch_max(ms, Ordering::AcqRel);
     }
 

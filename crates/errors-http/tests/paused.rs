@@ -1,0 +1,402 @@
+//! Timing logic with tokio's clock paused and an in-process server (a last middleware that
+//! answers without a network), so nothing but the middleware's own sleeps moves time and
+//! every wait can be checked exactly.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use errors_core::{ClientRetryState, RetryBudget, RetryPolicy, RetryReason, StopReason};
+use errors_http::{Attempts, Error, ErrorKind, ResponseExt as _, RetryMiddleware};
+use http::Extensions;
+use reqwest::{Request, Response, ResponseBuilderExt as _};
+use reqwest_middleware::{ClientWithMiddleware, Middleware, Next};
+use tokio::time::Instant;
+
+/// One scripted answer.
+#[derive(Clone)]
+enum Step {
+    Answer {
+        status: u16,
+        retry_after: Option<&'static str>,
+        body: &'static str,
+    },
+    /// Never answers (well, after a day).
+    Hang,
+}
+
+fn answer(status: u16) -> Step {
+    Step::Answer {
+        status,
+        retry_after: None,
+        body: "",
+    }
+}
+
+fn unavailable_for(retry_after: &'static str) -> Step {
+    Step::Answer {
+        status: 503,
+        retry_after: Some(retry_after),
+        body: "",
+    }
+}
+
+fn rate_limited(retry_after: &'static str) -> Step {
+    Step::Answer {
+        status: 429,
+        retry_after: Some(retry_after),
+        body: r#"{"error":{"code":"RATE_LIMIT_ERROR","message":"Rate limit exceeded"},"request_id":"req-rl"}"#,
+    }
+}
+
+/// Answers `steps` in order (the last repeats) and records when each request arrived.
+#[derive(Clone)]
+struct FakeServer {
+    steps: Arc<Vec<Step>>,
+    arrivals: Arc<Mutex<Vec<Instant>>>,
+}
+
+impl FakeServer {
+    fn new(steps: Vec<Step>) -> FakeServer {
+        assert!(!steps.is_empty());
+        FakeServer {
+            steps: Arc::new(steps),
+            arrivals: Arc::default(),
+        }
+    }
+
+    fn arrivals(&self) -> Vec<Instant> {
+        self.arrivals.lock().unwrap().clone()
+    }
+
+    fn gaps(&self) -> Vec<Duration> {
+        self.arrivals().windows(2).map(|w| w[1] - w[0]).collect()
+    }
+}
+
+#[async_trait::async_trait]
+impl Middleware for FakeServer {
+    async fn handle(
+        &self,
+        request: Request,
+        _: &mut Extensions,
+        _: Next<'_>,
+    ) -> reqwest_middleware::Result<Response> {
+        let step = {
+            let mut arrivals = self.arrivals.lock().unwrap();
+            arrivals.push(Instant::now());
+            self.steps[(arrivals.len() - 1).min(self.steps.len() - 1)].clone()
+        };
+        let (status, retry_after, body) = match step {
+            Step::Answer {
+                status,
+                retry_after,
+                body,
+            } => (status, retry_after, body),
+            Step::Hang => {
+                tokio::time::sleep(Duration::from_secs(86_400)).await;
+                (200, None, "")
+            }
+        };
+        let mut builder = http::Response::builder()
+            .status(status)
+            .url(request.url().clone());
+        if let Some(value) = retry_after {
+            builder = builder.header("retry-after", value);
+        }
+        Ok(builder.body(body).unwrap().into())
+    }
+}
+
+fn client(middleware: &RetryMiddleware, server: &FakeServer) -> ClientWithMiddleware {
+    reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+        .with(middleware.clone())
+        .with(server.clone())
+        .build()
+}
+
+fn middleware(policy: RetryPolicy) -> RetryMiddleware {
+    RetryMiddleware::builder(policy).jitter_seed(11).build()
+}
+
+async fn get(client: &ClientWithMiddleware) -> Result<Response, Error> {
+    client
+        .get("http://api.test/v1/x")
+        .send()
+        .await
+        .map_err(Error::from_middleware)
+}
+
+/// The shared rate-limit window is kept in whole milliseconds (`RateLimitGate`), so a hold
+/// measured against it may come up to 1 ms short of the server's wait.
+#[track_caller]
+fn assert_window(actual: Duration, expected: Duration) {
+    assert!(
+        actual <= expected && actual + Duration::from_millis(1) > expected,
+        "{actual:?} is not the {expected:?} window"
+    );
+}
+
+/// tokio's timers tick in whole milliseconds and round a sleep up: what was slept is the
+/// decided wait, or up to 1 ms more, never less.
+#[track_caller]
+fn assert_slept(slept: Duration, decided: Duration) {
+    assert!(
+        slept >= decided && slept < decided + Duration::from_millis(1),
+        "slept {slept:?} for a decided {decided:?}"
+    );
+}
+
+fn attempts(response: &Response) -> &Attempts {
+    response.extensions().get::<Attempts>().unwrap()
+}
+
+#[tokio::test(start_paused = true)]
+async fn retry_after_is_waited_exactly_and_jitter_only_adds() {
+    for (jitter, at_most) in [(0.0, 30_000), (0.1, 33_000)] {
+        let server = FakeServer::new(vec![rate_limited("30"), answer(200)]);
+        let retry = middleware(RetryPolicy::default().with_retry_after_jitter(jitter));
+        let response = get(&client(&retry, &server)).await.unwrap();
+        let gap = server.gaps()[0];
+        assert!(gap >= Duration::from_secs(30), "{gap:?}");
+        assert!(gap <= Duration::from_millis(at_most), "{gap:?}");
+        let records = &attempts(&response).records;
+        // What the record says is what was slept.
+        assert_slept(gap, records[1].waited);
+        assert_eq!(records[0].retry, Some(RetryReason::RateLimited));
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn backoff_waits_stay_under_their_doubling_ceilings() {
+    let server = FakeServer::new(vec![answer(503), answer(500), answer(502), answer(200)]);
+    let retry = middleware(RetryPolicy::default());
+    let response = get(&client(&retry, &server)).await.unwrap();
+    let gaps = server.gaps();
+    let records = &attempts(&response).records;
+    assert_eq!(records.len(), 4);
+    for (i, ceiling_ms) in [500, 1000, 2000].into_iter().enumerate() {
+        assert_slept(gaps[i], records[i + 1].waited);
+        assert!(gaps[i] < Duration::from_millis(ceiling_ms), "{gaps:?}");
+    }
+    assert_eq!(attempts(&response).stop, StopReason::Succeeded);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_deadline_is_never_overslept() {
+    let server = FakeServer::new(vec![rate_limited("4")]);
+    let policy = RetryPolicy::default()
+        .with_max_retries(10)
+        .with_retry_after_jitter(0.0)
+        .with_deadline(Some(Duration::from_secs(10)));
+    let started = Instant::now();
+    let response = get(&client(&middleware(policy), &server)).await.unwrap();
+    // Sent at 0 s, 4 s and 8 s; a wait to 12 s would end past the deadline: not started.
+    assert_eq!(started.elapsed(), Duration::from_secs(8));
+    assert_eq!(server.arrivals().len(), 3);
+    assert_eq!(response.status(), 429);
+    assert_eq!(attempts(&response).stop, StopReason::DeadlineExceeded);
+    let err = response.error_for_api_status().await.unwrap_err();
+    assert_eq!(err.stop_reason(), Some(StopReason::DeadlineExceeded));
+    assert_eq!(err.request_id(), Some("req-rl"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_hanging_server_is_cut_at_the_deadline_exactly() {
+    let server = FakeServer::new(vec![Step::Hang]);
+    let policy = RetryPolicy::default().with_deadline(Some(Duration::from_secs(2)));
+    let started = Instant::now();
+    let err = get(&client(&middleware(policy), &server))
+        .await
+        .unwrap_err();
+    assert_eq!(started.elapsed(), Duration::from_secs(2));
+    assert!(matches!(err.kind(), ErrorKind::Timeout), "{err:?}");
+    assert_eq!(err.stop_reason(), Some(StopReason::DeadlineExceeded));
+    assert_eq!(err.attempts().len(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn each_attempt_is_cut_at_the_attempt_timeout() {
+    let server = FakeServer::new(vec![Step::Hang, Step::Hang, answer(200)]);
+    let policy = RetryPolicy::default().with_attempt_timeout(Some(Duration::from_secs(1)));
+    let response = get(&client(&middleware(policy), &server)).await.unwrap();
+    let records = &attempts(&response).records;
+    let gaps = server.gaps();
+    // Each hanging attempt lasted exactly the timeout, then the recorded backoff followed.
+    assert_slept(gaps[0], Duration::from_secs(1) + records[1].waited);
+    assert_slept(gaps[1], Duration::from_secs(1) + records[2].waited);
+    assert_eq!(records[0].retry, Some(RetryReason::Transport));
+}
+
+#[tokio::test(start_paused = true)]
+async fn other_requests_hold_off_until_the_window_ends() {
+    let server = FakeServer::new(vec![rate_limited("5"), answer(200)]);
+    let retry = middleware(RetryPolicy::default().with_retry_after_jitter(0.0));
+    let http = client(&retry, &server);
+    let first = tokio::spawn({
+        let http = http.clone();
+        async move { get(&http).await.map(|r| attempts(&r).clone()) }
+    });
+    let mut spins = 0;
+    while retry.rate_limited_for().is_zero() {
+        spins += 1;
+        assert!(spins < 100_000, "the first request never got its 429");
+        tokio::task::yield_now().await;
+    }
+    let others: Vec<_> = (0..10)
+        .map(|_| {
+            let http = http.clone();
+            tokio::spawn(async move { get(&http).await.map(|r| attempts(&r).clone()) })
+        })
+        .collect();
+    let first = first.await.unwrap().unwrap();
+    assert_eq!(first.records[1].waited, Duration::from_secs(5));
+    for task in others {
+        let held = task.await.unwrap().unwrap();
+        assert_eq!(held.records.len(), 1);
+        // The wait before their only attempt is the rest of the window.
+        assert_window(held.records[0].waited, Duration::from_secs(5));
+    }
+    let arrivals = server.arrivals();
+    assert_eq!(arrivals.len(), 12);
+    let window_end = arrivals[0] + Duration::from_secs(5);
+    for at in &arrivals[1..] {
+        assert_window(*at - arrivals[0], window_end - arrivals[0]);
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn clients_built_at_different_times_share_one_window() {
+    let shared = ClientRetryState::with_budget(RetryBudget::default());
+    let policy = RetryPolicy::default().with_retry_after_jitter(0.0);
+    let server = FakeServer::new(vec![rate_limited("3"), answer(200)]);
+    let a = RetryMiddleware::builder(policy)
+        .state(shared.clone())
+        .build();
+    tokio::time::advance(Duration::from_secs(100)).await;
+    let b = RetryMiddleware::builder(policy).state(shared).build();
+    let (client_a, client_b) = (client(&a, &server), client(&b, &server));
+    let first = tokio::spawn(async move { get(&client_a).await.map(|_| ()) });
+    let mut spins = 0;
+    while b.rate_limited_for().is_zero() {
+        spins += 1;
+        assert!(spins < 100_000, "the window never reached the other client");
+        tokio::task::yield_now().await;
+    }
+    assert_window(b.rate_limited_for(), Duration::from_secs(3));
+    let started = Instant::now();
+    get(&client_b).await.unwrap();
+    assert_window(started.elapsed(), Duration::from_secs(3));
+    first.await.unwrap().unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_window_past_the_deadline_returns_the_last_answer_without_sending_again() {
+    // Request A is told to wait 30 s; B, with a 10 s deadline, got a 503 and would retry into
+    // that window. It stops instead, and hands back its 503.
+    let shared = ClientRetryState::without_budget();
+    let a_server = FakeServer::new(vec![rate_limited("30"), answer(200)]);
+    let b_server = FakeServer::new(vec![answer(503), answer(200)]);
+    let a = RetryMiddleware::builder(RetryPolicy::default())
+        .state(shared.clone())
+        .build();
+    let b = RetryMiddleware::builder(
+        RetryPolicy::default()
+            .with_initial_backoff(Duration::from_secs(1))
+            .with_deadline(Some(Duration::from_secs(10))),
+    )
+    .state(shared)
+    .jitter_seed(3)
+    .build();
+    let b_client = client(&b, &b_server);
+    let b_task = tokio::spawn(async move { get(&b_client).await });
+    let a_client = client(&a, &a_server);
+    let a_task = tokio::spawn(async move { get(&a_client).await });
+    let response = b_task.await.unwrap().unwrap();
+    assert_eq!(response.status(), 503);
+    assert_eq!(attempts(&response).stop, StopReason::DeadlineExceeded);
+    assert_eq!(b_server.arrivals().len(), 1);
+    let err = response.error_for_api_status().await.unwrap_err();
+    assert_eq!(err.status(), Some(http::StatusCode::SERVICE_UNAVAILABLE));
+    assert_eq!(err.attempts().len(), 1);
+    a_task.await.unwrap().unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_server_error_with_retry_after_waits_that_long_without_closing_the_window() {
+    let server = FakeServer::new(vec![unavailable_for("7"), answer(200)]);
+    let retry = middleware(RetryPolicy::default().with_retry_after_jitter(0.0));
+    let http = client(&retry, &server);
+    let first = tokio::spawn({
+        let http = http.clone();
+        async move { get(&http).await.map(|r| attempts(&r).clone()) }
+    });
+    let mut spins = 0;
+    while server.arrivals().is_empty() {
+        spins += 1;
+        assert!(spins < 100_000, "the first request was never sent");
+        tokio::task::yield_now().await;
+    }
+    // A 503's Retry-After paces that request only; the others are not held.
+    assert_eq!(retry.rate_limited_for(), Duration::ZERO);
+    let other = get(&http).await.unwrap();
+    assert_eq!(attempts(&other).records[0].waited, Duration::ZERO);
+    let first = first.await.unwrap().unwrap();
+    assert_eq!(first.records[0].retry, Some(RetryReason::ServerError));
+    assert_eq!(first.records[1].waited, Duration::from_secs(7));
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_limits_read_well() {
+    let mut lines = Vec::new();
+
+    // A hanging server and a 2 s deadline.
+    let server = FakeServer::new(vec![Step::Hang]);
+    let policy = RetryPolicy::default().with_deadline(Some(Duration::from_secs(2)));
+    let err = get(&client(&middleware(policy), &server))
+        .await
+        .unwrap_err();
+    lines.push(err.to_string());
+
+    // A spent budget.
+    let server = FakeServer::new(vec![answer(503)]);
+    let retry = RetryMiddleware::builder(RetryPolicy::default())
+        .state(ClientRetryState::with_budget(RetryBudget::new(0, 0.0)))
+        .build();
+    let response = get(&client(&retry, &server)).await.unwrap();
+    lines.push(
+        response
+            .error_for_api_status()
+            .await
+            .unwrap_err()
+            .to_string(),
+    );
+
+    // The client's rate-limit window outlasts a new request's deadline: nothing is sent.
+    let shared = ClientRetryState::without_budget();
+    let limited = RetryMiddleware::builder(RetryPolicy::default())
+        .state(shared.clone())
+        .build();
+    let server = FakeServer::new(vec![rate_limited("30"), answer(200)]);
+    let first = tokio::spawn({
+        let http = client(&limited, &server);
+        async move { get(&http).await.map(|_| ()) }
+    });
+    let mut spins = 0;
+    while limited.rate_limited_for().is_zero() {
+        spins += 1;
+        assert!(spins < 100_000, "the first request never got its 429");
+        tokio::task::yield_now().await;
+    }
+    let hurried = RetryMiddleware::builder(
+        RetryPolicy::default().with_deadline(Some(Duration::from_secs(10))),
+    )
+    .state(shared)
+    .build();
+    let err = get(&client(&hurried, &server)).await.unwrap_err();
+    assert!(err.attempts().is_empty());
+    assert!(matches!(err.kind(), ErrorKind::DeadlineExceeded));
+    lines.push(err.to_string());
+    first.await.unwrap().unwrap();
+
+    insta::assert_snapshot!(lines.join("\n"));
+}
