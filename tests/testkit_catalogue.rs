@@ -27,17 +27,12 @@ async fn every_catalogue_entry_round_trips_through_the_parser() {
         assert_eq!(error.status().as_u16(), entry.status, "{}", entry.name);
         assert_eq!(error.code(), entry.code.as_ref(), "{}", entry.name);
         assert_eq!(error.shape(), entry.shape, "{}", entry.name);
-        let expected_id = entry
-            .fixture
-            .headers()
-            .iter()
-            .find(|(n, _)| n == "x-request-id")
-            .map(|(_, v)| v.clone())
-            .or_else(|| match entry.fixture.model() {
-                Some(errors_core::ErrorBody::Envelope(e)) => e.request_id.clone(),
-                _ => None,
-            });
-        assert_eq!(error.request_id(), expected_id.as_deref(), "{}", entry.name);
+        assert_eq!(
+            error.request_id(),
+            entry.fixture.request_id_sent(),
+            "{}",
+            entry.name
+        );
         if let Some(code) = &entry.code {
             assert_eq!(error.solution(), code.solution(), "{}", entry.name);
         }

@@ -6,6 +6,9 @@
 //! errors-testkit = "0.1"
 //! ```
 //!
+//! A downstream test: the code under test here is a naive loop of three calls; yours would
+//! be your client with its retry policy.
+//!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() {
@@ -14,7 +17,8 @@
 //!
 //! // Arrange: a rate limit, a provider outage, then success.
 //! let api = MockApi::start().await;
-//! api.mount_script(
+//! api.mount_at(
+//!     "/v1/images/1",
 //!     Script::new()
 //!         .then(fixtures::rate_limited().retry_after_secs(1))
 //!         .then(fixtures::vlm_provider_error())
@@ -22,24 +26,36 @@
 //! )
 //! .await;
 //!
-//! // Act: your code under test; here, a naive loop of three calls.
+//! // Act
 //! let client = reqwest::Client::new();
 //! let mut statuses = Vec::new();
 //! for _ in 0..3 {
-//!     statuses.push(client.get(format!("{}/images/1", api.uri())).send().await.unwrap().status().as_u16());
+//!     let url = format!("{}/v1/images/1", api.uri());
+//!     let response = client.get(url).header("x-api-key", "sk-test").send().await.unwrap();
+//!     statuses.push(response.status().as_u16());
 //! }
 //!
 //! // Assert: what was served, and what the server saw.
 //! assert_eq!(statuses, [429, 503, 200]);
-//! api.journal().assert_attempts(3);
-//! // A real client must also wait: `api.journal().assert_gap_at_least(1, Duration::from_secs(1))`.
-//! # let _ = Duration::ZERO;
+//! let journal = api.journal();
+//! journal.assert_attempts(3);
+//! journal.assert_header_sent("x-api-key", "sk-test");
+//! // This loop does not wait; a real client must, and this is how to check it:
+//! assert!(journal.gaps()[0] < Duration::from_secs(1));
+//! // journal.assert_gap_at_least(1, Duration::from_secs(1));
 //! # }
 //! ```
 //!
-//! For every error the API documents, [`catalogue`] gives a fixture; [`fixtures`] has one
-//! constructor per documented code and status plus what sits in front of a real API (proxy
-//! HTML, empty 503, hangs); [`Script`] plays outages; [`Journal`] asserts on what arrived.
+//! The map:
+//! - [`MockApi`] (async) and [`BlockingMockApi`] (plain `#[test]`): a server of its own per
+//!   test, on 127.0.0.1.
+//! - [`fixtures`]: one constructor per documented code and status, with the API reference's
+//!   wording, plus what sits in front of a real API (proxy HTML, an empty 503, garbage, a
+//!   huge body, a hang). Each is a [`Fixture`] you can override and reshape.
+//! - [`catalogue`]: every documented error in every shape, for "for every error the API
+//!   documents, my code does X".
+//! - [`Script`]: an outage as one responder, step by step.
+//! - [`Journal`]: what arrived, when, with `#[track_caller]` assertions.
 
 #![warn(
     missing_docs,
@@ -58,6 +74,14 @@ mod script;
 
 pub use catalogue::{Entry, catalogue};
 pub use fixture::Fixture;
-pub use journal::{Journal, Received};
+pub use journal::{Journal, Received, redact};
 pub use mock_api::{BlockingMockApi, MockApi};
 pub use script::Script;
+
+/// Re-exported so matchers passed to [`MockApi::mount_given`] come from the same wiremock.
+pub use wiremock;
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

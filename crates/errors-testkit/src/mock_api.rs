@@ -1,23 +1,41 @@
 //! [`MockApi`] and [`BlockingMockApi`]: a local stand-in for the API on 127.0.0.1.
 
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use errors_core::ErrorBody;
 use wiremock::matchers::{any, path};
-use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+use wiremock::{Match, Mock, MockServer, Request, Respond, ResponseTemplate};
 
-use crate::{Journal, Script};
+use crate::{Fixture, Journal, Script};
 
-/// A wiremock server on a random 127.0.0.1 port that records every request in a
-/// [`Journal`]. Shut down when dropped; one per test (servers are not shared).
+/// A wiremock server of its own on a random 127.0.0.1 port, recording every request in a
+/// [`Journal`]. One per test (never shared); it shuts down when dropped.
+///
+/// Until something is mounted it answers 404 `{"detail":"Not Found"}`, FastAPI's answer for
+/// an unknown route. Mounts on a path ([`mount_at`](MockApi::mount_at),
+/// [`mount_given`](MockApi::mount_given)) win over catch-all ones ([`mount`](MockApi::mount));
+/// between mounts of the same kind, the first one mounted that matches wins (to change
+/// answers over time, mount a [`Script`]).
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() {
 /// use errors_testkit::{MockApi, fixtures};
 ///
+/// // Arrange
 /// let api = MockApi::start().await;
-/// api.mount(fixtures::not_found()).await;
+/// api.mount_at("/rules/9", fixtures::not_found()).await;
+///
+/// // Act
 /// let response = reqwest::get(format!("{}/rules/9", api.uri())).await.unwrap();
+///
+/// // Assert
 /// assert_eq!(response.status(), 404);
-/// api.journal().assert_attempts(1);
+/// api.journal().assert_received_once("GET", "/rules/9");
 /// # }
 /// ```
 #[derive(Debug)]
@@ -34,36 +52,42 @@ struct Recording<R> {
 
 impl<R: Respond> Respond for Recording<R> {
     fn respond(&self, request: &Request) -> ResponseTemplate {
+        // The arrival time is taken here, before the inner responder (and any delay) runs.
         self.journal.record(request);
         self.inner.respond(request)
     }
 }
 
-/// Priorities: path-specific mounts win over catch-all ones, which win over the fallback.
-const PATH_PRIORITY: u8 = 1;
+/// Priorities (lower wins): specific mounts, then catch-all ones, then the fallback.
+const GIVEN_PRIORITY: u8 = 1;
 const ANY_PRIORITY: u8 = 5;
-const FALLBACK_PRIORITY: u8 = 255;
+const FALLBACK_PRIORITY: u8 = u8::MAX;
 
 impl MockApi {
-    /// Starts a server. Until something is mounted it answers 404 `{"detail":"Not Found"}`
-    /// (FastAPI's own answer), and records the request all the same.
+    /// Starts a server on `127.0.0.1:0` (a fresh port, not one from wiremock's pool).
+    ///
+    /// # Panics
+    ///
+    /// If no port can be bound on 127.0.0.1, which a test cannot recover from.
     pub async fn start() -> MockApi {
+        let listener =
+            std::net::TcpListener::bind("127.0.0.1:0").expect("bind the mock API to 127.0.0.1");
         let api = MockApi {
-            server: MockServer::start().await,
+            server: MockServer::builder().listener(listener).start().await,
             journal: Journal::default(),
         };
-        let fallback = ResponseTemplate::new(404)
-            .set_body_raw(r#"{"detail":"Not Found"}"#, "application/json");
-        api.mount_with(any(), FALLBACK_PRIORITY, fallback).await;
+        let not_found = Fixture::api(404, ErrorBody::DetailString("Not Found".into()));
+        api.mount_with(any(), FALLBACK_PRIORITY, not_found).await;
         api
     }
 
-    /// The base URL, `http://127.0.0.1:<port>`.
+    /// The base URL, `http://127.0.0.1:<port>`, without a trailing slash.
     pub fn uri(&self) -> String {
         self.server.uri()
     }
 
-    /// The wiremock server, for matchers and expectations beyond this kit's.
+    /// The wiremock server, for matchers and expectations beyond this kit's. Mocks mounted
+    /// on it directly are not recorded in the [`journal`](MockApi::journal).
     pub fn server(&self) -> &MockServer {
         &self.server
     }
@@ -73,26 +97,37 @@ impl MockApi {
         &self.journal
     }
 
-    /// Answers every request with `response` (a [`Fixture`](crate::Fixture), a
-    /// [`Script`], or any wiremock responder).
+    /// Answers every request with `response`: a [`Fixture`], a [`Script`], or any wiremock
+    /// responder.
     pub async fn mount(&self, response: impl Respond + 'static) {
         self.mount_with(any(), ANY_PRIORITY, response).await;
     }
 
-    /// Answers requests to `path` with `response`; other paths fall through to catch-all
-    /// mounts. Mount several scripts on several paths for per-path outages.
+    /// Answers requests to `path` (exactly, e.g. `/v1/images`) with `response`; other paths
+    /// fall through to catch-all mounts. A script per path gives per-path outages.
     pub async fn mount_at(&self, at: &str, response: impl Respond + 'static) {
-        self.mount_with(path(at), PATH_PRIORITY, response).await;
+        self.mount_with(path(at), GIVEN_PRIORITY, response).await;
     }
 
-    /// Answers every request with the steps of `script`, in order.
+    /// Answers requests that `matcher` accepts (any wiremock matcher, e.g.
+    /// `method("POST")`) with `response`.
+    pub async fn mount_given(
+        &self,
+        matcher: impl Match + 'static,
+        response: impl Respond + 'static,
+    ) {
+        self.mount_with(matcher, GIVEN_PRIORITY, response).await;
+    }
+
+    /// Answers every request with the steps of `script`, in order (same as
+    /// [`mount`](MockApi::mount)).
     pub async fn mount_script(&self, script: Script) {
         self.mount(script).await;
     }
 
     async fn mount_with(
         &self,
-        matcher: impl wiremock::Match + 'static,
+        matcher: impl Match + 'static,
         priority: u8,
         response: impl Respond + 'static,
     ) {
@@ -107,76 +142,133 @@ impl MockApi {
     }
 }
 
-impl Respond for crate::Fixture {
-    fn respond(&self, _request: &Request) -> ResponseTemplate {
-        self.to_template()
-    }
-}
-
-/// A [`MockApi`] for plain synchronous tests: the server runs on its own runtime thread,
-/// so a script's tests need no `#[tokio::test]`.
+/// A [`MockApi`] for plain synchronous tests: no `#[tokio::test]`, no runtime in sight.
+///
+/// It owns a thread running a tokio runtime, where the server lives; its methods are
+/// synchronous and work from any thread, even one inside another runtime. Dropping it stops
+/// that thread and waits for it (for at most a few seconds); a failure there (an unmet
+/// wiremock expectation) is raised in the dropping thread, unless that thread is already
+/// panicking.
 ///
 /// ```
 /// use errors_testkit::{BlockingMockApi, fixtures};
 ///
 /// let api = BlockingMockApi::start();
 /// api.mount(fixtures::usage_limit_exceeded());
-/// // ... run the code under test against api.uri() ...
 /// assert!(api.uri().starts_with("http://127.0.0.1:"));
+/// // ... run the code under test against api.uri() ...
+/// api.journal().assert_attempts(0);
 /// ```
 #[derive(Debug)]
 pub struct BlockingMockApi {
-    api: Option<MockApi>,
-    runtime: Option<tokio::runtime::Runtime>,
+    api: Option<Arc<MockApi>>,
+    runtime: tokio::runtime::Handle,
+    uri: String,
+    journal: Journal,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+    /// Closed by the runtime thread when it has finished, so Drop can wait with a bound.
+    finished: mpsc::Receiver<()>,
 }
 
+/// How long Drop waits for the runtime thread before leaving it behind.
+const SHUTDOWN_WAIT: Duration = Duration::from_secs(5);
+
 impl BlockingMockApi {
-    /// Starts a server on its own runtime.
+    /// Starts a server on its own runtime thread.
     ///
     /// # Panics
     ///
-    /// If the runtime cannot start (no threads left), which a test cannot recover from.
+    /// If the thread or its runtime cannot start, or no port can be bound on 127.0.0.1.
     pub fn start() -> BlockingMockApi {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .thread_name("errors-testkit-mock")
-            .enable_all()
-            .build()
-            .expect("start the mock API's runtime");
-        let api = runtime.block_on(MockApi::start());
+        let (started_tx, started_rx) = mpsc::channel();
+        let (shutdown_tx, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
+        let (finished_tx, finished_rx) = mpsc::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("errors-testkit-mock-api".into())
+            .spawn(move || {
+                let _finished = finished_tx; // dropped last, whatever happens
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("start the mock API's runtime");
+                runtime.block_on(async move {
+                    let api = Arc::new(MockApi::start().await);
+                    let handle = tokio::runtime::Handle::current();
+                    if started_tx.send((Arc::clone(&api), handle)).is_err() {
+                        return;
+                    }
+                    // Serve mount requests until told to stop (or the owner is gone).
+                    let _ = shutdown_rx.await;
+                    // The last reference: the server shuts down and verifies here.
+                    drop(api);
+                });
+            })
+            .expect("spawn the mock API's thread");
+        let Ok((api, runtime)) = started_rx.recv() else {
+            let panic = thread.join().err();
+            match panic {
+                Some(panic) => std::panic::resume_unwind(panic),
+                None => panic!("the mock API's thread stopped before the server started"),
+            }
+        };
         BlockingMockApi {
+            uri: api.uri(),
+            journal: api.journal().clone(),
             api: Some(api),
-            runtime: Some(runtime),
+            runtime,
+            shutdown: Some(shutdown_tx),
+            thread: Some(thread),
+            finished: finished_rx,
         }
     }
 
-    fn parts(&self) -> (&MockApi, &tokio::runtime::Runtime) {
-        match (&self.api, &self.runtime) {
-            (Some(api), Some(runtime)) => (api, runtime),
-            _ => unreachable!("only Drop takes the parts"),
-        }
-    }
-
-    /// The base URL, `http://127.0.0.1:<port>`.
+    /// The base URL, `http://127.0.0.1:<port>`, without a trailing slash.
     pub fn uri(&self) -> String {
-        self.parts().0.uri()
+        self.uri.clone()
     }
 
     /// What the server received.
     pub fn journal(&self) -> &Journal {
-        self.parts().0.journal()
+        &self.journal
+    }
+
+    /// Runs `task` with the async [`MockApi`] on the server's runtime and waits for its
+    /// result: the way to anything this type does not wrap, e.g.
+    /// `api.run(|api| async move { api.server().received_requests().await })`.
+    ///
+    /// # Panics
+    ///
+    /// If `task` panics.
+    pub fn run<F, T>(&self, task: impl FnOnce(Arc<MockApi>) -> F) -> T
+    where
+        F: Future<Output = T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let api = Arc::clone(self.api.as_ref().expect("only Drop takes the server"));
+        let (tx, rx) = mpsc::channel();
+        let future = task(api);
+        self.runtime.spawn(async move {
+            let _ = tx.send(future.await);
+        });
+        rx.recv()
+            .expect("the task run on the mock API's runtime panicked")
     }
 
     /// See [`MockApi::mount`].
     pub fn mount(&self, response: impl Respond + 'static) {
-        let (api, runtime) = self.parts();
-        runtime.block_on(api.mount(response));
+        self.run(|api| async move { api.mount(response).await });
     }
 
     /// See [`MockApi::mount_at`].
     pub fn mount_at(&self, at: &str, response: impl Respond + 'static) {
-        let (api, runtime) = self.parts();
-        runtime.block_on(api.mount_at(at, response));
+        let at = at.to_owned();
+        self.run(|api| async move { api.mount_at(&at, response).await });
+    }
+
+    /// See [`MockApi::mount_given`].
+    pub fn mount_given(&self, matcher: impl Match + 'static, response: impl Respond + 'static) {
+        self.run(|api| async move { api.mount_given(matcher, response).await });
     }
 
     /// See [`MockApi::mount_script`].
@@ -187,15 +279,23 @@ impl BlockingMockApi {
 
 impl Drop for BlockingMockApi {
     fn drop(&mut self) {
-        // Drop the server on its runtime, then stop the runtime without blocking: dropping
-        // inside an async context or during a panic must not panic again.
-        if let (Some(api), Some(runtime)) = (self.api.take(), self.runtime.take()) {
-            if std::thread::panicking() || tokio::runtime::Handle::try_current().is_ok() {
-                drop(api);
-            } else {
-                runtime.block_on(async move { drop(api) });
+        // Give up our reference, then let the runtime thread drop the server and end.
+        self.api = None;
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        // Wait, boundedly, for the thread to finish: a stuck server must not hang the test.
+        if self.finished.recv_timeout(SHUTDOWN_WAIT) == Err(mpsc::RecvTimeoutError::Timeout) {
+            return;
+        }
+        let Some(thread) = self.thread.take() else {
+            return;
+        };
+        if let Err(panic) = thread.join() {
+            // Raise the server's failure here, but never panic twice.
+            if !std::thread::panicking() {
+                std::panic::resume_unwind(panic);
             }
-            runtime.shutdown_background();
         }
     }
 }

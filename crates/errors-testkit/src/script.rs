@@ -7,17 +7,31 @@ use wiremock::{Request, Respond, ResponseTemplate};
 use crate::Fixture;
 
 /// A stateful, thread-safe responder that answers each request with the next step:
-/// "429 with Retry-After 1 s, then 503, then 200 with this JSON". After the last step, the
-/// last step repeats.
+/// "429 with Retry-After 1 s, then 503, then 200 with this JSON" as one value.
+///
+/// - Steps are served in order, each exactly once, even to concurrent requests (one lock
+///   picks the step and counts it).
+/// - **After the last step, the last step repeats**: a script ending in success keeps
+///   succeeding, one ending in an outage keeps failing. The journal shows any extra request.
+/// - A script with no steps answers 500 (an empty script is a test bug, made loud).
+/// - Clones share their position: keep a clone to ask [`served`](Script::served) later.
+///
+/// Mount it on every path with [`MockApi::mount`](crate::MockApi::mount), or on one path with
+/// [`MockApi::mount_at`](crate::MockApi::mount_at) (a script per path: each keeps its own
+/// count).
 ///
 /// ```
 /// use errors_testkit::{Script, fixtures};
 ///
-/// let script = Script::new()
+/// let outage = Script::new()
 ///     .then(fixtures::rate_limited().retry_after_secs(1))
 ///     .then(fixtures::vlm_provider_error())
 ///     .then(fixtures::ok_json(&serde_json::json!({"done": true})));
-/// assert_eq!(script.len(), 3);
+/// assert_eq!(outage.len(), 3);
+///
+/// // "Fail twice, then succeed".
+/// let flaky = Script::fail_then_succeed(2, fixtures::empty_unavailable(), fixtures::no_content());
+/// assert_eq!(flaky.len(), 3);
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct Script {
@@ -26,23 +40,26 @@ pub struct Script {
 }
 
 impl Script {
-    /// An empty script (it answers 500 until a step is added).
+    /// An empty script; add steps with [`then`](Script::then).
     pub fn new() -> Script {
         Script::default()
     }
 
-    /// `failure` `n` times, then `success`.
+    /// `failure` `n` times, then `success` (which then repeats).
     pub fn fail_then_succeed(n: usize, failure: Fixture, success: Fixture) -> Script {
-        let mut script = Script::new();
-        for _ in 0..n {
-            script = script.then(failure.clone());
-        }
-        script.then(success)
+        Script::new().then_times(n, failure).then(success)
     }
 
-    /// Adds a step.
+    /// Adds a step: a [`Fixture`] or any wiremock [`ResponseTemplate`].
     pub fn then(mut self, step: impl Into<ResponseTemplate>) -> Script {
         self.steps.push(step.into());
+        self
+    }
+
+    /// Adds the same step `n` times.
+    pub fn then_times(mut self, n: usize, step: impl Into<ResponseTemplate>) -> Script {
+        let step = step.into();
+        self.steps.extend(std::iter::repeat_n(step, n));
         self
     }
 
@@ -56,9 +73,14 @@ impl Script {
         self.steps.is_empty()
     }
 
-    /// How many requests this script has answered.
+    /// How many requests this script has answered, including repeats of the last step.
     pub fn served(&self) -> usize {
         *self.served.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Whether every step has been served at least once.
+    pub fn is_done(&self) -> bool {
+        self.served() >= self.steps.len()
     }
 }
 
@@ -66,12 +88,71 @@ impl Respond for Script {
     fn respond(&self, _request: &Request) -> ResponseTemplate {
         // One lock covers "which step" and "count it", so concurrent requests each get
         // their own step.
-        let mut served = self.served.lock().unwrap_or_else(|e| e.into_inner());
-        let step = (*served).min(self.steps.len().saturating_sub(1));
-        *served += 1;
+        let step = {
+            let mut served = self.served.lock().unwrap_or_else(|e| e.into_inner());
+            let step = (*served).min(self.steps.len().saturating_sub(1));
+            *served += 1;
+            step
+        };
         self.steps
             .get(step)
             .cloned()
             .unwrap_or_else(|| ResponseTemplate::new(500))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request() -> Request {
+        Request {
+            url: "http://127.0.0.1/".parse().unwrap(),
+            method: wiremock::http::Method::GET,
+            headers: wiremock::http::HeaderMap::new(),
+            body: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn concurrent_callers_each_get_their_own_step_then_the_last_repeats() {
+        let steps: Vec<ResponseTemplate> = (200..240).map(ResponseTemplate::new).collect();
+        // Templates expose nothing but Debug: identify a step by it.
+        let step_of = |t: &ResponseTemplate| {
+            let debug = format!("{t:?}");
+            steps
+                .iter()
+                .position(|s| format!("{s:?}") == debug)
+                .unwrap()
+        };
+        let script = steps.iter().cloned().fold(Script::new(), Script::then);
+        let mut served: Vec<usize> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..8)
+                .map(|_| {
+                    scope.spawn(|| {
+                        (0..5)
+                            .map(|_| step_of(&script.respond(&request())))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap())
+                .collect()
+        });
+        served.sort_unstable();
+        assert_eq!(served, (0..40).collect::<Vec<_>>());
+        assert!(script.is_done());
+        assert_eq!(step_of(&script.respond(&request())), 39);
+        assert_eq!(script.served(), 41);
+    }
+
+    #[test]
+    fn an_empty_script_answers_500() {
+        assert_eq!(
+            format!("{:?}", Script::new().respond(&request())),
+            format!("{:?}", ResponseTemplate::new(500))
+        );
     }
 }

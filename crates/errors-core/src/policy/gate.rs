@@ -18,28 +18,29 @@ use std::time::Duration;
 /// assert_eq!(gate.remaining(Duration::from_secs(10)), Duration::from_secs(2));
 /// assert_eq!(gate.remaining(Duration::from_secs(13)), Duration::ZERO);
 ///
-/// // Never rounded down: a window ending at 1.0000001 s is still closed at 1 s.
-/// gate.close_until(Duration::from_nanos(1_000_000_100));
-/// assert!(gate.remaining(Duration::from_millis(1000)) > Duration::ZERO);
+/// // Exact: a window ending at 12.0000001 s is still closed at 12 s.
+/// gate.close_until(Duration::from_nanos(12_000_000_100));
+/// assert_eq!(gate.remaining(Duration::from_secs(12)), Duration::from_nanos(100));
 /// ```
 #[derive(Debug, Default)]
 pub struct RateLimitGate {
-    /// Milliseconds since the anchor until which requests should hold off.
-    open_at_ms: AtomicU64,
+    /// Nanoseconds since the anchor until which requests should hold off.
+    open_at_ns: AtomicU64,
 }
 
 impl RateLimitGate {
     /// Holds requests off until `until` (since the anchor). A later close never shortens an
     /// earlier one.
     pub fn close_until(&self, until: Duration) {
-        // Rounded up: a window must never open before the server said it would.
-        let ms = u64::try_from(until.as_nanos().div_ceil(1_000_000)).unwrap_or(u64::MAX);
-        self.open_at_ms.fetch_max(ms, Ordering::AcqRel);
+        // Nanoseconds, not rounded: a window must never open before the server said it
+        // would, nor hold a request longer than it asked (u64 nanoseconds last 584 years).
+        let ns = u64::try_from(until.as_nanos()).unwrap_or(u64::MAX);
+        self.open_at_ns.fetch_max(ns, Ordering::AcqRel);
     }
 
     /// How long a request made at `now` (since the anchor) should wait.
     pub fn remaining(&self, now: Duration) -> Duration {
-        let open_at = Duration::from_millis(self.open_at_ms.load(Ordering::Acquire));
+        let open_at = Duration::from_nanos(self.open_at_ns.load(Ordering::Acquire));
         open_at.saturating_sub(now)
     }
 }
