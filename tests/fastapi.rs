@@ -224,6 +224,22 @@ fn fastapi_errors_through_both_clients() {
     assert!(response.attempts[1].waited >= Duration::from_secs(1));
     assert_eq!(second.unwrap().attempts.len(), 1);
 
+    // A server that echoes request headers, the API key among them, in its error message.
+    for err in both(&app, Method::POST, "echo-headers", Some("{}"), &[]).map(Result::unwrap_err) {
+        let api = err.api_error().unwrap();
+        assert!(
+            api.message()
+                .unwrap()
+                .contains("authorization: Bearer [redacted]"),
+            "{api}"
+        );
+        let shown = format!("{err} {err:?} {}", serde_json::to_string(api).unwrap());
+        assert!(
+            !shown.contains("sk-fastapi-test"),
+            "the key leaked: {shown}"
+        );
+    }
+
     let started = Instant::now();
     let [a, b] = both(&app, Method::GET, "limited", None, &[]);
     for err in [a.unwrap_err(), b.unwrap_err()] {
