@@ -423,8 +423,8 @@ impl ApiError {
         }
     }
 
-    /// Replaces every occurrence of `secret` in what the server sent (messages, details,
-    /// validation issues, excerpts, request id) with `[redacted]`.
+    /// Replaces every occurrence of `secret` in what the server sent (undocumented codes,
+    /// messages, details, validation issues, excerpts, request id) with `[redacted]`.
     ///
     /// A server that echoes request headers back in its error body would otherwise put the
     /// caller's API key into `Display`, logs and serialized errors. Secrets shorter than 4
@@ -449,8 +449,16 @@ impl ApiError {
                 *text = text.replace(secret, REDACTED);
             }
         };
+        let scrub_code = |code: &mut Option<ErrorCode>| {
+            if let Some(ErrorCode::Other(text)) = code
+                && text.contains(secret)
+            {
+                *code = Some(ErrorCode::Other(text.replace(secret, REDACTED).into()));
+            }
+        };
         match &mut self.body {
             ErrorBody::Envelope(e) => {
+                scrub_code(&mut e.code);
                 e.message.as_mut().map(scrub);
                 e.request_id.as_mut().map(scrub);
                 if let Some(details) = &mut e.details {
@@ -459,6 +467,7 @@ impl ApiError {
             }
             ErrorBody::DetailString(text) => scrub(text),
             ErrorBody::DetailObject(d) => {
+                scrub_code(&mut d.code);
                 d.message.as_mut().map(scrub);
                 d.field.as_mut().map(scrub);
                 for value in d.extra.values_mut() {

@@ -247,6 +247,7 @@ fn redaction_scrubs_a_secret_echoed_anywhere_in_the_body() {
             r#"{{"error":{{"code":"BAD","message":"got Bearer {secret}","details":{{"headers":{{"authorization":"Bearer {secret}"}},"list":["{secret}"]}}}},"request_id":"{secret}"}}"#
         ),
         format!(r#"{{"detail":"Authorization: Bearer {secret}"}}"#),
+        format!(r#"{{"error":{{"code":"ECHO_{secret}","message":"m"}}}}"#),
         format!(
             r#"{{"detail":{{"code":"BAD","message":"{secret}","field":"{secret}","echo":{{"k":"{secret}"}}}}}}"#
         ),
