@@ -522,3 +522,19 @@ fn a_request_that_cannot_be_replayed_is_sent_once() {
         Decision::Stop(StopReason::NotRetryable)
     );
 }
+
+#[test]
+fn row_a_request_the_client_refused_to_send_is_never_retried() {
+    for idempotency in [Idempotency::Idempotent, Idempotency::NonIdempotent] {
+        let decision = first_decision_with(
+            RetryPolicy::default(),
+            idempotency,
+            Outcome::Transport(TransportFailure::rejected()),
+        );
+        assert_eq!(
+            decision,
+            Decision::Stop(StopReason::NotRetryable),
+            "{idempotency:?}"
+        );
+    }
+}

@@ -201,15 +201,6 @@ impl RetryMiddleware {
                         }
                     }
                 }
-                // reqwest refused the request itself (a URL it cannot send to): that is not an
-                // attempt whose outcome the policy weighs, and sending it again cannot help.
-                Err(AttemptFailure::Send(e)) if is_rejected(&e) => {
-                    return Err(Error::with_history(
-                        ErrorKind::InvalidRequest(crate::error::chain_text(&e)),
-                        run.into_attempts(),
-                        None,
-                    ));
-                }
                 Err(failure) => {
                     let (transport, kind) = failure.classify();
                     let decision = run.after_attempt(Outcome::Transport(transport), self.now());
@@ -397,16 +388,13 @@ impl AttemptFailure {
     }
 }
 
-/// Whether reqwest refused to send the request at all (a builder error, such as a URL scheme
-/// it does not support): nothing reached the network, and nothing would on a retry.
-pub(crate) fn is_rejected(error: &reqwest_middleware::Error) -> bool {
-    matches!(error, reqwest_middleware::Error::Reqwest(e) if e.is_builder())
-}
-
-/// What the policy needs to know about a failure below HTTP. A connection error means the
+/// What the policy needs to know about a failure below HTTP. A builder error means reqwest
+/// refused to send the request at all (a URL scheme it does not support). A connection error means the
 /// request never left the client; anything else may have reached the server.
 pub(crate) fn transport_failure(error: &reqwest_middleware::Error) -> TransportFailure {
-    if error.is_connect() {
+    if matches!(error, reqwest_middleware::Error::Reqwest(e) if e.is_builder()) {
+        TransportFailure::rejected()
+    } else if error.is_connect() {
         TransportFailure::connect()
     } else if error.is_timeout() {
         TransportFailure::timeout()

@@ -2,7 +2,7 @@
 
 use errors_core::{ApiError, ErrorBody, Idempotency, Outcome, RetryPolicy};
 
-use crate::middleware::{is_rejected, transport_failure};
+use crate::middleware::transport_failure;
 use reqwest_retry::{Retryable, RetryableStrategy};
 
 /// A `reqwest_retry::RetryableStrategy` that classifies by the API's rules, for services that
@@ -47,7 +47,6 @@ impl RetryableStrategy for ApiRetryableStrategy {
                 self.policy
                     .classify(Idempotency::Idempotent, &Outcome::Api(&error))
             }
-            Err(error) if is_rejected(error) => return Some(Retryable::Fatal),
             Err(error) => self.policy.classify(
                 Idempotency::Idempotent,
                 &Outcome::Transport(transport_failure(error)),

@@ -55,6 +55,7 @@ impl Trace {
         let transport = last.transport.map_or("", |t| match t {
             errors_core::TransportKind::Connect => "connect",
             errors_core::TransportKind::Timeout => "timeout",
+            errors_core::TransportKind::Rejected => "rejected",
             _ => "other",
         });
         match decision {

@@ -209,8 +209,15 @@ async fn bad_requests_are_reported_not_sent() {
         matches!(err.kind(), ErrorKind::InvalidRequest(_)),
         "{err:?}"
     );
-    assert!(err.attempts().is_empty());
-    assert_eq!(err.stop_reason(), None);
+    assert_eq!(err.attempts().len(), 1, "one attempt, not retried");
+    assert_eq!(
+        err.attempts()[0].transport,
+        Some(errors_core::TransportKind::Rejected)
+    );
+    assert_eq!(
+        err.stop_reason(),
+        Some(errors_core::StopReason::NotRetryable)
+    );
     assert!(started.elapsed() < Duration::from_millis(400));
 }
 

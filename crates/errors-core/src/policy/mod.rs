@@ -33,6 +33,7 @@ use crate::{ApiError, ErrorKind};
 /// | 501, 505 | never | — |
 /// | connection refused (never sent) | yes, any method | backoff |
 /// | timeout or reset after sending | idempotent or marked safe only | backoff |
+/// | refused by the HTTP client before sending (bad URL scheme) | never | — |
 ///
 /// Every retry is also bounded by `max_retries`, the total deadline (a wait that would end
 /// past it is not started) and the shared [`RetryBudget`].
@@ -153,7 +154,9 @@ impl RetryPolicy {
         match outcome {
             Outcome::Success { .. } => Err(StopReason::Succeeded),
             Outcome::Transport(failure) => {
-                if !failure.may_have_reached_server {
+                if failure.kind == TransportKind::Rejected {
+                    Err(StopReason::NotRetryable)
+                } else if !failure.may_have_reached_server {
                     Ok(RetryReason::NotSent)
                 } else if idempotency.is_repeatable() {
                     Ok(RetryReason::Transport)

@@ -48,6 +48,9 @@ pub enum TransportKind {
     Timeout,
     /// Anything else: a reset, a broken body, a protocol error.
     Other,
+    /// The HTTP client refused to send the request at all (a URL scheme it does not support,
+    /// an invalid header): nothing reached the network, and nothing would on a retry.
+    Rejected,
 }
 
 /// A failure below HTTP, as the driver saw it.
@@ -73,6 +76,14 @@ impl TransportFailure {
         TransportFailure {
             kind: TransportKind::Timeout,
             may_have_reached_server: true,
+        }
+    }
+
+    /// The request was refused before sending: permanent, never retried.
+    pub fn rejected() -> TransportFailure {
+        TransportFailure {
+            kind: TransportKind::Rejected,
+            may_have_reached_server: false,
         }
     }
 
