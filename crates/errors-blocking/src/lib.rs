@@ -47,14 +47,6 @@
 //! # }
 //! ```
 
-#![warn(
-    missing_docs,
-    missing_debug_implementations,
-    rust_2018_idioms,
-    unreachable_pub
-)]
-#![forbid(unsafe_code)]
-
 mod client;
 
 pub use client::{Client, ClientBuilder};

@@ -29,14 +29,6 @@
 //! give a useful [`ApiError`] with the status and a bounded excerpt; parsing never fails. Only
 //! the first 64 KiB of a body are considered ([`ErrorParser::body_limit`] changes that).
 
-#![warn(
-    missing_docs,
-    missing_debug_implementations,
-    rust_2018_idioms,
-    unreachable_pub
-)]
-#![forbid(unsafe_code)]
-
 mod api_error;
 mod body;
 mod clock;

@@ -41,14 +41,6 @@
 //! Already on `reqwest_retry`? [`ApiRetryableStrategy`] plugs the API's rules into
 //! `RetryTransientMiddleware`, with the limits its docs describe.
 
-#![warn(
-    missing_docs,
-    missing_debug_implementations,
-    rust_2018_idioms,
-    unreachable_pub
-)]
-#![forbid(unsafe_code)]
-
 mod attempts;
 mod client;
 mod error;

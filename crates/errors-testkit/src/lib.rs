@@ -57,14 +57,6 @@
 //! - [`Script`]: an outage as one responder, step by step.
 //! - [`Journal`]: what arrived, when, with `#[track_caller]` assertions.
 
-#![warn(
-    missing_docs,
-    missing_debug_implementations,
-    rust_2018_idioms,
-    unreachable_pub
-)]
-#![forbid(unsafe_code)]
-
 mod catalogue;
 mod fixture;
 pub mod fixtures;
