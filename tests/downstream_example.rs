@@ -2,7 +2,7 @@
 //! is the user's, the failure modes are the API's.
 
 use errors_blocking::{Client, RetryPolicy};
-use errors_core::ErrorKind;
+use errors_core::ApiErrorKind;
 use errors_testkit::{BlockingMockApi, catalogue, fixtures};
 
 /// The user's code: fetch a label, or a message a person can act on.
@@ -59,7 +59,7 @@ fn a_monthly_limit_is_reported_once_without_retrying() {
     api.journal()
         .assert_header_sent("authorization", "Bearer sk-test");
     assert_eq!(
-        ErrorKind::Quota,
+        ApiErrorKind::Quota,
         errors_core::ErrorCode::UsageLimitExceeded.kind()
     );
 }

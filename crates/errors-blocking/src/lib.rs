@@ -50,9 +50,7 @@
 mod client;
 
 pub use client::{Client, ClientBuilder};
-pub use errors_core::{
-    ApiError, ErrorCode, ErrorKind as ApiErrorKind, RetryBudget, RetryPolicy, Shape,
-};
+pub use errors_core::{ApiError, ApiErrorKind, ErrorCode, RetryBudget, RetryPolicy, Shape};
 pub use errors_http::{ApiResponse, Error, ErrorKind, SafeToRepeat};
 pub use http::Method;
 pub use reqwest_middleware::RequestBuilder;

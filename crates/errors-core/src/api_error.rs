@@ -13,7 +13,7 @@ use serde_json::Value;
 use crate::body::{ErrorBody, Shape, TextBody};
 use crate::excerpt::{summarize, utf8_prefix};
 use crate::policy::{Idempotency, RetryPolicy};
-use crate::{ErrorCode, ErrorKind, RetryAfter, status};
+use crate::{ApiErrorKind, ErrorCode, RetryAfter, status};
 
 /// The default bound on how much of an error body is considered: 64 KiB.
 pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
@@ -43,7 +43,7 @@ pub const REQUEST_ID_HEADERS: [&str; 4] = [
 ///
 /// ```
 /// use std::time::SystemTime;
-/// use errors_core::{ApiError, ErrorCode, ErrorKind, Shape};
+/// use errors_core::{ApiError, ErrorCode, ApiErrorKind, Shape};
 /// use http::{HeaderMap, HeaderName, StatusCode};
 ///
 /// let body = br#"{"error":{"code":"RATE_LIMIT_ERROR","message":"Rate limit exceeded: 100 calls per 60 seconds","details":{}},"request_id":"550e8400-e29b-41d4-a716-446655440000"}"#;
@@ -52,7 +52,7 @@ pub const REQUEST_ID_HEADERS: [&str; 4] = [
 ///
 /// let err = ApiError::parse(StatusCode::TOO_MANY_REQUESTS, &headers, body, SystemTime::UNIX_EPOCH);
 /// assert_eq!(err.code(), Some(&ErrorCode::RateLimitError));
-/// assert_eq!(err.kind(), ErrorKind::RateLimited);
+/// assert_eq!(err.kind(), ApiErrorKind::RateLimited);
 /// assert_eq!(err.shape(), Shape::Envelope);
 /// assert_eq!(err.retry_after(), Some(std::time::Duration::from_secs(2)));
 /// assert_eq!(
@@ -388,10 +388,10 @@ impl ApiError {
     }
 
     /// What kind of failure this is: from a documented code if there is one, else the status.
-    pub fn kind(&self) -> ErrorKind {
+    pub fn kind(&self) -> ApiErrorKind {
         match self.code().map(ErrorCode::kind) {
-            Some(kind) if kind != ErrorKind::Unknown => kind,
-            _ => ErrorKind::from_status(self.status.as_u16()),
+            Some(kind) if kind != ApiErrorKind::Unknown => kind,
+            _ => ApiErrorKind::from_status(self.status.as_u16()),
         }
     }
 

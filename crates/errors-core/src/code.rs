@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::ErrorKind;
+use crate::ApiErrorKind;
 
 /// An application error code, as sent in the body's `code` field.
 ///
@@ -11,11 +11,11 @@ use crate::ErrorKind;
 /// API adds later is never lost.
 ///
 /// ```
-/// use errors_core::{ErrorCode, ErrorKind};
+/// use errors_core::{ErrorCode, ApiErrorKind};
 ///
 /// let code = ErrorCode::from_wire("USAGE_LIMIT_EXCEEDED");
 /// assert_eq!(code, ErrorCode::UsageLimitExceeded);
-/// assert_eq!(code.kind(), ErrorKind::Quota);
+/// assert_eq!(code.kind(), ApiErrorKind::Quota);
 /// assert_eq!(code.solution(), Some("Wait for next billing cycle or upgrade plan"));
 ///
 /// let new = ErrorCode::from_wire("CUSTOM_SCHEMA_INVALID");
@@ -166,20 +166,20 @@ impl ErrorCode {
     }
 
     /// The category the code belongs to, or `None` for an undocumented code.
-    pub fn kind(&self) -> ErrorKind {
+    pub fn kind(&self) -> ApiErrorKind {
         match self {
             ErrorCode::InvalidApiKey | ErrorCode::ExpiredApiKey | ErrorCode::DeactivatedApiKey => {
-                ErrorKind::Authentication
+                ApiErrorKind::Authentication
             }
-            ErrorCode::AuthzError => ErrorKind::Authorization,
-            ErrorCode::Http413 => ErrorKind::PayloadTooLarge,
-            ErrorCode::StorageQuotaExceeded | ErrorCode::UsageLimitExceeded => ErrorKind::Quota,
-            ErrorCode::RateLimitError => ErrorKind::RateLimited,
-            ErrorCode::ImageProcessingError => ErrorKind::Processing,
-            ErrorCode::VlmProviderError => ErrorKind::Upstream,
-            ErrorCode::Timeout => ErrorKind::Timeout,
-            ErrorCode::ValidationError => ErrorKind::Validation,
-            ErrorCode::Other(_) => ErrorKind::Unknown,
+            ErrorCode::AuthzError => ApiErrorKind::Authorization,
+            ErrorCode::Http413 => ApiErrorKind::PayloadTooLarge,
+            ErrorCode::StorageQuotaExceeded | ErrorCode::UsageLimitExceeded => ApiErrorKind::Quota,
+            ErrorCode::RateLimitError => ApiErrorKind::RateLimited,
+            ErrorCode::ImageProcessingError => ApiErrorKind::Processing,
+            ErrorCode::VlmProviderError => ApiErrorKind::Upstream,
+            ErrorCode::Timeout => ApiErrorKind::Timeout,
+            ErrorCode::ValidationError => ApiErrorKind::Validation,
+            ErrorCode::Other(_) => ApiErrorKind::Unknown,
         }
     }
 
@@ -256,7 +256,7 @@ mod tests {
             let code = ErrorCode::from_wire(wire);
             assert_eq!(code.as_str(), wire);
             assert!(!code.is_documented());
-            assert_eq!(code.kind(), ErrorKind::Unknown);
+            assert_eq!(code.kind(), ApiErrorKind::Unknown);
         }
     }
 }

@@ -9,7 +9,7 @@ use std::fmt;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
-pub enum ErrorKind {
+pub enum ApiErrorKind {
     /// Missing, invalid, expired or deactivated API key (401).
     Authentication,
     /// Valid key without the required permission or scope (403).
@@ -46,52 +46,52 @@ pub enum ErrorKind {
     Unknown,
 }
 
-impl ErrorKind {
+impl ApiErrorKind {
     /// The kind implied by an HTTP status alone.
-    pub fn from_status(status: u16) -> ErrorKind {
+    pub fn from_status(status: u16) -> ApiErrorKind {
         match status {
-            400 => ErrorKind::BadRequest,
-            401 => ErrorKind::Authentication,
-            402 => ErrorKind::PaymentRequired,
-            403 => ErrorKind::Authorization,
-            404 => ErrorKind::NotFound,
-            409 => ErrorKind::Conflict,
-            413 => ErrorKind::PayloadTooLarge,
-            422 => ErrorKind::Validation,
-            429 => ErrorKind::RateLimited,
-            503 => ErrorKind::Upstream,
-            504 => ErrorKind::Timeout,
-            _ if (400..500).contains(&status) => ErrorKind::Client,
-            _ if (500..600).contains(&status) => ErrorKind::Server,
-            _ => ErrorKind::UnexpectedStatus,
+            400 => ApiErrorKind::BadRequest,
+            401 => ApiErrorKind::Authentication,
+            402 => ApiErrorKind::PaymentRequired,
+            403 => ApiErrorKind::Authorization,
+            404 => ApiErrorKind::NotFound,
+            409 => ApiErrorKind::Conflict,
+            413 => ApiErrorKind::PayloadTooLarge,
+            422 => ApiErrorKind::Validation,
+            429 => ApiErrorKind::RateLimited,
+            503 => ApiErrorKind::Upstream,
+            504 => ApiErrorKind::Timeout,
+            _ if (400..500).contains(&status) => ApiErrorKind::Client,
+            _ if (500..600).contains(&status) => ApiErrorKind::Server,
+            _ => ApiErrorKind::UnexpectedStatus,
         }
     }
 
     /// The `snake_case` name used in JSON output.
     pub fn as_str(&self) -> &'static str {
         match self {
-            ErrorKind::Authentication => "authentication",
-            ErrorKind::Authorization => "authorization",
-            ErrorKind::PaymentRequired => "payment_required",
-            ErrorKind::BadRequest => "bad_request",
-            ErrorKind::NotFound => "not_found",
-            ErrorKind::Conflict => "conflict",
-            ErrorKind::PayloadTooLarge => "payload_too_large",
-            ErrorKind::Validation => "validation",
-            ErrorKind::Quota => "quota",
-            ErrorKind::RateLimited => "rate_limited",
-            ErrorKind::Processing => "processing",
-            ErrorKind::Upstream => "upstream",
-            ErrorKind::Timeout => "timeout",
-            ErrorKind::Server => "server",
-            ErrorKind::Client => "client",
-            ErrorKind::UnexpectedStatus => "unexpected_status",
-            ErrorKind::Unknown => "unknown",
+            ApiErrorKind::Authentication => "authentication",
+            ApiErrorKind::Authorization => "authorization",
+            ApiErrorKind::PaymentRequired => "payment_required",
+            ApiErrorKind::BadRequest => "bad_request",
+            ApiErrorKind::NotFound => "not_found",
+            ApiErrorKind::Conflict => "conflict",
+            ApiErrorKind::PayloadTooLarge => "payload_too_large",
+            ApiErrorKind::Validation => "validation",
+            ApiErrorKind::Quota => "quota",
+            ApiErrorKind::RateLimited => "rate_limited",
+            ApiErrorKind::Processing => "processing",
+            ApiErrorKind::Upstream => "upstream",
+            ApiErrorKind::Timeout => "timeout",
+            ApiErrorKind::Server => "server",
+            ApiErrorKind::Client => "client",
+            ApiErrorKind::UnexpectedStatus => "unexpected_status",
+            ApiErrorKind::Unknown => "unknown",
         }
     }
 }
 
-impl fmt::Display for ErrorKind {
+impl fmt::Display for ApiErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }

@@ -2,7 +2,7 @@
 //!
 //! Give it a response's status, headers and body bytes and get back one [`ApiError`] that
 //! knows its [`ErrorCode`] (with the documented [`solution`](ErrorCode::solution)), its
-//! [`ErrorKind`], the [`Shape`] the body came in, the request id to quote to support and the
+//! [`ApiErrorKind`], the [`Shape`] the body came in, the request id to quote to support and the
 //! server's `Retry-After`. Then ask the pure [`RetryPolicy`] whether and when to retry.
 //!
 //! ```
@@ -43,7 +43,7 @@ pub use api_error::{ApiError, BodyProblem, DEFAULT_BODY_LIMIT, ErrorParser, REQU
 pub use body::{DetailObject, Envelope, ErrorBody, LocSegment, Shape, TextBody, ValidationIssue};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use code::ErrorCode;
-pub use kind::ErrorKind;
+pub use kind::ApiErrorKind;
 pub use policy::{
     AttemptRecord, ClientRetryState, Decision, Idempotency, Outcome, RateLimitGate, RetryBudget,
     RetryPolicy, RetryReason, RetryRun, StopReason, TransportFailure, TransportKind,

@@ -4,7 +4,7 @@ use std::error::Error as _;
 use std::time::SystemTime;
 
 use errors_core::http::{HeaderMap, HeaderValue, StatusCode};
-use errors_core::{ApiError, BodyProblem, ErrorCode, ErrorKind, ErrorParser, Shape};
+use errors_core::{ApiError, ApiErrorKind, BodyProblem, ErrorCode, ErrorParser, Shape};
 
 fn parse_with(status: u16, headers: &[(&str, &str)], body: &[u8]) -> ApiError {
     let mut map = HeaderMap::new();
@@ -40,7 +40,7 @@ fn envelope_from_the_docs() {
     );
     assert_eq!(e.request_id(), Some("550e8400-e29b-41d4-a716-446655440000"));
     assert_eq!(e.details(), Some(&serde_json::json!({})));
-    assert_eq!(e.kind(), ErrorKind::RateLimited);
+    assert_eq!(e.kind(), ApiErrorKind::RateLimited);
     assert!(e.body_problem().is_none() && e.source().is_none());
 }
 
@@ -53,7 +53,7 @@ fn detail_string_and_object_from_the_docs() {
             Shape::DetailString,
             Some("Rule not found"),
             None,
-            ErrorKind::NotFound
+            ApiErrorKind::NotFound
         )
     );
 
@@ -64,7 +64,7 @@ fn detail_string_and_object_from_the_docs() {
     assert_eq!(o.shape(), Shape::DetailObject);
     assert_eq!(o.code(), Some(&ErrorCode::ValidationError));
     assert_eq!(o.field(), Some("limit"));
-    assert_eq!(o.kind(), ErrorKind::Validation);
+    assert_eq!(o.kind(), ApiErrorKind::Validation);
 }
 
 #[test]
@@ -119,7 +119,7 @@ fn proxy_html_is_summarised_by_its_title() {
     assert_eq!(e.message(), Some("502 Bad Gateway"));
     assert!(matches!(e.body_problem(), Some(BodyProblem::NotJson)));
     assert_eq!(e.excerpt(), Some(page));
-    assert_eq!(e.kind(), ErrorKind::Server);
+    assert_eq!(e.kind(), ApiErrorKind::Server);
     assert!(e.is_retryable());
 }
 
@@ -224,7 +224,7 @@ fn unknown_codes_keep_the_status_kind() {
         r#"{"error":{"code":"NEW_THROTTLE","message":"slow down"}}"#,
     );
     assert_eq!(e.code().map(ErrorCode::as_str), Some("NEW_THROTTLE"));
-    assert_eq!(e.kind(), ErrorKind::RateLimited);
+    assert_eq!(e.kind(), ApiErrorKind::RateLimited);
     assert_eq!(e.solution(), None);
 }
 

@@ -19,7 +19,7 @@ pub use gate::RateLimitGate;
 pub use outcome::{Idempotency, Outcome, TransportFailure, TransportKind};
 pub use run::{AttemptRecord, ClientRetryState, RetryRun};
 
-use crate::{ApiError, ErrorKind};
+use crate::{ApiError, ApiErrorKind};
 
 /// Retry settings and the rules that apply them.
 ///
@@ -215,20 +215,23 @@ fn classify_api_error(
     // The body's code says more than the status: a quota at 429 is not a rate limit, and a
     // rate limit is one whatever status a proxy put on it.
     match error.kind() {
-        ErrorKind::Authentication
-        | ErrorKind::Authorization
-        | ErrorKind::PaymentRequired
-        | ErrorKind::BadRequest
-        | ErrorKind::NotFound
-        | ErrorKind::Conflict
-        | ErrorKind::PayloadTooLarge
-        | ErrorKind::Validation
-        | ErrorKind::Quota
-        | ErrorKind::Processing
-        | ErrorKind::Client
-        | ErrorKind::UnexpectedStatus => return Err(StopReason::NotRetryable),
-        ErrorKind::RateLimited => return Ok(RetryReason::RateLimited),
-        ErrorKind::Upstream | ErrorKind::Timeout | ErrorKind::Server | ErrorKind::Unknown => {}
+        ApiErrorKind::Authentication
+        | ApiErrorKind::Authorization
+        | ApiErrorKind::PaymentRequired
+        | ApiErrorKind::BadRequest
+        | ApiErrorKind::NotFound
+        | ApiErrorKind::Conflict
+        | ApiErrorKind::PayloadTooLarge
+        | ApiErrorKind::Validation
+        | ApiErrorKind::Quota
+        | ApiErrorKind::Processing
+        | ApiErrorKind::Client
+        | ApiErrorKind::UnexpectedStatus => return Err(StopReason::NotRetryable),
+        ApiErrorKind::RateLimited => return Ok(RetryReason::RateLimited),
+        ApiErrorKind::Upstream
+        | ApiErrorKind::Timeout
+        | ApiErrorKind::Server
+        | ApiErrorKind::Unknown => {}
         // Future kinds: decide by status below.
         #[allow(unreachable_patterns)]
         _ => {}
