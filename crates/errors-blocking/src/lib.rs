@@ -54,3 +54,8 @@ pub use errors_core::{ApiError, ApiErrorKind, ErrorCode, RetryBudget, RetryPolic
 pub use errors_http::{ApiResponse, Error, ErrorKind, SafeToRepeat};
 pub use http::Method;
 pub use reqwest_middleware::RequestBuilder;
+
+/// The README's examples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -57,3 +57,8 @@ pub use response::ResponseExt;
 pub use strategy::ApiRetryableStrategy;
 
 pub use errors_core;
+
+/// The README's examples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
