@@ -1,6 +1,7 @@
 //! Success-path cost of the retry middleware against bare reqwest and reqwest-retry, in one
 //! run, on loopback keep-alive; then the outage measurement: requests sent per logical call
-//! when every response is 503, with and without the retry budget.
+//! when every response is 503, with and without the retry budget. Bare reqwest is measured
+//! first and again last, so each run shows its own noise.
 //!
 //! `cargo bench -p errors-http --bench middleware`
 
@@ -132,6 +133,12 @@ fn success_path(c: &mut Criterion) {
                 .await
                 .unwrap()
         })
+    });
+    // The same client as the first row, measured last: the gap between the two rows is the
+    // noise of this run, the floor under which no other difference means anything.
+    group.bench_function("bare_reqwest_again", |b| {
+        b.to_async(&runtime)
+            .iter(|| async { bare.get(&url).send().await.unwrap().bytes().await.unwrap() })
     });
     group.finish();
 }
