@@ -2,7 +2,9 @@
 
 use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 /// One request as the mock API received it.
 #[derive(Debug, Clone)]
@@ -18,7 +20,8 @@ pub struct Received {
     pub headers: Vec<(String, String)>,
     /// The body.
     pub body: Vec<u8>,
-    /// When the request reached the responder (after its body was read).
+    /// When the request reached the responder (after its body was read), on tokio's clock:
+    /// virtual time when the test paused it (see [`Journal`]).
     pub at: Instant,
 }
 
@@ -112,7 +115,8 @@ pub fn redact(name: &str, value: &str) -> String {
 }
 
 impl Journal {
-    pub(crate) fn record(&self, request: &wiremock::Request) {
+    /// Records `request` as arrived at `at`.
+    pub(crate) fn record(&self, request: &wiremock::Request, at: Instant) {
         let received = Received {
             method: request.method.to_string(),
             path: request.url.path().to_owned(),
@@ -126,7 +130,7 @@ impl Journal {
                 })
                 .collect(),
             body: request.body.clone(),
-            at: Instant::now(),
+            at,
         };
         self.lock().push(received);
     }

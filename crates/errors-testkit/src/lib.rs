@@ -58,6 +58,7 @@
 //! - [`Journal`]: what arrived, when, with `#[track_caller]` assertions.
 
 mod catalogue;
+mod fake_api;
 mod fixture;
 pub mod fixtures;
 mod journal;
@@ -65,13 +66,18 @@ mod mock_api;
 mod script;
 
 pub use catalogue::{Entry, catalogue};
+pub use fake_api::FakeApi;
 pub use fixture::Fixture;
 pub use journal::{Journal, Received, redact};
 pub use mock_api::{BlockingMockApi, MockApi};
-pub use script::Script;
+pub use script::{Script, Step};
 
 /// Re-exported so matchers passed to [`MockApi::mount_given`] come from the same wiremock.
 pub use wiremock;
+
+/// Re-exported so the middleware stack [`FakeApi`] joins comes from the same
+/// reqwest-middleware.
+pub use reqwest_middleware;
 
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]

@@ -6,11 +6,13 @@ use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use errors_core::ErrorBody;
+use tokio::runtime::Handle;
+use tokio::time::Instant;
 use wiremock::matchers::{any, path};
 use wiremock::{Match, Mock, MockServer, Request, Respond, ResponseTemplate};
 
-use crate::{Fixture, Journal, Script};
+use crate::fixture::fastapi_not_found;
+use crate::{Journal, Script};
 
 /// A wiremock server of its own on a random 127.0.0.1 port, recording every request in a
 /// [`Journal`]. One per test (never shared); it shuts down when dropped.
@@ -42,18 +44,27 @@ use crate::{Fixture, Journal, Script};
 pub struct MockApi {
     server: MockServer,
     journal: Journal,
+    /// The runtime that started the server: its clock times the journal.
+    clock: Handle,
 }
 
 /// Records the request, then answers with the wrapped responder.
 struct Recording<R> {
     inner: R,
     journal: Journal,
+    clock: Handle,
 }
 
 impl<R: Respond> Respond for Recording<R> {
     fn respond(&self, request: &Request) -> ResponseTemplate {
         // The arrival time is taken here, before the inner responder (and any delay) runs.
-        self.journal.record(request);
+        // wiremock answers on a thread and runtime of its own; entering the test's runtime
+        // reads the test's clock instead, paused or not.
+        let at = {
+            let _test_runtime = self.clock.enter();
+            Instant::now()
+        };
+        self.journal.record(request, at);
         self.inner.respond(request)
     }
 }
@@ -75,9 +86,10 @@ impl MockApi {
         let api = MockApi {
             server: MockServer::builder().listener(listener).start().await,
             journal: Journal::default(),
+            clock: Handle::current(),
         };
-        let not_found = Fixture::api(404, ErrorBody::DetailString("Not Found".into()));
-        api.mount_with(any(), FALLBACK_PRIORITY, not_found).await;
+        api.mount_with(any(), FALLBACK_PRIORITY, fastapi_not_found())
+            .await;
         api
     }
 
@@ -135,6 +147,7 @@ impl MockApi {
             .respond_with(Recording {
                 inner: response,
                 journal: self.journal.clone(),
+                clock: self.clock.clone(),
             })
             .with_priority(priority)
             .mount(&self.server)

@@ -35,8 +35,54 @@ use crate::Fixture;
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct Script {
-    steps: Vec<ResponseTemplate>,
+    steps: Vec<Step>,
     served: Arc<Mutex<usize>>,
+}
+
+/// One step of a [`Script`]: a [`Fixture`] (served by every mock server of this kit) or a
+/// wiremock [`ResponseTemplate`] (served by [`MockApi`](crate::MockApi) and
+/// [`BlockingMockApi`](crate::BlockingMockApi) only: wiremock does not expose a template's
+/// contents, so [`FakeApi`](crate::FakeApi) cannot send one).
+///
+/// You rarely name it: [`Script::then`] takes anything that converts into it.
+#[derive(Debug, Clone)]
+pub struct Step(StepKind);
+
+#[derive(Debug, Clone)]
+pub(crate) enum StepKind {
+    Fixture(Fixture),
+    Template(ResponseTemplate),
+}
+
+impl Step {
+    pub(crate) fn kind(&self) -> &StepKind {
+        &self.0
+    }
+
+    fn to_template(&self) -> ResponseTemplate {
+        match &self.0 {
+            StepKind::Fixture(fixture) => fixture.to_template(),
+            StepKind::Template(template) => template.clone(),
+        }
+    }
+}
+
+impl From<Fixture> for Step {
+    fn from(fixture: Fixture) -> Step {
+        Step(StepKind::Fixture(fixture))
+    }
+}
+
+impl From<&Fixture> for Step {
+    fn from(fixture: &Fixture) -> Step {
+        Step(StepKind::Fixture(fixture.clone()))
+    }
+}
+
+impl From<ResponseTemplate> for Step {
+    fn from(template: ResponseTemplate) -> Step {
+        Step(StepKind::Template(template))
+    }
 }
 
 impl Script {
@@ -51,13 +97,13 @@ impl Script {
     }
 
     /// Adds a step: a [`Fixture`] or any wiremock [`ResponseTemplate`].
-    pub fn then(mut self, step: impl Into<ResponseTemplate>) -> Script {
+    pub fn then(mut self, step: impl Into<Step>) -> Script {
         self.steps.push(step.into());
         self
     }
 
     /// Adds the same step `n` times.
-    pub fn then_times(mut self, n: usize, step: impl Into<ResponseTemplate>) -> Script {
+    pub fn then_times(mut self, n: usize, step: impl Into<Step>) -> Script {
         let step = step.into();
         self.steps.extend(std::iter::repeat_n(step, n));
         self
@@ -82,10 +128,15 @@ impl Script {
     pub fn is_done(&self) -> bool {
         self.served() >= self.steps.len()
     }
-}
 
-impl Respond for Script {
-    fn respond(&self, _request: &Request) -> ResponseTemplate {
+    /// The steps, in order.
+    pub(crate) fn steps(&self) -> &[Step] {
+        &self.steps
+    }
+
+    /// The step that answers the next request (`None` for an empty script), counted as
+    /// served.
+    pub(crate) fn next_step(&self) -> Option<&Step> {
         // One lock covers "which step" and "count it", so concurrent requests each get
         // their own step.
         let step = {
@@ -94,10 +145,27 @@ impl Respond for Script {
             *served += 1;
             step
         };
-        self.steps
-            .get(step)
-            .cloned()
-            .unwrap_or_else(|| ResponseTemplate::new(500))
+        self.steps.get(step)
+    }
+}
+
+/// A fixture is a script of one step, which repeats.
+impl From<Fixture> for Script {
+    fn from(fixture: Fixture) -> Script {
+        Script::new().then(fixture)
+    }
+}
+
+impl From<&Fixture> for Script {
+    fn from(fixture: &Fixture) -> Script {
+        Script::new().then(fixture)
+    }
+}
+
+impl Respond for Script {
+    fn respond(&self, _request: &Request) -> ResponseTemplate {
+        self.next_step()
+            .map_or_else(|| ResponseTemplate::new(500), Step::to_template)
     }
 }
 
