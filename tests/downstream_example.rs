@@ -203,10 +203,10 @@ fn label_or_advice(client: &Client, image: u32) -> Result<String, String> {
     }
 }
 
-fn blocking_client(api: &BlockingMockApi) -> Client {
+fn blocking_client(api: &BlockingMockApi, max_retries: u32) -> Client {
     let policy = RetryPolicy::default()
         .with_initial_backoff(Duration::from_millis(1))
-        .with_max_retries(1);
+        .with_max_retries(max_retries);
     Client::builder()
         .base_url(api.uri())
         .api_key("sk-test")
@@ -221,8 +221,8 @@ fn every_documented_error_gives_advice_and_never_a_label() {
         // Arrange
         let api = BlockingMockApi::start();
         api.mount(entry.fixture.clone());
-        // Act
-        let result = label_or_advice(&blocking_client(&api), 1);
+        // Act (no retries: what is retried, and after how long, is tested above)
+        let result = label_or_advice(&blocking_client(&api, 0), 1);
         // Assert
         let advice = result.expect_err(&entry.name);
         assert!(
@@ -240,7 +240,8 @@ fn every_documented_error_gives_advice_and_never_a_label() {
 fn a_monthly_limit_is_reported_once_without_retrying() {
     let api = BlockingMockApi::start();
     api.mount(fixtures::usage_limit_exceeded());
-    let advice = label_or_advice(&blocking_client(&api), 1).unwrap_err();
+    // One retry allowed, none taken: waiting does not lift a monthly limit.
+    let advice = label_or_advice(&blocking_client(&api, 1), 1).unwrap_err();
     assert!(advice.contains("upgrade plan"), "{advice}");
     api.journal().assert_attempts(1);
     api.journal()

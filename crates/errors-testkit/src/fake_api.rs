@@ -24,9 +24,9 @@ const FAKE_URI: &str = "http://127.0.0.1:0";
 /// a [`Journal`], as [`MockApi`](crate::MockApi) does over the network.
 ///
 /// Use it for tests on tokio's paused clock (`#[tokio::test(start_paused = true)]` or
-/// [`tokio::time::pause`]): nothing but the code under test moves time, so a client that waits
-/// out `Retry-After: 60` finishes at once, the journal's gaps are the virtual time the client
-/// waited, and a [`fixtures::hang`](crate::fixtures::hang) lasts exactly its delay. A real
+/// [`tokio::time::pause`]): nothing but the code under test moves time, so a client that
+/// waits out `Retry-After: 60` finishes at once, the journal's gaps are the virtual time the
+/// client waited, and a [`fixtures::hang`](crate::fixtures::hang) lasts exactly its delay. A real
 /// socket does not mix with a paused clock: when the runtime has nothing to run, tokio jumps
 /// the clock to the next timer even while a response is on its way, so a client's timeout can
 /// fire before a real server's answer arrives.
@@ -36,6 +36,8 @@ const FAKE_URI: &str = "http://127.0.0.1:0";
 /// work as on [`MockApi`](crate::MockApi): a path or a matcher wins over a catch-all mount;
 /// among mounts of the same kind the first one that matches wins; unmatched requests get
 /// FastAPI's 404 `{"detail":"Not Found"}`. Clones share mounts and journal.
+///
+/// [`tokio::time::pause`]: https://docs.rs/tokio/1/tokio/time/fn.pause.html
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
@@ -204,7 +206,7 @@ impl FakeApi {
             return fastapi_not_found();
         };
         match mount.script.next_step().map(|step| step.kind()) {
-            Some(StepKind::Fixture(fixture)) => fixture.clone(),
+            Some(StepKind::Fixture(fixture)) => Fixture::clone(fixture),
             // Refused when mounted.
             Some(StepKind::Template(_)) => Fixture::empty(500),
             // An empty script is a test bug, made loud as on MockApi.

@@ -16,22 +16,38 @@ use crate::Fixture;
 /// - A script with no steps answers 500 (an empty script is a test bug, made loud).
 /// - Clones share their position: keep a clone to ask [`served`](Script::served) later.
 ///
-/// Mount it on every path with [`MockApi::mount`](crate::MockApi::mount), or on one path with
-/// [`MockApi::mount_at`](crate::MockApi::mount_at) (a script per path: each keeps its own
-/// count).
+/// Mount it on every path with `mount`, or on one path with `mount_at` (a script per path:
+/// each keeps its own count), on any of the kit's servers: [`FakeApi`](crate::FakeApi),
+/// [`MockApi`](crate::MockApi), [`BlockingMockApi`](crate::BlockingMockApi).
 ///
 /// ```
-/// use errors_testkit::{Script, fixtures};
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// use errors_testkit::{FakeApi, Script, fixtures};
 ///
 /// let outage = Script::new()
 ///     .then(fixtures::rate_limited().retry_after_secs(1))
 ///     .then(fixtures::vlm_provider_error())
 ///     .then(fixtures::ok_json(&serde_json::json!({"done": true})));
-/// assert_eq!(outage.len(), 3);
+/// let progress = outage.clone(); // clones share their position
+///
+/// let api = FakeApi::new();
+/// api.mount_at("/v1/jobs/1", outage);
+/// let client = api.client();
+/// let mut statuses = Vec::new();
+/// for _ in 0..4 {
+///     let response = client.get(format!("{}/v1/jobs/1", api.uri())).send().await.unwrap();
+///     statuses.push(response.status().as_u16());
+/// }
+///
+/// assert_eq!(statuses, [429, 503, 200, 200]); // then the last step repeats
+/// assert!(progress.is_done());
+/// assert_eq!(progress.served(), 4);
 ///
 /// // "Fail twice, then succeed".
 /// let flaky = Script::fail_then_succeed(2, fixtures::empty_unavailable(), fixtures::no_content());
 /// assert_eq!(flaky.len(), 3);
+/// # }
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct Script {
@@ -50,7 +66,7 @@ pub struct Step(StepKind);
 
 #[derive(Debug, Clone)]
 pub(crate) enum StepKind {
-    Fixture(Fixture),
+    Fixture(Box<Fixture>),
     Template(ResponseTemplate),
 }
 
@@ -69,13 +85,13 @@ impl Step {
 
 impl From<Fixture> for Step {
     fn from(fixture: Fixture) -> Step {
-        Step(StepKind::Fixture(fixture))
+        Step(StepKind::Fixture(Box::new(fixture)))
     }
 }
 
 impl From<&Fixture> for Step {
     fn from(fixture: &Fixture) -> Step {
-        Step(StepKind::Fixture(fixture.clone()))
+        Step(StepKind::Fixture(Box::new(fixture.clone())))
     }
 }
 
