@@ -64,29 +64,61 @@ fn over(api: &FakeApi) -> ClientWithMiddleware {
 
 // ---- Virtual time: FakeApi on a paused clock ---------------------------------------------
 
+/// Self-contained, for the workspace README: the outage of the API reference, one POST.
 #[tokio::test(start_paused = true)]
 async fn a_post_is_retried_after_a_rate_limit_but_not_after_an_unknown_outcome() {
-    // Arrange
+    // Arrange: a rate limit asking for a minute, then the AI provider fails; answered in
+    // process by the last middleware, on tokio's paused clock.
     let api = FakeApi::new();
     api.mount_at(
         "/v1/jobs",
         Script::new()
             .then(fixtures::rate_limited().retry_after_secs(60))
             .then(fixtures::vlm_provider_error())
-            .then(fixtures::ok_json(&json!({"id": "job_1"}))),
+            .then(fixtures::ok_json(&serde_json::json!({"id": "job_1"}))),
     );
+    let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+        .with(RetryMiddleware::new(RetryPolicy::default())) // your stack
+        .with(api.clone()) // last: answers instead of the network
+        .build();
 
     // Act
+    let response = client
+        .post(format!("{}/v1/jobs", api.uri()))
+        .send()
+        .await
+        .unwrap();
+    let error = response.error_for_api_status().await.unwrap_err();
+
+    // Assert: the 429 was retried after its whole minute (virtual: the test takes
+    // milliseconds); the 503 was not, as the POST's outcome is unknown.
+    assert_eq!(error.status().map(|s| s.as_u16()), Some(503));
+    api.journal().assert_received("POST", "/v1/jobs", 2);
+    api.journal()
+        .assert_gap_at_least(1, Duration::from_secs(60));
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_users_own_call_gets_the_same_treatment() {
+    // The same outage through the user's `submit_job` and stack.
+    let api = FakeApi::new();
+    api.mount_at(
+        "/v1/jobs",
+        Script::new()
+            .then(fixtures::rate_limited().retry_after_secs(60))
+            .then(fixtures::vlm_provider_error()),
+    );
+
     let error = submit_job(&over(&api), &api.uri(), &json!({"image": 1}))
         .await
         .unwrap_err();
 
-    // Assert: the 429 was waited out (a minute, virtually) and retried: the rate limiter
-    // rejected the POST before any work. The 503 was not retried: the job may have started.
-    assert_eq!(error.status().map(|s| s.as_u16()), Some(503));
-    let journal = api.journal();
-    journal.assert_received("POST", "/v1/jobs", 2);
-    journal.assert_gap_at_least(1, Duration::from_secs(60));
+    assert_eq!(
+        error.api_error().and_then(|e| e.code()),
+        Some(&ErrorCode::VlmProviderError)
+    );
+    assert_eq!(error.attempts().len(), 2);
+    api.journal().assert_received("POST", "/v1/jobs", 2);
 }
 
 #[tokio::test(start_paused = true)]
