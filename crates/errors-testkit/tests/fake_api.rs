@@ -1,5 +1,5 @@
 //! `FakeApi` through its public API, on tokio's paused clock: what it answers, what it
-//! records and when, and that the journals of both kinds of mock API read the test's clock.
+//! records and when, and which clock each server's journal reads.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::{Duration, SystemTime};
@@ -228,4 +228,19 @@ async fn a_mock_api_journal_reads_the_test_clock() {
     client.get(api.uri()).send().await.unwrap();
     api.journal()
         .assert_gap_at_least(1, Duration::from_secs(3_600));
+}
+
+/// A BlockingMockApi's journal reads its own runtime's clock, which is never paused: even
+/// from a paused test, gaps are wall-clock time (a virtual hour between two requests does not
+/// show).
+#[tokio::test(start_paused = true)]
+async fn a_blocking_mock_api_journal_reads_the_wall_clock() {
+    let api = errors_testkit::BlockingMockApi::start();
+    api.mount(fixtures::no_content());
+    let client = reqwest::Client::new();
+    client.get(api.uri()).send().await.unwrap();
+    tokio::time::sleep(Duration::from_secs(3_600)).await;
+    client.get(api.uri()).send().await.unwrap();
+    api.journal().assert_attempts(2);
+    api.journal().assert_gap_at_most(1, Duration::from_secs(60));
 }
