@@ -37,6 +37,11 @@ const FAKE_URI: &str = "http://127.0.0.1:0";
 /// among mounts of the same kind the first one that matches wins; unmatched requests get
 /// FastAPI's 404 `{"detail":"Not Found"}`. Clones share mounts and journal.
 ///
+/// The journal holds the request as the middleware stack hands it over: what your code and
+/// the middleware before the fake set (method, URL, body, `Authorization`, `Content-Type`),
+/// but not what `reqwest::Client` would add itself on the wire (`Host`, `Accept`, its
+/// default headers). A body is read whole, streamed ones included.
+///
 /// [`tokio::time::pause`]: https://docs.rs/tokio/1/tokio/time/fn.pause.html
 ///
 /// ```
