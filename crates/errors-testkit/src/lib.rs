@@ -48,6 +48,8 @@
 //! ```toml
 //! [dev-dependencies]
 //! errors-testkit = "0.1"
+//! # a paused clock (`start_paused`, `tokio::time::pause`) needs tokio's `test-util`
+//! tokio = { version = "1", features = ["macros", "rt", "test-util"] }
 //! ```
 //!
 //! The map:
