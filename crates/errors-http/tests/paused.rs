@@ -1,113 +1,50 @@
-//! Timing logic with tokio's clock paused and an in-process server (a last middleware that
-//! answers without a network), so nothing but the middleware's own sleeps moves time and
+//! Timing logic with tokio's clock paused and errors-testkit's `FakeApi` (a last middleware
+//! that answers without a network), so nothing but the middleware's own sleeps moves time and
 //! every wait can be checked exactly.
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use errors_core::{ClientRetryState, RetryBudget, RetryPolicy, RetryReason, StopReason};
 use errors_http::{Attempts, Error, ErrorKind, ResponseExt as _, RetryMiddleware};
-use http::Extensions;
-use reqwest::{Request, Response, ResponseBuilderExt as _};
-use reqwest_middleware::{ClientWithMiddleware, Middleware, Next};
+use errors_testkit::{FakeApi, Fixture, Script, fixtures};
+use reqwest::Response;
+use reqwest_middleware::ClientWithMiddleware;
 use tokio::time::Instant;
 
-/// One scripted answer.
-#[derive(Clone)]
-enum Step {
-    Answer {
-        status: u16,
-        retry_after: Option<&'static str>,
-        body: &'static str,
-    },
-    /// Never answers (well, after a day).
-    Hang,
+/// A bodiless answer with `status`.
+fn answer(status: u16) -> Fixture {
+    Fixture::empty(status)
 }
 
-fn answer(status: u16) -> Step {
-    Step::Answer {
-        status,
-        retry_after: None,
-        body: "",
-    }
+/// A bodiless 503 asking for `retry_after` seconds.
+fn unavailable_for(retry_after: u64) -> Fixture {
+    Fixture::empty(503).retry_after_secs(retry_after)
 }
 
-fn unavailable_for(retry_after: &'static str) -> Step {
-    Step::Answer {
-        status: 503,
-        retry_after: Some(retry_after),
-        body: "",
-    }
+/// The API's 429 asking for `retry_after` seconds.
+fn rate_limited(retry_after: u64) -> Fixture {
+    fixtures::rate_limited()
+        .retry_after_secs(retry_after)
+        .request_id("req-rl")
 }
 
-fn rate_limited(retry_after: &'static str) -> Step {
-    Step::Answer {
-        status: 429,
-        retry_after: Some(retry_after),
-        body: r#"{"error":{"code":"RATE_LIMIT_ERROR","message":"Rate limit exceeded"},"request_id":"req-rl"}"#,
-    }
+/// Never answers (well, after a day).
+fn hang() -> Fixture {
+    fixtures::hang(Duration::from_secs(86_400))
 }
 
-/// Answers `steps` in order (the last repeats) and records when each request arrived.
-#[derive(Clone)]
-struct FakeServer {
-    steps: Arc<Vec<Step>>,
-    arrivals: Arc<Mutex<Vec<Instant>>>,
+/// A fake API answering `steps` in order, the last one repeating.
+fn fake(steps: impl IntoIterator<Item = Fixture>) -> FakeApi {
+    let api = FakeApi::new();
+    api.mount(steps.into_iter().fold(Script::new(), Script::then));
+    api
 }
 
-impl FakeServer {
-    fn new(steps: Vec<Step>) -> FakeServer {
-        assert!(!steps.is_empty());
-        FakeServer {
-            steps: Arc::new(steps),
-            arrivals: Arc::default(),
-        }
-    }
-
-    fn arrivals(&self) -> Vec<Instant> {
-        self.arrivals.lock().unwrap().clone()
-    }
-
-    fn gaps(&self) -> Vec<Duration> {
-        self.arrivals().windows(2).map(|w| w[1] - w[0]).collect()
-    }
+fn arrivals(api: &FakeApi) -> Vec<Instant> {
+    api.journal().requests().iter().map(|r| r.at).collect()
 }
 
-#[async_trait::async_trait]
-impl Middleware for FakeServer {
-    async fn handle(
-        &self,
-        request: Request,
-        _: &mut Extensions,
-        _: Next<'_>,
-    ) -> reqwest_middleware::Result<Response> {
-        let step = {
-            let mut arrivals = self.arrivals.lock().unwrap();
-            arrivals.push(Instant::now());
-            self.steps[(arrivals.len() - 1).min(self.steps.len() - 1)].clone()
-        };
-        let (status, retry_after, body) = match step {
-            Step::Answer {
-                status,
-                retry_after,
-                body,
-            } => (status, retry_after, body),
-            Step::Hang => {
-                tokio::time::sleep(Duration::from_secs(86_400)).await;
-                (200, None, "")
-            }
-        };
-        let mut builder = http::Response::builder()
-            .status(status)
-            .url(request.url().clone());
-        if let Some(value) = retry_after {
-            builder = builder.header("retry-after", value);
-        }
-        Ok(builder.body(body).unwrap().into())
-    }
-}
-
-fn client(middleware: &RetryMiddleware, server: &FakeServer) -> ClientWithMiddleware {
+fn client(middleware: &RetryMiddleware, server: &FakeApi) -> ClientWithMiddleware {
     reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
         .with(middleware.clone())
         .with(server.clone())
@@ -153,10 +90,10 @@ fn attempts(response: &Response) -> &Attempts {
 #[tokio::test(start_paused = true)]
 async fn retry_after_is_waited_exactly_and_jitter_only_adds() {
     for (jitter, at_most) in [(0.0, 30_000), (0.1, 33_000)] {
-        let server = FakeServer::new(vec![rate_limited("30"), answer(200)]);
+        let server = fake([rate_limited(30), answer(200)]);
         let retry = middleware(RetryPolicy::default().with_retry_after_jitter(jitter));
         let response = get(&client(&retry, &server)).await.unwrap();
-        let gap = server.gaps()[0];
+        let gap = server.journal().gaps()[0];
         assert!(gap >= Duration::from_secs(30), "{gap:?}");
         assert!(gap <= Duration::from_millis(at_most), "{gap:?}");
         let records = &attempts(&response).records;
@@ -168,10 +105,10 @@ async fn retry_after_is_waited_exactly_and_jitter_only_adds() {
 
 #[tokio::test(start_paused = true)]
 async fn backoff_waits_stay_under_their_doubling_ceilings() {
-    let server = FakeServer::new(vec![answer(503), answer(500), answer(502), answer(200)]);
+    let server = fake([answer(503), answer(500), answer(502), answer(200)]);
     let retry = middleware(RetryPolicy::default());
     let response = get(&client(&retry, &server)).await.unwrap();
-    let gaps = server.gaps();
+    let gaps = server.journal().gaps();
     let records = &attempts(&response).records;
     assert_eq!(records.len(), 4);
     for (i, ceiling_ms) in [500, 1000, 2000].into_iter().enumerate() {
@@ -183,7 +120,7 @@ async fn backoff_waits_stay_under_their_doubling_ceilings() {
 
 #[tokio::test(start_paused = true)]
 async fn the_deadline_is_never_overslept() {
-    let server = FakeServer::new(vec![rate_limited("4")]);
+    let server = fake([rate_limited(4)]);
     let policy = RetryPolicy::default()
         .with_max_retries(10)
         .with_retry_after_jitter(0.0)
@@ -192,7 +129,7 @@ async fn the_deadline_is_never_overslept() {
     let response = get(&client(&middleware(policy), &server)).await.unwrap();
     // Sent at 0 s, 4 s and 8 s; a wait to 12 s would end past the deadline: not started.
     assert_eq!(started.elapsed(), Duration::from_secs(8));
-    assert_eq!(server.arrivals().len(), 3);
+    assert_eq!(arrivals(&server).len(), 3);
     assert_eq!(response.status(), 429);
     assert_eq!(attempts(&response).stop, StopReason::DeadlineExceeded);
     let err = response.error_for_api_status().await.unwrap_err();
@@ -202,7 +139,7 @@ async fn the_deadline_is_never_overslept() {
 
 #[tokio::test(start_paused = true)]
 async fn a_hanging_server_is_cut_at_the_deadline_exactly() {
-    let server = FakeServer::new(vec![Step::Hang]);
+    let server = fake([hang()]);
     let policy = RetryPolicy::default().with_deadline(Some(Duration::from_secs(2)));
     let started = Instant::now();
     let err = get(&client(&middleware(policy), &server))
@@ -216,11 +153,11 @@ async fn a_hanging_server_is_cut_at_the_deadline_exactly() {
 
 #[tokio::test(start_paused = true)]
 async fn each_attempt_is_cut_at_the_attempt_timeout() {
-    let server = FakeServer::new(vec![Step::Hang, Step::Hang, answer(200)]);
+    let server = fake([hang(), hang(), answer(200)]);
     let policy = RetryPolicy::default().with_attempt_timeout(Some(Duration::from_secs(1)));
     let response = get(&client(&middleware(policy), &server)).await.unwrap();
     let records = &attempts(&response).records;
-    let gaps = server.gaps();
+    let gaps = server.journal().gaps();
     // Each hanging attempt lasted exactly the timeout, then the recorded backoff followed.
     assert_slept(gaps[0], Duration::from_secs(1) + records[1].waited);
     assert_slept(gaps[1], Duration::from_secs(1) + records[2].waited);
@@ -229,7 +166,7 @@ async fn each_attempt_is_cut_at_the_attempt_timeout() {
 
 #[tokio::test(start_paused = true)]
 async fn other_requests_hold_off_until_the_window_ends() {
-    let server = FakeServer::new(vec![rate_limited("5"), answer(200)]);
+    let server = fake([rate_limited(5), answer(200)]);
     let retry = middleware(RetryPolicy::default().with_retry_after_jitter(0.0));
     let http = client(&retry, &server);
     let first = tokio::spawn({
@@ -256,7 +193,7 @@ async fn other_requests_hold_off_until_the_window_ends() {
         // The wait before their only attempt is the rest of the window.
         assert_window(held.records[0].waited, Duration::from_secs(5));
     }
-    let arrivals = server.arrivals();
+    let arrivals = arrivals(&server);
     assert_eq!(arrivals.len(), 12);
     let window_end = arrivals[0] + Duration::from_secs(5);
     for at in &arrivals[1..] {
@@ -268,7 +205,7 @@ async fn other_requests_hold_off_until_the_window_ends() {
 async fn clients_built_at_different_times_share_one_window() {
     let shared = ClientRetryState::with_budget(RetryBudget::default());
     let policy = RetryPolicy::default().with_retry_after_jitter(0.0);
-    let server = FakeServer::new(vec![rate_limited("3"), answer(200)]);
+    let server = fake([rate_limited(3), answer(200)]);
     let a = RetryMiddleware::builder(policy)
         .state(shared.clone())
         .build();
@@ -294,8 +231,8 @@ async fn a_window_past_the_deadline_returns_the_last_answer_without_sending_agai
     // Request A is told to wait 30 s; B, with a 10 s deadline, got a 503 and would retry into
     // that window. It stops instead, and hands back its 503.
     let shared = ClientRetryState::without_budget();
-    let a_server = FakeServer::new(vec![rate_limited("30"), answer(200)]);
-    let b_server = FakeServer::new(vec![answer(503), answer(200)]);
+    let a_server = fake([rate_limited(30), answer(200)]);
+    let b_server = fake([answer(503), answer(200)]);
     let a = RetryMiddleware::builder(RetryPolicy::default())
         .state(shared.clone())
         .build();
@@ -314,7 +251,7 @@ async fn a_window_past_the_deadline_returns_the_last_answer_without_sending_agai
     let response = b_task.await.unwrap().unwrap();
     assert_eq!(response.status(), 503);
     assert_eq!(attempts(&response).stop, StopReason::DeadlineExceeded);
-    assert_eq!(b_server.arrivals().len(), 1);
+    assert_eq!(arrivals(&b_server).len(), 1);
     let err = response.error_for_api_status().await.unwrap_err();
     assert_eq!(err.status(), Some(http::StatusCode::SERVICE_UNAVAILABLE));
     assert_eq!(err.attempts().len(), 1);
@@ -323,7 +260,7 @@ async fn a_window_past_the_deadline_returns_the_last_answer_without_sending_agai
 
 #[tokio::test(start_paused = true)]
 async fn a_server_error_with_retry_after_waits_that_long_without_closing_the_window() {
-    let server = FakeServer::new(vec![unavailable_for("7"), answer(200)]);
+    let server = fake([unavailable_for(7), answer(200)]);
     let retry = middleware(RetryPolicy::default().with_retry_after_jitter(0.0));
     let http = client(&retry, &server);
     let first = tokio::spawn({
@@ -331,7 +268,7 @@ async fn a_server_error_with_retry_after_waits_that_long_without_closing_the_win
         async move { get(&http).await.map(|r| attempts(&r).clone()) }
     });
     let mut spins = 0;
-    while server.arrivals().is_empty() {
+    while arrivals(&server).is_empty() {
         spins += 1;
         assert!(spins < 100_000, "the first request was never sent");
         tokio::task::yield_now().await;
@@ -350,7 +287,7 @@ async fn the_limits_read_well() {
     let mut lines = Vec::new();
 
     // A hanging server and a 2 s deadline.
-    let server = FakeServer::new(vec![Step::Hang]);
+    let server = fake([hang()]);
     let policy = RetryPolicy::default().with_deadline(Some(Duration::from_secs(2)));
     let err = get(&client(&middleware(policy), &server))
         .await
@@ -358,7 +295,7 @@ async fn the_limits_read_well() {
     lines.push(err.to_string());
 
     // A spent budget.
-    let server = FakeServer::new(vec![answer(503)]);
+    let server = fake([answer(503)]);
     let retry = RetryMiddleware::builder(RetryPolicy::default())
         .state(ClientRetryState::with_budget(RetryBudget::new(0, 0.0)))
         .build();
@@ -376,7 +313,7 @@ async fn the_limits_read_well() {
     let limited = RetryMiddleware::builder(RetryPolicy::default())
         .state(shared.clone())
         .build();
-    let server = FakeServer::new(vec![rate_limited("30"), answer(200)]);
+    let server = fake([rate_limited(30), answer(200)]);
     let first = tokio::spawn({
         let http = client(&limited, &server);
         async move { get(&http).await.map(|_| ()) }

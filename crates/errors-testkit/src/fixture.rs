@@ -495,6 +495,12 @@ impl Fixture {
     }
 }
 
+/// FastAPI's answer for an unknown route: what the mock servers send when nothing mounted
+/// matches.
+pub(crate) fn fastapi_not_found() -> Fixture {
+    Fixture::api(404, ErrorBody::DetailString("Not Found".into()))
+}
+
 fn set_header(headers: &mut Vec<(String, String)>, name: &str, value: String) {
     headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
     headers.push((name.to_owned(), value));

@@ -2,7 +2,9 @@
 
 use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 /// One request as the mock API received it.
 #[derive(Debug, Clone)]
@@ -18,7 +20,8 @@ pub struct Received {
     pub headers: Vec<(String, String)>,
     /// The body.
     pub body: Vec<u8>,
-    /// When the request reached the responder (after its body was read).
+    /// When the request reached the responder (after its body was read), on tokio's clock:
+    /// virtual time when the test paused it (see [`Journal`]).
     pub at: Instant,
 }
 
@@ -38,31 +41,38 @@ impl Received {
 
 /// Everything a mock API received, in arrival order. Clones share the same record.
 ///
+/// Arrival times come from tokio's clock ([`tokio::time::Instant`]), so a test on a paused
+/// clock checks virtual waits: with [`FakeApi`](crate::FakeApi) they are exact (see the crate
+/// docs for which clock each server reads).
+///
 /// Every assertion is `#[track_caller]` and, on failure, lists what arrived: method, path,
 /// arrival time, the gap before it, headers (secret-looking values such as `Authorization`
 /// cut short, see [`redact`]) and the start of the body.
 ///
 /// ```
-/// # #[tokio::main(flavor = "current_thread")]
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
 /// # async fn main() {
 /// use std::time::Duration;
-/// use errors_testkit::{MockApi, Script, fixtures};
+/// use errors_testkit::{FakeApi, Script, fixtures};
 ///
-/// let api = MockApi::start().await;
-/// // The 429 takes 200 ms to arrive: a client that awaits it cannot come back sooner.
-/// let slow_429 = fixtures::rate_limited().delay_by(Duration::from_millis(200));
-/// api.mount_script(Script::fail_then_succeed(1, slow_429, fixtures::no_content())).await;
+/// let api = FakeApi::new();
+/// // The 429 takes 20 s to arrive: a client that awaits it cannot come back sooner.
+/// let slow_429 = fixtures::rate_limited().delay_by(Duration::from_secs(20));
+/// api.mount_script(Script::fail_then_succeed(1, slow_429, fixtures::no_content()));
 ///
-/// let client = reqwest::Client::new();
+/// let client = api.client();
 /// for _ in 0..2 {
 ///     client.post(format!("{}/v1/jobs", api.uri())).bearer_auth("sk-test").send().await.unwrap();
 /// }
 ///
 /// let journal = api.journal();
 /// journal.assert_attempts(2);
-/// journal.assert_gap_at_least(1, Duration::from_millis(200));
 /// journal.assert_received("POST", "/v1/jobs", 2);
 /// journal.assert_header_sent("authorization", "Bearer sk-test");
+/// // On a paused clock the gap is exact: nothing else moved time.
+/// assert_eq!(journal.gaps(), [Duration::from_secs(20)]);
+/// journal.assert_gap_at_least(1, Duration::from_secs(20));
+/// journal.assert_gap_at_most(1, Duration::from_secs(20));
 /// # }
 /// ```
 #[derive(Debug, Clone, Default)]
@@ -112,7 +122,8 @@ pub fn redact(name: &str, value: &str) -> String {
 }
 
 impl Journal {
-    pub(crate) fn record(&self, request: &wiremock::Request) {
+    /// Records `request` as arrived at `at`.
+    pub(crate) fn record(&self, request: &wiremock::Request, at: Instant) {
         let received = Received {
             method: request.method.to_string(),
             path: request.url.path().to_owned(),
@@ -126,7 +137,7 @@ impl Journal {
                 })
                 .collect(),
             body: request.body.clone(),
-            at: Instant::now(),
+            at,
         };
         self.lock().push(received);
     }

@@ -6,11 +6,13 @@ use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use errors_core::ErrorBody;
+use tokio::runtime::Handle;
+use tokio::time::Instant;
 use wiremock::matchers::{any, path};
 use wiremock::{Match, Mock, MockServer, Request, Respond, ResponseTemplate};
 
-use crate::{Fixture, Journal, Script};
+use crate::fixture::fastapi_not_found;
+use crate::{Journal, Script};
 
 /// A wiremock server of its own on a random 127.0.0.1 port, recording every request in a
 /// [`Journal`]. One per test (never shared); it shuts down when dropped.
@@ -20,6 +22,12 @@ use crate::{Fixture, Journal, Script};
 /// [`mount_given`](MockApi::mount_given)) win over catch-all ones ([`mount`](MockApi::mount));
 /// between mounts of the same kind, the first one mounted that matches wins (to change
 /// answers over time, mount a [`Script`]).
+///
+/// Its [`Journal`] reads the clock of the runtime that started it (your test's), although
+/// wiremock answers on a thread of its own. Use it on the wall clock: real sockets and tokio's
+/// paused clock do not mix reliably (a paused runtime waiting on a socket jumps its clock to
+/// the next timer, so a client's timeout can fire before the answer arrives). For timing on
+/// a paused clock, use [`FakeApi`](crate::FakeApi).
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
@@ -42,18 +50,27 @@ use crate::{Fixture, Journal, Script};
 pub struct MockApi {
     server: MockServer,
     journal: Journal,
+    /// The runtime that started the server: its clock times the journal.
+    clock: Handle,
 }
 
 /// Records the request, then answers with the wrapped responder.
 struct Recording<R> {
     inner: R,
     journal: Journal,
+    clock: Handle,
 }
 
 impl<R: Respond> Respond for Recording<R> {
     fn respond(&self, request: &Request) -> ResponseTemplate {
         // The arrival time is taken here, before the inner responder (and any delay) runs.
-        self.journal.record(request);
+        // wiremock answers on a thread and runtime of its own; entering the test's runtime
+        // reads the test's clock instead, paused or not.
+        let at = {
+            let _test_runtime = self.clock.enter();
+            Instant::now()
+        };
+        self.journal.record(request, at);
         self.inner.respond(request)
     }
 }
@@ -75,9 +92,10 @@ impl MockApi {
         let api = MockApi {
             server: MockServer::builder().listener(listener).start().await,
             journal: Journal::default(),
+            clock: Handle::current(),
         };
-        let not_found = Fixture::api(404, ErrorBody::DetailString("Not Found".into()));
-        api.mount_with(any(), FALLBACK_PRIORITY, not_found).await;
+        api.mount_with(any(), FALLBACK_PRIORITY, fastapi_not_found())
+            .await;
         api
     }
 
@@ -97,7 +115,7 @@ impl MockApi {
         &self.journal
     }
 
-    /// Answers every request with `response`: a [`Fixture`], a [`Script`], or any wiremock
+    /// Answers every request with `response`: a [`Fixture`](crate::Fixture), a [`Script`], or any wiremock
     /// responder.
     pub async fn mount(&self, response: impl Respond + 'static) {
         self.mount_with(any(), ANY_PRIORITY, response).await;
@@ -135,6 +153,7 @@ impl MockApi {
             .respond_with(Recording {
                 inner: response,
                 journal: self.journal.clone(),
+                clock: self.clock.clone(),
             })
             .with_priority(priority)
             .mount(&self.server)
@@ -150,14 +169,37 @@ impl MockApi {
 /// wiremock expectation) is raised in the dropping thread, unless that thread is already
 /// panicking.
 ///
-/// ```
-/// use errors_testkit::{BlockingMockApi, fixtures};
+/// **Wall-clock time.** Its [`Journal`] reads the clock of that runtime thread, which is never
+/// paused: gaps are real time, and code that honours `Retry-After: 60` really takes a minute.
+/// Keep the waits short here (`retry_after_secs(1)`, small backoffs), or test the timing of
+/// the async code with [`FakeApi`](crate::FakeApi) on a paused clock.
 ///
+/// ```
+/// # fn get(url: &str) -> u16 {
+/// #     use std::io::{Read, Write};
+/// #     let (address, path) = url.trim_start_matches("http://").split_once('/').unwrap();
+/// #     let mut stream = std::net::TcpStream::connect(address).unwrap();
+/// #     write!(stream, "GET /{path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n").unwrap();
+/// #     let mut response = String::new();
+/// #     stream.read_to_string(&mut response).unwrap();
+/// #     response[9..12].parse().unwrap()
+/// # }
+/// use errors_testkit::{BlockingMockApi, Script, fixtures};
+///
+/// // Arrange
 /// let api = BlockingMockApi::start();
-/// api.mount(fixtures::usage_limit_exceeded());
-/// assert!(api.uri().starts_with("http://127.0.0.1:"));
-/// // ... run the code under test against api.uri() ...
-/// api.journal().assert_attempts(0);
+/// api.mount_at(
+///     "/v1/usage",
+///     Script::fail_then_succeed(1, fixtures::empty_unavailable(), fixtures::no_content()),
+/// );
+///
+/// // Act: your synchronous code (here two plain GETs).
+/// let first = get(&format!("{}/v1/usage", api.uri()));
+/// let second = get(&format!("{}/v1/usage", api.uri()));
+///
+/// // Assert
+/// assert_eq!((first, second), (503, 204));
+/// api.journal().assert_received("GET", "/v1/usage", 2);
 /// ```
 #[derive(Debug)]
 pub struct BlockingMockApi {

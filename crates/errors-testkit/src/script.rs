@@ -16,27 +16,89 @@ use crate::Fixture;
 /// - A script with no steps answers 500 (an empty script is a test bug, made loud).
 /// - Clones share their position: keep a clone to ask [`served`](Script::served) later.
 ///
-/// Mount it on every path with [`MockApi::mount`](crate::MockApi::mount), or on one path with
-/// [`MockApi::mount_at`](crate::MockApi::mount_at) (a script per path: each keeps its own
-/// count).
+/// Mount it on every path with `mount`, or on one path with `mount_at` (a script per path:
+/// each keeps its own count), on any of the kit's servers: [`FakeApi`](crate::FakeApi),
+/// [`MockApi`](crate::MockApi), [`BlockingMockApi`](crate::BlockingMockApi).
 ///
 /// ```
-/// use errors_testkit::{Script, fixtures};
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// use errors_testkit::{FakeApi, Script, fixtures};
 ///
 /// let outage = Script::new()
 ///     .then(fixtures::rate_limited().retry_after_secs(1))
 ///     .then(fixtures::vlm_provider_error())
 ///     .then(fixtures::ok_json(&serde_json::json!({"done": true})));
-/// assert_eq!(outage.len(), 3);
+/// let progress = outage.clone(); // clones share their position
+///
+/// let api = FakeApi::new();
+/// api.mount_at("/v1/jobs/1", outage);
+/// let client = api.client();
+/// let mut statuses = Vec::new();
+/// for _ in 0..4 {
+///     let response = client.get(format!("{}/v1/jobs/1", api.uri())).send().await.unwrap();
+///     statuses.push(response.status().as_u16());
+/// }
+///
+/// assert_eq!(statuses, [429, 503, 200, 200]); // then the last step repeats
+/// assert!(progress.is_done());
+/// assert_eq!(progress.served(), 4);
 ///
 /// // "Fail twice, then succeed".
 /// let flaky = Script::fail_then_succeed(2, fixtures::empty_unavailable(), fixtures::no_content());
 /// assert_eq!(flaky.len(), 3);
+/// # }
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct Script {
-    steps: Vec<ResponseTemplate>,
+    steps: Vec<Step>,
     served: Arc<Mutex<usize>>,
+}
+
+/// One step of a [`Script`]: a [`Fixture`] (served by every mock server of this kit) or a
+/// wiremock [`ResponseTemplate`] (served by [`MockApi`](crate::MockApi) and
+/// [`BlockingMockApi`](crate::BlockingMockApi) only: wiremock does not expose a template's
+/// contents, so [`FakeApi`](crate::FakeApi) cannot send one).
+///
+/// You rarely name it: [`Script::then`] takes anything that converts into it.
+#[derive(Debug, Clone)]
+pub struct Step(StepKind);
+
+#[derive(Debug, Clone)]
+pub(crate) enum StepKind {
+    Fixture(Box<Fixture>),
+    Template(ResponseTemplate),
+}
+
+impl Step {
+    pub(crate) fn kind(&self) -> &StepKind {
+        &self.0
+    }
+
+    fn to_template(&self) -> ResponseTemplate {
+        match &self.0 {
+            StepKind::Fixture(fixture) => fixture.to_template(),
+            StepKind::Template(template) => template.clone(),
+        }
+    }
+}
+
+impl From<Fixture> for Step {
+    fn from(fixture: Fixture) -> Step {
+        Step(StepKind::Fixture(Box::new(fixture)))
+    }
+}
+
+impl From<&Fixture> for Step {
+    fn from(fixture: &Fixture) -> Step {
+        Step(StepKind::Fixture(Box::new(fixture.clone())))
+    }
+}
+
+impl From<ResponseTemplate> for Step {
+    fn from(template: ResponseTemplate) -> Step {
+        Step(StepKind::Template(template))
+    }
 }
 
 impl Script {
@@ -51,13 +113,13 @@ impl Script {
     }
 
     /// Adds a step: a [`Fixture`] or any wiremock [`ResponseTemplate`].
-    pub fn then(mut self, step: impl Into<ResponseTemplate>) -> Script {
+    pub fn then(mut self, step: impl Into<Step>) -> Script {
         self.steps.push(step.into());
         self
     }
 
     /// Adds the same step `n` times.
-    pub fn then_times(mut self, n: usize, step: impl Into<ResponseTemplate>) -> Script {
+    pub fn then_times(mut self, n: usize, step: impl Into<Step>) -> Script {
         let step = step.into();
         self.steps.extend(std::iter::repeat_n(step, n));
         self
@@ -82,10 +144,15 @@ impl Script {
     pub fn is_done(&self) -> bool {
         self.served() >= self.steps.len()
     }
-}
 
-impl Respond for Script {
-    fn respond(&self, _request: &Request) -> ResponseTemplate {
+    /// The steps, in order.
+    pub(crate) fn steps(&self) -> &[Step] {
+        &self.steps
+    }
+
+    /// The step that answers the next request (`None` for an empty script), counted as
+    /// served.
+    pub(crate) fn next_step(&self) -> Option<&Step> {
         // One lock covers "which step" and "count it", so concurrent requests each get
         // their own step.
         let step = {
@@ -94,10 +161,27 @@ impl Respond for Script {
             *served += 1;
             step
         };
-        self.steps
-            .get(step)
-            .cloned()
-            .unwrap_or_else(|| ResponseTemplate::new(500))
+        self.steps.get(step)
+    }
+}
+
+/// A fixture is a script of one step, which repeats.
+impl From<Fixture> for Script {
+    fn from(fixture: Fixture) -> Script {
+        Script::new().then(fixture)
+    }
+}
+
+impl From<&Fixture> for Script {
+    fn from(fixture: &Fixture) -> Script {
+        Script::new().then(fixture)
+    }
+}
+
+impl Respond for Script {
+    fn respond(&self, _request: &Request) -> ResponseTemplate {
+        self.next_step()
+            .map_or_else(|| ResponseTemplate::new(500), Step::to_template)
     }
 }
 
