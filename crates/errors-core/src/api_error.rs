@@ -2,7 +2,6 @@
 
 use std::borrow::Cow;
 use std::fmt::{self, Write as _};
-use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use http::{HeaderMap, HeaderName, StatusCode};
@@ -10,13 +9,18 @@ use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 use serde_json::Value;
 
-use crate::body::{ErrorBody, Shape, TextBody};
-use crate::excerpt::{summarize, utf8_prefix};
-use crate::policy::{Idempotency, RetryPolicy};
+use crate::body::{ErrorBody, Repair, Shape, TextBody, parse_bytes};
+use crate::excerpt::{summarize, summarize_line, utf8_prefix};
+use crate::policy::Idempotency;
+#[cfg(doc)]
+use crate::policy::RetryPolicy;
 use crate::{ApiErrorKind, ErrorCode, RetryAfter, status};
 
 /// The default bound on how much of an error body is considered: 64 KiB.
 pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
+/// The largest body limit an [`ErrorParser`] accepts: 1 GiB. A larger request is clamped, so
+/// a driver's `limit() + 1` can never overflow.
+pub const MAX_BODY_LIMIT: usize = 1 << 30;
 /// How much of a non-JSON body is kept as an excerpt.
 const EXCERPT_LIMIT: usize = 1024;
 /// The longest request id kept; longer ones are cut (they come from untrusted input).
@@ -75,6 +79,8 @@ pub struct ApiError {
     problem: Option<BodyProblem>,
     /// For a validation list: the one-line message and the first issue's field.
     list_summary: Option<(String, String)>,
+    /// What the lenient parser read past.
+    repairs: Vec<Repair>,
 }
 
 /// Why a body was not read as one of the API's JSON shapes.
@@ -83,19 +89,60 @@ pub struct ApiError {
 pub enum BodyProblem {
     /// The body is not JSON (HTML, plain text).
     NotJson,
-    /// The body looks like JSON but does not parse as one of the API's shapes: broken syntax,
-    /// cut short, wrong types, nested too deep.
-    InvalidJson(Arc<serde_json::Error>),
+    /// The body starts like JSON but is not valid JSON: broken syntax, cut short, nested too
+    /// deep.
+    InvalidJson(JsonSyntaxError),
+    /// The body is valid JSON but has neither an `error` object nor a `detail` member (a
+    /// gateway's or another service's JSON).
+    OtherJson,
 }
 
 impl fmt::Display for BodyProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             BodyProblem::NotJson => f.write_str("error body is not json"),
-            BodyProblem::InvalidJson(_) => f.write_str("error body is not one of the api's shapes"),
+            BodyProblem::InvalidJson(_) => f.write_str("error body is not valid json"),
+            BodyProblem::OtherJson => f.write_str("error body is json but not one of the api's shapes"),
         }
     }
 }
+
+/// Why an error body that starts like JSON is not valid JSON: the JSON parser's message and
+/// where it stopped. It is the [`source`](std::error::Error::source) of such an [`ApiError`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JsonSyntaxError {
+    message: String,
+    line: usize,
+    column: usize,
+}
+
+impl JsonSyntaxError {
+    fn new(error: &serde_json::Error) -> JsonSyntaxError {
+        JsonSyntaxError {
+            message: error.to_string(),
+            line: error.line(),
+            column: error.column(),
+        }
+    }
+
+    /// The line (from 1) where the parser stopped.
+    pub fn line(&self) -> usize {
+        self.line
+    }
+
+    /// The column (from 1) where the parser stopped.
+    pub fn column(&self) -> usize {
+        self.column
+    }
+}
+
+impl fmt::Display for JsonSyntaxError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for JsonSyntaxError {}
 
 /// Parses error responses with limits other than the defaults.
 ///
@@ -123,9 +170,10 @@ impl ErrorParser {
         ErrorParser::default()
     }
 
-    /// Sets how many bytes of a body are considered; more are cut off. At least 1 KiB.
+    /// Sets how many bytes of a body are considered; more are cut off. Clamped to
+    /// `1 KiB..=`[`MAX_BODY_LIMIT`].
     pub fn body_limit(mut self, limit: usize) -> ErrorParser {
-        self.body_limit = limit.max(1024);
+        self.body_limit = limit.clamp(1024, MAX_BODY_LIMIT);
         self
     }
 
@@ -145,54 +193,106 @@ impl ErrorParser {
     ) -> ApiError {
         let truncated = body.len() > self.body_limit;
         let body = &body[..body.len().min(self.body_limit)];
-        let (body, problem) = read_body(body);
+        let read = read_body(body);
 
-        let list_summary = match &body {
+        let list_summary = match &read.body {
             ErrorBody::DetailList(issues) => Some(list_summary(issues)),
             _ => None,
         };
-        // The body's id is served from the body itself; only a header's, or a body id too
-        // long to show, is copied.
-        let request_id = match body_request_id(&body) {
+        // The body's id comes first, whatever its shape; then the headers'. An envelope's id
+        // is served from the body itself; others, or one too long to show, are copied.
+        let request_id = match body_request_id(&read.body) {
             Some(id) if id.len() > REQUEST_ID_LIMIT => Some(bounded(id, REQUEST_ID_LIMIT)),
             Some(_) => None,
-            None => header_request_id(headers),
+            None => read
+                .request_id
+                .as_deref()
+                .map(str::trim)
+                .filter(|id| !id.is_empty())
+                .map(|id| bounded(id, REQUEST_ID_LIMIT))
+                .or_else(|| header_request_id(headers)),
         };
         let retry_after = headers
             .get(http::header::RETRY_AFTER)
-            .and_then(|v| RetryAfter::parse(v.as_bytes()).ok());
+            .and_then(|v| RetryAfter::parse(v.as_bytes(), now).ok());
 
         ApiError {
             status,
-            body,
+            body: read.body,
             request_id,
             retry_after,
             retry_after_delay: retry_after.map(|r| r.delay_from(now)),
             truncated,
-            problem,
+            problem: read.problem,
             list_summary,
+            repairs: read.repairs,
         }
     }
 }
 
-fn read_body(body: &[u8]) -> (ErrorBody, Option<BodyProblem>) {
-    let Some(first) = body.iter().position(|b| !b.is_ascii_whitespace()) else {
-        return (ErrorBody::Empty, None);
+/// What [`read_body`] made of the bytes.
+struct ReadBody {
+    body: ErrorBody,
+    problem: Option<BodyProblem>,
+    /// A request id the body carries outside an envelope.
+    request_id: Option<String>,
+    repairs: Vec<Repair>,
+}
+
+fn read_body(bytes: &[u8]) -> ReadBody {
+    let Some(first) = bytes.iter().position(|b| !b.is_ascii_whitespace()) else {
+        return ReadBody {
+            body: ErrorBody::Empty,
+            problem: None,
+            request_id: None,
+            repairs: Vec::new(),
+        };
     };
-    let problem = if body[first] == b'{' {
-        match ErrorBody::from_json(body) {
-            Ok(parsed) => return (parsed, None),
-            Err(e) => BodyProblem::InvalidJson(Arc::new(e)),
+    let rest = &bytes[first..];
+    let json = rest.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(rest);
+    let json_start = json.iter().position(|b| !b.is_ascii_whitespace());
+    let (problem, hint, request_id, repairs) = if json_start.is_some_and(|i| json[i] == b'{') {
+        match parse_bytes(rest) {
+            Ok(parsed) => {
+                let request_id = parsed.request_id.or_else(|| match &parsed.body {
+                    Some(ErrorBody::DetailObject(d)) => match d.extra.get("request_id") {
+                        Some(Value::String(id)) => Some(id.clone()),
+                        Some(Value::Number(id)) => Some(id.to_string()),
+                        _ => None,
+                    },
+                    _ => None,
+                });
+                if let Some(body) = parsed.body {
+                    return ReadBody {
+                        body,
+                        problem: None,
+                        request_id,
+                        repairs: parsed.repairs,
+                    };
+                }
+                (BodyProblem::OtherJson, parsed.hint, request_id, parsed.repairs)
+            }
+            Err(e) => (
+                BodyProblem::InvalidJson(JsonSyntaxError::new(&e)),
+                None,
+                None,
+                Vec::new(),
+            ),
         }
     } else {
-        BodyProblem::NotJson
+        (BodyProblem::NotJson, None, None, Vec::new())
     };
-    let excerpt = utf8_prefix(&body[first..], EXCERPT_LIMIT);
-    let summary = summarize(&excerpt);
-    (
-        ErrorBody::Text(TextBody { excerpt, summary }),
-        Some(problem),
-    )
+    let excerpt = utf8_prefix(rest, EXCERPT_LIMIT);
+    let summary = match hint {
+        Some(hint) => summarize_line(&hint),
+        None => summarize(&excerpt),
+    };
+    ReadBody {
+        body: ErrorBody::Text(TextBody { excerpt, summary }),
+        problem: Some(problem),
+        request_id,
+        repairs,
+    }
 }
 
 fn list_summary(issues: &[crate::ValidationIssue]) -> (String, String) {
@@ -226,16 +326,46 @@ const REDACTED: &str = "[redacted]";
 
 fn redact_value(value: &mut Value, secret: &str) {
     match value {
-        Value::String(text) if text.contains(secret) => *text = text.replace(secret, REDACTED),
+        Value::String(text) => scrub(text, secret),
         Value::Array(items) => items.iter_mut().for_each(|v| redact_value(v, secret)),
-        Value::Object(map) => map.values_mut().for_each(|v| redact_value(v, secret)),
+        Value::Object(map) => redact_map(map, secret),
         _ => {}
+    }
+}
+
+/// Scrubs the values of a map, and its keys (a server may echo a header as a key).
+fn redact_map(map: &mut serde_json::Map<String, Value>, secret: &str) {
+    if map.keys().any(|k| k.contains(secret)) {
+        *map = std::mem::take(map)
+            .into_iter()
+            .map(|(k, v)| (k.replace(secret, REDACTED), v))
+            .collect();
+    }
+    map.values_mut().for_each(|v| redact_value(v, secret));
+}
+
+/// Replaces `secret` in `text`, and the start of it left at the end of a text cut by a bound
+/// (an excerpt, a summary ending in `…`, a request id), when at least 4 bytes of it remain.
+fn scrub(text: &mut String, secret: &str) {
+    if text.contains(secret) {
+        *text = text.replace(secret, REDACTED);
+    }
+    let end = text.strip_suffix('…').map_or(text.len(), str::len);
+    let cut = (4..secret.len())
+        .rev()
+        .filter(|&n| secret.is_char_boundary(n))
+        .find(|&n| text[..end].ends_with(&secret[..n]));
+    if let Some(n) = cut {
+        text.replace_range(end - n..end, REDACTED);
     }
 }
 
 fn body_request_id(body: &ErrorBody) -> Option<&str> {
     match body {
-        ErrorBody::Envelope(e) => e.request_id.as_deref().filter(|id| !id.is_empty()),
+        ErrorBody::Envelope(e) => e
+            .request_id
+            .as_deref()
+            .filter(|id| !id.trim().is_empty()),
         _ => None,
     }
 }
@@ -294,6 +424,7 @@ impl ApiError {
             truncated: false,
             problem: None,
             list_summary,
+            repairs: Vec::new(),
         }
     }
 
@@ -395,9 +526,17 @@ impl ApiError {
         }
     }
 
-    /// The documented remedy for the code, when it has one.
+    /// The remedy the API reference documents for the code, word for word, when it has one.
+    /// See [`ApiError::advice`] for what to do about the rest.
     pub fn solution(&self) -> Option<&'static str> {
         self.code().and_then(ErrorCode::solution)
+    }
+
+    /// This crate's own advice, not the API reference's, for a documented code the reference
+    /// gives no solution for (`VALIDATION_ERROR`). `None` when [`ApiError::solution`] has the
+    /// reference's words, and for undocumented codes.
+    pub fn advice(&self) -> Option<&'static str> {
+        self.code().and_then(ErrorCode::advice)
     }
 
     /// What the API reference says the status means, when it lists it.
@@ -413,6 +552,13 @@ impl ApiError {
     /// Why the body was not one of the API's JSON shapes, for a [`Shape::Text`] body.
     pub fn body_problem(&self) -> Option<&BodyProblem> {
         self.problem.as_ref()
+    }
+
+    /// What the parser read past rather than reject the body: members of an unexpected type
+    /// (dropped, or kept as text), a byte order mark, bytes that are not UTF-8. Empty for a
+    /// body exactly as the API documents it. At most 16 are listed.
+    pub fn repairs(&self) -> &[Repair] {
+        &self.repairs
     }
 
     /// The start of a body that was not one of the API's JSON shapes.
@@ -444,18 +590,14 @@ impl ApiError {
         if secret.len() < 4 {
             return;
         }
-        let scrub = |text: &mut String| {
-            if text.contains(secret) {
-                *text = text.replace(secret, REDACTED);
-            }
-        };
         let scrub_code = |code: &mut Option<ErrorCode>| {
-            if let Some(ErrorCode::Other(text)) = code
-                && text.contains(secret)
-            {
-                *code = Some(ErrorCode::Other(text.replace(secret, REDACTED).into()));
+            if let Some(ErrorCode::Other(text)) = code {
+                let mut text = text.to_string();
+                scrub(&mut text, secret);
+                *code = Some(ErrorCode::Other(text.into()));
             }
         };
+        let scrub = |text: &mut String| scrub(text, secret);
         match &mut self.body {
             ErrorBody::Envelope(e) => {
                 scrub_code(&mut e.code);
@@ -470,13 +612,12 @@ impl ApiError {
                 scrub_code(&mut d.code);
                 d.message.as_mut().map(scrub);
                 d.field.as_mut().map(scrub);
-                for value in d.extra.values_mut() {
-                    redact_value(value, secret);
-                }
+                redact_map(&mut d.extra, secret);
             }
             ErrorBody::DetailList(issues) => {
                 for issue in issues {
                     scrub(&mut issue.msg);
+                    scrub(&mut issue.kind);
                     for segment in &mut issue.loc {
                         if let crate::LocSegment::Name(name) = segment {
                             scrub(name);
@@ -495,11 +636,45 @@ impl ApiError {
             scrub(field);
         }
         self.request_id.as_mut().map(scrub);
+        // The JSON parser's message may quote the input it stopped at.
+        if let Some(BodyProblem::InvalidJson(e)) = &mut self.problem {
+            scrub(&mut e.message);
+        }
     }
 
-    /// Whether the default [`RetryPolicy`] would retry a GET that got this response.
+    /// Whether the same GET can succeed later, as the API's contract says: a rate limit, a
+    /// transient server error, a timeout. It holds however long the server asks to wait; it
+    /// is not limited by a client's maximum wait or retry count (ask
+    /// [`RetryPolicy::would_retry`] whether a given policy would retry it now).
+    ///
+    /// ```
+    /// use std::time::SystemTime;
+    /// use errors_core::{ApiError, Idempotency, RetryPolicy};
+    /// use http::{HeaderMap, StatusCode};
+    ///
+    /// let mut headers = HeaderMap::new();
+    /// headers.insert("retry-after", "86400".parse().unwrap());
+    /// let body = br#"{"error":{"code":"RATE_LIMIT_ERROR","message":"Rate limit exceeded"}}"#;
+    /// let err = ApiError::parse(StatusCode::TOO_MANY_REQUESTS, &headers, body, SystemTime::UNIX_EPOCH);
+    /// assert!(err.is_retryable() && err.is_rate_limited());
+    /// // ... but not within the default policy's 60 s maximum wait.
+    /// assert!(!RetryPolicy::default().would_retry(Idempotency::Idempotent, &err));
+    /// ```
     pub fn is_retryable(&self) -> bool {
-        RetryPolicy::default().would_retry(Idempotency::Idempotent, self)
+        crate::policy::classify_api_error(Idempotency::Idempotent, self).is_ok()
+    }
+
+    /// Whether the rate limiter rejected the request: a 429 whose code does not say waiting
+    /// cannot help, or `RATE_LIMIT_ERROR` whatever the status. Such a request is retried
+    /// whatever its method.
+    pub fn is_rate_limited(&self) -> bool {
+        crate::policy::classify_api_error(Idempotency::NonIdempotent, self)
+            == Ok(crate::RetryReason::RateLimited)
+    }
+
+    /// Whether the API or a gateway in front of it timed out: a 504, or the `TIMEOUT` code.
+    pub fn is_timeout(&self) -> bool {
+        self.kind() == ApiErrorKind::Timeout
     }
 }
 
@@ -595,7 +770,7 @@ impl fmt::Display for DisplayDuration {
 impl std::error::Error for ApiError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match &self.problem {
-            Some(BodyProblem::InvalidJson(e)) => Some(&**e),
+            Some(BodyProblem::InvalidJson(e)) => Some(e),
             _ => None,
         }
     }
@@ -609,7 +784,8 @@ pub(crate) fn millis(d: Duration) -> u64 {
 impl Serialize for ApiError {
     /// The fields of the `explain` contract: `status`, `code`, `message`, `request_id`,
     /// `field`, `details`, `kind`, `shape`, `retryable`, `retry_after_ms`, `solution`, then
-    /// `truncated` and (for text bodies) `excerpt`.
+    /// `truncated`, (for text bodies) `excerpt` and (when the parser repaired the body)
+    /// `repairs`, one line each.
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut map = serializer.serialize_map(None)?;
         map.serialize_entry("status", &self.status.as_u16())?;
@@ -636,6 +812,10 @@ impl Serialize for ApiError {
         map.serialize_entry("truncated", &self.truncated)?;
         if let Some(excerpt) = self.excerpt() {
             map.serialize_entry("excerpt", excerpt)?;
+        }
+        if !self.repairs.is_empty() {
+            let repairs: Vec<String> = self.repairs.iter().map(ToString::to_string).collect();
+            map.serialize_entry("repairs", &repairs)?;
         }
         map.end()
     }

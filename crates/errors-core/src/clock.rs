@@ -53,10 +53,20 @@ impl ManualClock {
         httpdate::parse_http_date(date).map(ManualClock::new)
     }
 
-    /// Moves the clock forward.
+    /// Moves the clock forward, stopping at the latest time the platform can represent
+    /// rather than overflowing.
+    ///
+    /// ```
+    /// use std::time::{Duration, SystemTime};
+    /// use errors_core::{Clock, ManualClock};
+    ///
+    /// let clock = ManualClock::new(SystemTime::UNIX_EPOCH);
+    /// clock.advance(Duration::MAX);
+    /// assert!(clock.now() > SystemTime::UNIX_EPOCH);
+    /// ```
     pub fn advance(&self, by: Duration) {
         let mut now = self.now.lock().unwrap_or_else(|e| e.into_inner());
-        *now += by;
+        *now = saturating_add(*now, by);
     }
 
     /// Sets the clock to `now`.
@@ -65,8 +75,41 @@ impl ManualClock {
     }
 }
 
+/// `at + by`, or the latest representable time reachable from `at` when that overflows.
+fn saturating_add(at: SystemTime, by: Duration) -> SystemTime {
+    if let Some(sum) = at.checked_add(by) {
+        return sum;
+    }
+    // Climb towards the limit by halving steps: at most ~2 × 96 checked additions.
+    let (mut at, mut step) = (at, by);
+    while !step.is_zero() {
+        match at.checked_add(step) {
+            Some(next) => at = next,
+            None => step /= 2,
+        }
+    }
+    at
+}
+
 impl Clock for ManualClock {
     fn now(&self) -> SystemTime {
         *self.now.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn advancing_saturates_instead_of_overflowing() {
+        let clock = ManualClock::new(SystemTime::UNIX_EPOCH);
+        clock.advance(Duration::MAX);
+        let top = clock.now();
+        assert!(top.checked_add(Duration::from_secs(1)).is_none());
+        clock.advance(Duration::from_secs(1));
+        assert_eq!(clock.now(), top);
+        clock.advance(Duration::MAX);
+        assert_eq!(clock.now(), top);
     }
 }

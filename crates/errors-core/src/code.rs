@@ -47,7 +47,9 @@ pub enum ErrorCode {
     VlmProviderError,
     /// `TIMEOUT`: the operation timed out.
     Timeout,
-    /// `VALIDATION_ERROR`: invalid request parameters.
+    /// `VALIDATION_ERROR`: invalid request parameters. The reference shows it in an example
+    /// body but does not list it, so it has no documented solution (see
+    /// [`ErrorCode::advice`]).
     ValidationError,
     /// A code the documentation does not list, kept exactly as received.
     Other(Box<str>),
@@ -139,7 +141,8 @@ impl ErrorCode {
         })
     }
 
-    /// The documented remedy, word for word from the API reference.
+    /// The documented remedy, word for word from the API reference, for the codes it gives
+    /// one for. `VALIDATION_ERROR` has none there: see [`ErrorCode::advice`].
     pub fn solution(&self) -> Option<&'static str> {
         Some(match self {
             ErrorCode::InvalidApiKey => {
@@ -158,14 +161,32 @@ impl ErrorCode {
                 "Retry the request. If the error persists, the provider may be temporarily unavailable."
             }
             ErrorCode::Timeout => "Retry with smaller batch size or simpler query",
-            ErrorCode::ValidationError => {
-                "Fix the request parameters named in the message and field, then send it again"
-            }
-            ErrorCode::Other(_) => return None,
+            ErrorCode::ValidationError | ErrorCode::Other(_) => return None,
         })
     }
 
-    /// The category the code belongs to, or `None` for an undocumented code.
+    /// This crate's own advice, **not the API reference's**, for a documented code whose
+    /// reference entry has no solution (today only `VALIDATION_ERROR`, which the reference
+    /// uses in an example body without listing it). `None` for every code that has a
+    /// [`solution`](ErrorCode::solution), and for undocumented codes.
+    ///
+    /// ```
+    /// use errors_core::ErrorCode;
+    ///
+    /// assert_eq!(ErrorCode::ValidationError.solution(), None);
+    /// assert!(ErrorCode::ValidationError.advice().is_some());
+    /// assert_eq!(ErrorCode::RateLimitError.advice(), None);
+    /// ```
+    pub fn advice(&self) -> Option<&'static str> {
+        match self {
+            ErrorCode::ValidationError => Some(
+                "Fix the request parameters named in the message and field, then send it again",
+            ),
+            _ => None,
+        }
+    }
+
+    /// The category the code belongs to; [`ApiErrorKind::Unknown`] for an undocumented code.
     pub fn kind(&self) -> ApiErrorKind {
         match self {
             ErrorCode::InvalidApiKey | ErrorCode::ExpiredApiKey | ErrorCode::DeactivatedApiKey => {
@@ -244,7 +265,10 @@ mod tests {
         for code in ErrorCode::documented() {
             assert_eq!(&ErrorCode::from_wire(code.as_str()), code);
             assert!(code.is_documented());
-            assert!(code.solution().is_some(), "{code} has no solution");
+            assert!(
+                code.solution().is_some() != code.advice().is_some(),
+                "{code} has a solution or our advice, not both"
+            );
             assert!(code.description().is_some(), "{code} has no description");
             assert!(code.typical_status().is_some(), "{code} has no status");
         }

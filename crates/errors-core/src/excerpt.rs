@@ -36,6 +36,11 @@ pub(crate) fn summarize(text: &str) -> String {
     collapse(text, SUMMARY_CHARS)
 }
 
+/// A one-line summary of text that is already a message (a JSON body's `message`).
+pub(crate) fn summarize_line(text: &str) -> String {
+    collapse(text, SUMMARY_CHARS)
+}
+
 /// The text of the first `<title>` element, looked for in an ASCII-case-insensitive way.
 fn html_title(text: &str) -> Option<&str> {
     let open = find_ignore_ascii_case(text, "<title")?;

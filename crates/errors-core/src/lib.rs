@@ -39,8 +39,14 @@ mod policy;
 mod retry_after;
 mod status;
 
-pub use api_error::{ApiError, BodyProblem, DEFAULT_BODY_LIMIT, ErrorParser, REQUEST_ID_HEADERS};
-pub use body::{DetailObject, Envelope, ErrorBody, LocSegment, Shape, TextBody, ValidationIssue};
+pub use api_error::{
+    ApiError, BodyProblem, DEFAULT_BODY_LIMIT, ErrorParser, JsonSyntaxError, MAX_BODY_LIMIT,
+    REQUEST_ID_HEADERS,
+};
+pub use body::{
+    DetailObject, Envelope, ErrorBody, JsonType, LocSegment, Repair, Shape, TextBody,
+    ValidationIssue,
+};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use code::ErrorCode;
 pub use kind::ApiErrorKind;

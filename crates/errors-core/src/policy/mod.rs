@@ -207,14 +207,17 @@ impl RetryPolicy {
     }
 }
 
-fn classify_api_error(
+/// The API's contract for an error response: whether the same request can succeed later,
+/// and why. Shared by [`RetryPolicy::classify`] and [`ApiError::is_retryable`].
+pub(crate) fn classify_api_error(
     idempotency: Idempotency,
     error: &ApiError,
 ) -> Result<RetryReason, StopReason> {
     let status = error.status().as_u16();
     // The body's code says more than the status: a quota at 429 is not a rate limit, and a
     // rate limit is one whatever status a proxy put on it.
-    match error.kind() {
+    let kind = error.kind();
+    let waiting_cannot_help = match kind {
         ApiErrorKind::Authentication
         | ApiErrorKind::Authorization
         | ApiErrorKind::PaymentRequired
@@ -226,15 +229,23 @@ fn classify_api_error(
         | ApiErrorKind::Quota
         | ApiErrorKind::Processing
         | ApiErrorKind::Client
-        | ApiErrorKind::UnexpectedStatus => return Err(StopReason::NotRetryable),
-        ApiErrorKind::RateLimited => return Ok(RetryReason::RateLimited),
-        ApiErrorKind::Upstream
+        | ApiErrorKind::UnexpectedStatus => true,
+        ApiErrorKind::RateLimited
+        | ApiErrorKind::Upstream
         | ApiErrorKind::Timeout
         | ApiErrorKind::Server
-        | ApiErrorKind::Unknown => {}
+        | ApiErrorKind::Unknown => false,
         // Future kinds: decide by status below.
         #[allow(unreachable_patterns)]
-        _ => {}
+        _ => false,
+    };
+    if waiting_cannot_help {
+        return Err(StopReason::NotRetryable);
+    }
+    // A 429 is the rate limiter's answer, whatever transient code came with it (a throttled
+    // provider's `VLM_PROVIDER_ERROR`, an undocumented code): the request was not processed.
+    if kind == ApiErrorKind::RateLimited || status == 429 {
+        return Ok(RetryReason::RateLimited);
     }
     match status {
         501 | 505 => Err(StopReason::NotRetryable),
