@@ -783,9 +783,10 @@ pub(crate) fn millis(d: Duration) -> u64 {
 
 impl Serialize for ApiError {
     /// The fields of the `explain` contract: `status`, `code`, `message`, `request_id`,
-    /// `field`, `details`, `kind`, `shape`, `retryable`, `retry_after_ms`, `solution`, then
-    /// `truncated`, (for text bodies) `excerpt` and (when the parser repaired the body)
-    /// `repairs`, one line each.
+    /// `field`, `details`, `kind`, `shape`, `retryable`, `retry_after_ms`, `solution` (the
+    /// reference's words, else null), then `advice` (ours, only for a code that has it),
+    /// `truncated`, `excerpt` (for text bodies) and `repairs` (when the parser repaired the
+    /// body, one line each).
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut map = serializer.serialize_map(None)?;
         map.serialize_entry("status", &self.status.as_u16())?;
@@ -809,6 +810,9 @@ impl Serialize for ApiError {
         map.serialize_entry("retryable", &self.is_retryable())?;
         map.serialize_entry("retry_after_ms", &self.retry_after_delay.map(millis))?;
         map.serialize_entry("solution", &self.solution())?;
+        if let Some(advice) = self.advice() {
+            map.serialize_entry("advice", advice)?;
+        }
         map.serialize_entry("truncated", &self.truncated)?;
         if let Some(excerpt) = self.excerpt() {
             map.serialize_entry("excerpt", excerpt)?;

@@ -137,11 +137,8 @@ fn empty_and_whitespace_bodies() {
 fn broken_json_keeps_the_status_an_excerpt_and_the_cause() {
     for body in [
         r#"{"error": {"code": "RATE_LIMIT_ERROR", "mess"#,
-        r#"{"error": {"code": 42}}"#,
-        r#"{"detail": 3.5}"#,
-        r#"{"detail": [1, 2]}"#,
-        r#"{"unrelated": true}"#,
         r#"{"error": {"code": "X"} trailing"#,
+        r#"{"detail": 'single quotes'}"#,
     ] {
         let e = parse_with(500, &[("x-request-id", "r-9")], body.as_bytes());
         assert_eq!(e.status(), StatusCode::INTERNAL_SERVER_ERROR, "{body}");
@@ -152,8 +149,162 @@ fn broken_json_keeps_the_status_an_excerpt_and_the_cause() {
             matches!(e.body_problem(), Some(BodyProblem::InvalidJson(_))),
             "{body}"
         );
-        assert!(e.source().is_some(), "the json error is the source: {body}");
+        let source = e.source().expect("the json error is the source");
+        assert!(source.to_string().contains("line 1 column"), "{source}");
     }
+}
+
+#[test]
+fn json_that_is_not_the_apis_is_text_with_its_message_and_request_id() {
+    let e = parse_with(
+        403,
+        &[("x-request-id", "hdr")],
+        br#"{"message":"Forbidden","request_id":"gw-1"}"#,
+    );
+    assert_eq!(e.shape(), Shape::Text);
+    assert_eq!(e.message(), Some("Forbidden"));
+    assert_eq!(e.request_id(), Some("gw-1"));
+    assert!(matches!(e.body_problem(), Some(BodyProblem::OtherJson)));
+    assert!(e.source().is_none());
+    assert_eq!(e.kind(), ApiErrorKind::Authorization);
+}
+
+#[test]
+fn mistyped_members_do_not_throw_the_body_away() {
+    // The issue's example: a monthly quota on a 429 with a numeric request id.
+    let e = parse(
+        429,
+        r#"{"error":{"code":"USAGE_LIMIT_EXCEEDED","message":"Monthly limit"},"request_id":12345}"#,
+    );
+    assert_eq!(e.shape(), Shape::Envelope);
+    assert_eq!(e.code(), Some(&ErrorCode::UsageLimitExceeded));
+    assert_eq!(e.request_id(), Some("12345"));
+    assert_eq!(e.kind(), ApiErrorKind::Quota);
+    assert!(!e.is_retryable() && !e.is_rate_limited());
+    assert_eq!(e.repairs().len(), 1);
+
+    // A gateway's envelope with an integer code keeps its message.
+    let e = parse(502, r#"{"error":{"code":502,"message":"upstream unavailable"}}"#);
+    assert_eq!(e.code().map(ErrorCode::as_str), Some("502"));
+    assert_eq!(e.message(), Some("upstream unavailable"));
+    assert!(e.is_retryable());
+
+    // `msg: null` and a float in `loc`.
+    let e = parse(
+        422,
+        r#"{"detail":[{"loc":["body",1.5],"msg":null,"type":"value_error"},{"loc":["query","limit"],"msg":"too big","type":"x"}]}"#,
+    );
+    assert_eq!(e.shape(), Shape::DetailList);
+    assert_eq!(e.field(), Some("1.5"));
+    assert_eq!(e.message(), Some("1.5: ; limit: too big"));
+
+    // A byte order mark, and a byte that is not UTF-8 inside a string.
+    let e = parse_with(
+        404,
+        &[],
+        b"\xEF\xBB\xBF{\"detail\":\"Rule \xff not found\",\"request_id\":\"r-1\"}",
+    );
+    assert_eq!(e.shape(), Shape::DetailString);
+    assert_eq!(e.message(), Some("Rule \u{fffd} not found"));
+    assert_eq!(e.request_id(), Some("r-1"));
+    let repairs: Vec<String> = e.repairs().iter().map(ToString::to_string).collect();
+    assert_eq!(
+        repairs,
+        [
+            "skipped a utf-8 byte order mark",
+            "replaced bytes that are not utf-8"
+        ]
+    );
+    assert_eq!(
+        serde_json::to_value(&e).unwrap()["repairs"],
+        serde_json::json!(repairs)
+    );
+}
+
+#[test]
+fn the_body_request_id_wins_in_every_shape_then_headers() {
+    let headers = [("x-request-id", "hdr")];
+    for body in [
+        r#"{"detail":"Rule not found","request_id":"r-1"}"#,
+        r#"{"request_id":"r-1","detail":{"code":"AUTHZ_ERROR","message":"no"}}"#,
+        r#"{"detail":{"code":"AUTHZ_ERROR","message":"no","request_id":"r-1"}}"#,
+        r#"{"detail":[{"loc":["query","q"],"msg":"m","type":"t"}],"request_id":"r-1"}"#,
+        r#"{"error":{"code":"X"},"request_id":"r-1"}"#,
+        r#"{"message":"gateway","request_id":"r-1"}"#,
+    ] {
+        let e = parse_with(400, &headers, body.as_bytes());
+        assert_eq!(e.request_id(), Some("r-1"), "{body}");
+    }
+    for body in [
+        r#"{"detail":"x","request_id":""}"#,
+        r#"{"detail":"x","request_id":null}"#,
+        r#"{"detail":"x","request_id":{"id":1}}"#,
+        r#"{"error":{"code":"X"},"request_id":"  "}"#,
+    ] {
+        let e = parse_with(400, &headers, body.as_bytes());
+        assert_eq!(e.request_id(), Some("hdr"), "{body}");
+    }
+}
+
+#[test]
+fn a_429_is_a_rate_limit_unless_its_code_says_waiting_cannot_help() {
+    use errors_core::{Idempotency, RetryPolicy};
+    let policy = RetryPolicy::default();
+    let code_at_429 = |code: &str| {
+        parse_with(
+            429,
+            &[("retry-after", "2")],
+            format!(r#"{{"error":{{"code":"{code}","message":"m"}}}}"#).as_bytes(),
+        )
+    };
+    for code in ["RATE_LIMIT_ERROR", "VLM_PROVIDER_ERROR", "TIMEOUT", "NEW_THROTTLE"] {
+        let e = code_at_429(code);
+        assert!(e.is_rate_limited() && e.is_retryable(), "{code}");
+        // Retried whatever the method: the limiter rejected it before any work.
+        assert!(policy.would_retry(Idempotency::NonIdempotent, &e), "{code}");
+    }
+    for code in [
+        "USAGE_LIMIT_EXCEEDED",
+        "STORAGE_QUOTA_EXCEEDED",
+        "INVALID_API_KEY",
+        "AUTHZ_ERROR",
+        "HTTP_413",
+        "VALIDATION_ERROR",
+        "IMAGE_PROCESSING_ERROR",
+    ] {
+        let e = code_at_429(code);
+        assert!(!e.is_rate_limited() && !e.is_retryable(), "{code}");
+        assert!(!policy.would_retry(Idempotency::Idempotent, &e), "{code}");
+    }
+}
+
+#[test]
+fn redaction_reaches_the_source_keys_and_a_cut_secret() {
+    let secret = "sk-live-0123456789";
+    // Broken JSON: the parser's message is the source.
+    let body = format!(r#"{{"detail": "{secret}" "#);
+    let mut e = parse(400, &body);
+    e.redact(secret);
+    let source = e.source().unwrap().to_string();
+    assert!(!source.contains(secret), "{source}");
+    // A secret as a key of `details`, and a validation issue's type.
+    let body = format!(
+        r#"{{"error":{{"code":"X","details":{{"{secret}":1}}}},"detail":[]}}"#
+    );
+    let mut e = parse(400, &body);
+    e.redact(secret);
+    assert!(!serde_json::to_string(&e).unwrap().contains(secret));
+    let body = format!(r#"{{"detail":[{{"loc":[],"msg":"m","type":"{secret}"}}]}}"#);
+    let mut e = parse(400, &body);
+    e.redact(secret);
+    assert!(!format!("{e:?}").contains(secret));
+    // An excerpt cut in the middle of the secret.
+    let mut page = "x".repeat(1024 - 10);
+    page.push_str(secret);
+    let mut e = parse(502, &page);
+    e.redact(secret);
+    let shown = format!("{e:?}");
+    assert!(!shown.contains(&secret[..10]), "{shown}");
 }
 
 #[test]
@@ -207,12 +358,24 @@ fn large_bodies_are_cut_at_the_limit() {
 
 #[test]
 fn invalid_retry_after_is_ignored() {
-    for value in ["-5", "soon", "1.5", ""] {
+    for value in ["-5", "soon", "1e3", ""] {
         let e = parse_with(429, &[("retry-after", value)], b"");
         assert_eq!(e.retry_after(), None, "{value}");
         assert!(
             e.is_retryable(),
             "429 without a usable Retry-After still backs off"
+        );
+    }
+}
+
+#[test]
+fn retry_after_is_never_shortened() {
+    for (value, secs) in [("2.5", 3), ("1.0", 1), ("120, 120", 120)] {
+        let e = parse_with(429, &[("retry-after", value)], b"");
+        assert_eq!(
+            e.retry_after(),
+            Some(std::time::Duration::from_secs(secs)),
+            "{value}"
         );
     }
 }

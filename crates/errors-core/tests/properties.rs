@@ -6,9 +6,11 @@ use std::time::{Duration, SystemTime};
 
 use errors_core::http::{HeaderMap, HeaderValue, StatusCode};
 use errors_core::{
-    ApiError, ClientRetryState, Decision, DetailObject, Envelope, ErrorBody, ErrorParser,
-    Idempotency, LocSegment, Outcome, RetryAfter, RetryPolicy, ValidationIssue,
+    ApiError, ClientRetryState, Clock, Decision, DetailObject, Envelope, ErrorBody, ErrorCode,
+    ErrorParser, Idempotency, LocSegment, MAX_BODY_LIMIT, ManualClock, Outcome, RetryAfter,
+    RetryPolicy, ValidationIssue,
 };
+use serde_json::{Value, json};
 use proptest::prelude::*;
 
 fn now() -> SystemTime {
@@ -92,12 +94,16 @@ proptest! {
         retry_after in proptest::collection::vec(any::<u8>(), 0..80),
         request_id in proptest::collection::vec(any::<u8>(), 0..400),
         body in body_bytes(),
-        limit in 1024usize..4096,
+        limit in prop_oneof![1024usize..4096, Just(0usize), Just(usize::MAX), any::<usize>()],
     ) {
         let status = StatusCode::from_u16(status).unwrap();
-        let e = ErrorParser::new().body_limit(limit).parse(status, &headers(&retry_after, &request_id), &body, now());
+        let parser = ErrorParser::new().body_limit(limit);
+        // A driver reads `limit() + 1` bytes: that must never overflow.
+        prop_assert!(parser.limit() >= 1024 && parser.limit() <= MAX_BODY_LIMIT);
+        prop_assert!(parser.limit().checked_add(1).is_some());
+        let e = parser.parse(status, &headers(&retry_after, &request_id), &body, now());
         prop_assert_eq!(e.status(), status);
-        prop_assert_eq!(e.is_truncated(), body.len() > limit);
+        prop_assert_eq!(e.is_truncated(), body.len() > parser.limit());
         if let Some(excerpt) = e.excerpt() {
             prop_assert!(excerpt.len() <= 1024);
         }
@@ -126,12 +132,120 @@ proptest! {
 
     #[test]
     fn retry_after_never_panics(value in proptest::collection::vec(any::<u8>(), 0..100), secs in any::<u64>()) {
-        if let Ok(parsed) = RetryAfter::parse(&value) {
+        if let Ok(parsed) = RetryAfter::parse(&value, now()) {
             let _ = parsed.delay_from(now());
             let _ = parsed.delay_from(SystemTime::UNIX_EPOCH);
         }
         let digits = secs.to_string();
-        prop_assert_eq!(RetryAfter::parse(digits.as_bytes()).unwrap(), RetryAfter::Delay(Duration::from_secs(secs)));
+        prop_assert_eq!(RetryAfter::parse(digits.as_bytes(), now()).unwrap(), RetryAfter::Delay(Duration::from_secs(secs)));
+    }
+
+    #[test]
+    fn retry_after_is_never_shortened(secs in 0u64..1_000_000_000, fraction in 0u32..1000, list in any::<bool>()) {
+        let mut value = format!("{secs}.{fraction:03}");
+        if list {
+            value = format!("{value}, {}", secs / 2);
+        }
+        let parsed = RetryAfter::parse(value.as_bytes(), now()).unwrap();
+        let delay = parsed.delay_from(now());
+        let asked = Duration::from_secs(secs) + Duration::from_millis(u64::from(fraction));
+        prop_assert!(delay >= asked, "{} -> {:?}", value, delay);
+        prop_assert!(delay < asked + Duration::from_secs(1));
+        // Display writes what was asked, rounded up as well.
+        let shown: u64 = parsed.to_string().parse().unwrap();
+        prop_assert_eq!(Duration::from_secs(shown), delay);
+    }
+
+    #[test]
+    fn retry_after_dates_display_without_panicking_and_round_trip(secs in any::<i64>(), nanos in 0u32..1_000_000_000) {
+        let epoch = SystemTime::UNIX_EPOCH;
+        let at = if secs >= 0 {
+            epoch.checked_add(Duration::new(secs.unsigned_abs(), nanos))
+        } else {
+            epoch.checked_sub(Duration::new(secs.unsigned_abs(), nanos))
+        };
+        if let Some(at) = at {
+            let shown = RetryAfter::At(at).to_string();
+            // Years 1..=9999 are HTTP-dates and read back to the same second.
+            let year_1 = -62_135_596_800i64;
+            let year_10000 = 253_402_300_800i64;
+            if (year_1 + 1..year_10000 - 1).contains(&secs) {
+                let back = RetryAfter::parse(shown.as_bytes(), now()).unwrap();
+                let RetryAfter::At(back) = back else { panic!("{back:?}") };
+                let delta = match at.duration_since(back) { Ok(d) => d, Err(e) => e.duration() };
+                prop_assert!(delta < Duration::from_secs(1), "{} {:?}", shown, delta);
+            }
+        }
+    }
+
+    #[test]
+    fn a_manual_clock_never_overflows(start in any::<u64>(), steps in proptest::collection::vec(any::<u64>(), 0..6)) {
+        let clock = ManualClock::new(SystemTime::UNIX_EPOCH + Duration::from_secs(start >> 2));
+        let mut last = clock.now();
+        for step in steps {
+            clock.advance(Duration::from_secs(step));
+            prop_assert!(clock.now() >= last);
+            last = clock.now();
+        }
+    }
+
+    /// For every documented code, any one member of the body of the wrong type still yields
+    /// that code and the same retry decision.
+    #[test]
+    fn one_mistyped_member_keeps_the_code_and_the_decision(
+        code_index in 0usize..ErrorCode::documented().len(),
+        shape in 0usize..2,
+        member in 0usize..4,
+        bad in prop_oneof![
+            Just(json!(12345)), Just(json!(2.5)), Just(json!(true)), Just(json!(null)),
+            Just(json!([1, "x"])), Just(json!({"nested": {"a": [1]}})), Just(json!(-7)),
+        ],
+        retry_after in proptest::option::of(0u64..120),
+    ) {
+        let code = &ErrorCode::documented()[code_index];
+        let status = code.typical_status().unwrap();
+        let (mut good, members): (Value, &[&str]) = if shape == 0 {
+            (
+                json!({"error": {"code": code.as_str(), "message": "m", "details": {}}, "request_id": "r-1"}),
+                &["error.message", "error.details", "request_id", "extra"],
+            )
+        } else {
+            (
+                json!({"detail": {"code": code.as_str(), "message": "m", "field": "f"}}),
+                &["detail.message", "detail.field", "detail.extra", "request_id"],
+            )
+        };
+        let clean = good.to_string();
+        let path: Vec<&str> = members[member].split('.').collect();
+        let mut target = &mut good;
+        for key in &path[..path.len() - 1] {
+            target = &mut target[*key];
+        }
+        target[path[path.len() - 1]] = bad.clone();
+
+        let mut headers = HeaderMap::new();
+        if let Some(secs) = retry_after {
+            headers.insert("retry-after", HeaderValue::from(secs));
+        }
+        let status = StatusCode::from_u16(status).unwrap();
+        let reference = ApiError::parse(status, &headers, clean.as_bytes(), now());
+        let mistyped = ApiError::parse(status, &headers, good.to_string().as_bytes(), now());
+        prop_assert_eq!(mistyped.code(), Some(code));
+        prop_assert_eq!(mistyped.shape(), reference.shape());
+        prop_assert_eq!(mistyped.kind(), reference.kind());
+        let policy = RetryPolicy::default();
+        for idempotency in [Idempotency::Idempotent, Idempotency::NonIdempotent] {
+            prop_assert_eq!(
+                policy.would_retry(idempotency, &mistyped),
+                policy.would_retry(idempotency, &reference)
+            );
+            prop_assert_eq!(
+                policy.classify(idempotency, &Outcome::Api(&mistyped)),
+                policy.classify(idempotency, &Outcome::Api(&reference))
+            );
+        }
+        prop_assert_eq!(mistyped.is_retryable(), reference.is_retryable());
+        prop_assert_eq!(mistyped.retry_after(), reference.retry_after());
     }
 
     #[test]
