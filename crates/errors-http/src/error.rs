@@ -227,3 +227,79 @@ pub(crate) fn chain_text(error: &dyn std::error::Error) -> String {
     }
     text
 }
+
+/// Matching an error in one call, in the style of reqwest's `is_timeout()` and the AWS SDK's
+/// `ProvideErrorMetadata`: the same questions [`ApiError`] answers, asked of the error either
+/// facade returns.
+///
+/// ```
+/// use std::time::{Duration, SystemTime};
+/// use errors_core::{ApiError, ErrorCode};
+/// use errors_http::Error;
+/// use http::{HeaderMap, StatusCode};
+///
+/// let mut headers = HeaderMap::new();
+/// headers.insert("retry-after", "2".parse().unwrap());
+/// let body = br#"{"error":{"code":"RATE_LIMIT_ERROR","message":"Rate limit exceeded"},"request_id":"r-1"}"#;
+/// let err: Error = ApiError::parse(StatusCode::TOO_MANY_REQUESTS, &headers, body, SystemTime::UNIX_EPOCH).into();
+///
+/// assert_eq!(err.code(), Some(&ErrorCode::RateLimitError));
+/// assert_eq!(err.status(), Some(StatusCode::TOO_MANY_REQUESTS));
+/// assert_eq!(err.request_id(), Some("r-1"));
+/// assert_eq!(err.retry_after(), Some(Duration::from_secs(2)));
+/// assert!(err.is_rate_limited() && err.is_retryable() && !err.is_timeout());
+/// ```
+impl Error {
+    /// The API's application code, when the API answered with one.
+    pub fn code(&self) -> Option<&errors_core::ErrorCode> {
+        self.api_error().and_then(ApiError::code)
+    }
+
+    /// How long the server asked the client to wait (`Retry-After`) in its last answer. When
+    /// that was longer than the client's maximum wait it is also
+    /// [`requested_delay`](Error::requested_delay).
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        self.api_error()
+            .and_then(ApiError::retry_after)
+            .or_else(|| self.requested_delay())
+    }
+
+    /// Whether the same request can succeed if sent again later: the API's contract for its
+    /// answer ([`ApiError::is_retryable`]), or a transport failure or timeout that a retry may
+    /// get past. `false` for an answer waiting cannot fix (auth, validation, quota), a request
+    /// the HTTP client refused to send, a body that did not decode, a bad configuration. It
+    /// says nothing about this client's limits: a rate limit with `Retry-After: 86400` is
+    /// retryable, tomorrow.
+    pub fn is_retryable(&self) -> bool {
+        match &self.kind {
+            ErrorKind::Api(e) => e.is_retryable(),
+            ErrorKind::Transport(e) => {
+                let failure = crate::middleware::transport_failure(e);
+                errors_core::RetryPolicy::default()
+                    .classify(
+                        errors_core::Idempotency::Idempotent,
+                        &errors_core::Outcome::Transport(failure),
+                    )
+                    .is_ok()
+            }
+            ErrorKind::Timeout | ErrorKind::DeadlineExceeded => true,
+            _ => false,
+        }
+    }
+
+    /// Whether the API's rate limiter rejected the request ([`ApiError::is_rate_limited`]).
+    pub fn is_rate_limited(&self) -> bool {
+        self.api_error().is_some_and(ApiError::is_rate_limited)
+    }
+
+    /// Whether the request timed out: an attempt ran out of time, the deadline passed, the
+    /// HTTP client timed out, or the API or its gateway answered that it did (504, `TIMEOUT`).
+    pub fn is_timeout(&self) -> bool {
+        match &self.kind {
+            ErrorKind::Api(e) => e.is_timeout(),
+            ErrorKind::Transport(e) => e.is_timeout(),
+            ErrorKind::Timeout | ErrorKind::DeadlineExceeded => true,
+            _ => false,
+        }
+    }
+}
