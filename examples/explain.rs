@@ -7,7 +7,9 @@
 //! ```
 //!
 //! Without `--jsonl`, FILE (or stdin) holds one response as `curl -i` prints it: status line,
-//! headers, a blank line, the body. With `--jsonl`, each line is
+//! headers, a blank line, the body. When it holds several (an interim `100 Continue`, a
+//! proxy's `200 Connection established`, redirects followed with `-L`), the last one is the
+//! answer. Statuses outside 100..=599 are an error. With `--jsonl`, each line is
 //! `{"status":429,"headers":{"Retry-After":"2"},"body":"...","now":"<IMF-fixdate>"}` (or
 //! `body_base64` for bytes that are not UTF-8), and one JSON object is printed per line.
 //! Bad usage or unreadable input: one line on stderr, exit status 2.
@@ -117,7 +119,9 @@ fn parse_date(value: &str) -> Result<SystemTime, String> {
     })
 }
 
-/// The explain object: the error's JSON fields, plus `ok` for a success status.
+/// The explain object: the error's JSON fields, plus `ok` for a success status. `retryable`
+/// is the API's contract for an idempotent GET (whether the same request can succeed later,
+/// however long the server asks to wait), not any client's caps.
 pub(crate) fn explain(
     status: StatusCode,
     headers: &HeaderMap,
@@ -137,10 +141,11 @@ pub(crate) fn explain(
     out
 }
 
-/// Splits a `curl -i` dump into status, headers and body. Interim responses (`100 Continue`)
-/// and their blank line are skipped.
+/// Splits a `curl -i` dump into status, headers and body. The dump may hold several
+/// responses (an interim `100 Continue`, a proxy's `200 Connection established`, redirects
+/// followed with `-L`): the last one is the answer.
 pub(crate) fn parse_raw_response(input: &[u8]) -> Result<(StatusCode, HeaderMap, &[u8]), String> {
-    let mut rest = input;
+    let mut rest = skip_line_breaks(input);
     loop {
         let (head, body) = split_head(rest).ok_or("no blank line after the headers")?;
         let mut lines = head
@@ -148,10 +153,6 @@ pub(crate) fn parse_raw_response(input: &[u8]) -> Result<(StatusCode, HeaderMap,
             .map(|l| l.strip_suffix(b"\r").unwrap_or(l));
         let status_line = lines.next().unwrap_or_default();
         let status = parse_status_line(status_line)?;
-        if status.is_informational() && !body.is_empty() {
-            rest = body;
-            continue;
-        }
         let mut headers = HeaderMap::new();
         for line in lines.filter(|l| !l.is_empty()) {
             let Some(colon) = line.iter().position(|&b| b == b':') else {
@@ -170,8 +171,59 @@ pub(crate) fn parse_raw_response(input: &[u8]) -> Result<(StatusCode, HeaderMap,
                 .map_err(|_| format!("invalid value for header {name}"))?;
             headers.append(name, value);
         }
-        return Ok((status, headers, body));
+        match next_response(status, body) {
+            Some(next) => rest = next,
+            None => return Ok((status, headers, body)),
+        }
     }
+}
+
+/// Where the next response of a dump starts, if `body` is not the answer's. A response
+/// directly followed by a status line (curl prints nothing between a proxy's `200 Connection
+/// established`, a `1xx` or a followed redirect and the next response) gives way to it; an
+/// interim or redirect response may also carry a body before the next status line.
+fn next_response(status: StatusCode, body: &[u8]) -> Option<&[u8]> {
+    let body = skip_line_breaks(body);
+    if is_status_line(body) {
+        return Some(body);
+    }
+    if !(status.is_informational() || status.is_redirection()) {
+        return None;
+    }
+    let mut start = 0;
+    while start < body.len() {
+        if is_status_line(&body[start..]) {
+            return Some(&body[start..]);
+        }
+        start += body[start..].iter().position(|&b| b == b'\n')? + 1;
+    }
+    None
+}
+
+fn skip_line_breaks(input: &[u8]) -> &[u8] {
+    let start = input
+        .iter()
+        .position(|&b| b != b'\r' && b != b'\n')
+        .unwrap_or(input.len());
+    &input[start..]
+}
+
+/// `HTTP/<version> <3 digits>` followed by a space or the end of the line.
+fn is_status_line(line: &[u8]) -> bool {
+    let Some(rest) = line.strip_prefix(b"HTTP/") else {
+        return false;
+    };
+    let version = rest
+        .iter()
+        .take_while(|b| b.is_ascii_digit() || **b == b'.')
+        .count();
+    let Some(rest) = rest[version..].strip_prefix(b" ") else {
+        return false;
+    };
+    version > 0
+        && rest.len() >= 3
+        && rest[..3].iter().all(u8::is_ascii_digit)
+        && matches!(rest.get(3), None | Some(b' ' | b'\r' | b'\n'))
 }
 
 /// The head ends at the first empty line (`\r\n\r\n` or `\n\n`); a response with no blank
@@ -202,10 +254,14 @@ fn parse_status_line(line: &[u8]) -> Result<StatusCode, String> {
         ));
     }
     let code = parts.next().ok_or("status line has no status code")?;
-    code.parse::<u16>()
-        .ok()
-        .and_then(|c| StatusCode::from_u16(c).ok())
-        .ok_or_else(|| format!("invalid status code {code:?}"))
+    status_code(code.parse::<u64>().ok())
+        .ok_or_else(|| format!("invalid status code {:?}: HTTP statuses are 100 to 599", truncate(code)))
+}
+
+/// A status in 100..=599, the range RFC 9110 §15 defines.
+fn status_code(code: Option<u64>) -> Option<StatusCode> {
+    code.filter(|c| (100..=599).contains(c))
+        .and_then(|c| StatusCode::from_u16(c as u16).ok())
 }
 
 fn truncate(text: &str) -> String {
@@ -214,11 +270,8 @@ fn truncate(text: &str) -> String {
 
 pub(crate) fn explain_json_line(line: &str, default_now: SystemTime) -> Result<Value, String> {
     let input: Value = serde_json::from_str(line).map_err(|e| format!("invalid json: {e}"))?;
-    let status = input["status"]
-        .as_u64()
-        .and_then(|s| u16::try_from(s).ok())
-        .and_then(|s| StatusCode::from_u16(s).ok())
-        .ok_or("\"status\" must be an HTTP status between 100 and 999")?;
+    let status = status_code(input["status"].as_u64())
+        .ok_or("\"status\" must be an HTTP status between 100 and 599")?;
     let mut headers = HeaderMap::new();
     match &input["headers"] {
         Value::Object(map) => {

@@ -35,7 +35,13 @@ const FIELDS: [&str; 11] = [
 #[test]
 fn shipped_sample_responses() {
     let mut all = serde_json::Map::new();
-    for name in ["rate-limited.http", "validation.http", "proxy-502.http"] {
+    for name in [
+        "rate-limited.http",
+        "validation.http",
+        "proxy-502.http",
+        "through-proxy.http",
+        "redirected.http",
+    ] {
         let input = std::fs::read(format!(
             "{}/examples/responses/{name}",
             env!("CARGO_MANIFEST_DIR")
@@ -98,6 +104,9 @@ fn bad_input_is_a_one_line_error() {
         b"",
         b"HTTP/1.1 abc\r\n\r\n",
         b"HTTP/1.1 1000 Nope\r\n\r\n",
+        b"HTTP/1.1 600 Nope\r\n\r\n",
+        b"HTTP/1.1 099 Nope\r\n\r\n",
+        b"HTTP/1.1 200 Connection established\r\n\r\nHTTP/1.1 700 Odd\r\n\r\n",
         b"HTTP/1.1 200 OK\r\nno colon here\r\n\r\n",
     ] {
         let err = explain::parse_raw_response(input).unwrap_err();
@@ -106,6 +115,9 @@ fn bad_input_is_a_one_line_error() {
     for line in [
         "{",
         r#"{"status":"x"}"#,
+        r#"{"status":600}"#,
+        r#"{"status":99}"#,
+        r#"{"status":65936}"#,
         r#"{"status":200,"headers":[]}"#,
         r#"{"status":200,"body":"a","body_base64":"YQ=="}"#,
         r#"{"status":200,"now":"yesterday"}"#,
@@ -121,4 +133,45 @@ fn interim_responses_are_skipped() {
     );
     assert_eq!(out["status"], 503);
     assert_eq!(out["retry_after_ms"], 1000);
+}
+
+#[test]
+fn the_last_response_of_a_transcript_is_the_answer() {
+    // Through an HTTPS proxy: the proxy's CONNECT answer, then the API's.
+    let out = raw(b"HTTP/1.1 200 Connection established\r\nProxy-Agent: squid\r\n\r\nHTTP/2 429 \r\nretry-after: 2\r\n\r\n{\"error\":{\"code\":\"VLM_PROVIDER_ERROR\",\"message\":\"throttled\"},\"request_id\":\"r-1\"}");
+    assert_eq!(out["status"], 429);
+    assert_eq!(out["code"], "VLM_PROVIDER_ERROR");
+    assert_eq!(out["retryable"], true);
+    assert_eq!(out["retry_after_ms"], 2000);
+
+    // `curl -i -L`: two redirects, one with a body, then the answer.
+    let out = raw(b"HTTP/1.1 302 Found\r\nLocation: /b\r\n\r\n<a href=\"/b\">moved</a>\r\nHTTP/1.1 307 Temporary Redirect\r\nLocation: /c\r\n\r\nHTTP/1.1 404 Not Found\r\n\r\n{\"detail\":\"Rule not found\",\"request_id\":\"r-2\"}");
+    assert_eq!(out["status"], 404);
+    assert_eq!(out["request_id"], "r-2");
+    assert_eq!(out["shape"], "detail_string");
+
+    // Interim responses, several of them, with `\n` line ends.
+    let out = raw(b"HTTP/1.1 100 Continue\n\nHTTP/1.1 103 Early Hints\nLink: </style.css>\n\nHTTP/1.1 503 Service Unavailable\n\n");
+    assert_eq!(out["status"], 503);
+
+    // A final answer is not split on text that only mentions a status line.
+    let out = raw(b"HTTP/1.1 500 Internal Server Error\r\n\r\nupstream said:\r\nHTTP/1.1 200 OK\r\n");
+    assert_eq!(out["status"], 500);
+    // A redirect with nothing after it is the answer.
+    let out = raw(b"HTTP/1.1 301 Moved Permanently\r\nLocation: /x\r\n\r\n");
+    assert_eq!(out["status"], 301);
+    assert_eq!(out["ok"], true);
+}
+
+#[test]
+fn retryable_is_the_contract_not_the_clients_caps() {
+    // A rate limit asking for a day is still retryable (tomorrow); a quota never is.
+    let out = raw(b"HTTP/1.1 429 Too Many Requests\r\nretry-after: 86400\r\n\r\n{\"error\":{\"code\":\"RATE_LIMIT_ERROR\",\"message\":\"m\"}}");
+    assert_eq!(out["retryable"], true);
+    assert_eq!(out["retry_after_ms"], 86_400_000);
+    let out = raw(b"HTTP/1.1 429 Too Many Requests\r\nretry-after: 60\r\n\r\n{\"error\":{\"code\":\"USAGE_LIMIT_EXCEEDED\",\"message\":\"m\"}}");
+    assert_eq!(out["retryable"], false);
+    // 501 is not transient; a POST-only concern does not apply to explain's GET.
+    assert_eq!(raw(b"HTTP/1.1 501 Not Implemented\r\n\r\n")["retryable"], false);
+    assert_eq!(raw(b"HTTP/1.1 502 Bad Gateway\r\n\r\n")["retryable"], true);
 }
