@@ -8,7 +8,7 @@ use std::borrow::Cow;
 use std::cell::RefCell;
 use std::fmt;
 
-use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
@@ -560,6 +560,53 @@ fn note(ctx: &Ctx, repair: impl FnOnce() -> Repair) {
     }
 }
 
+/// A value skipped over. Unlike serde's `IgnoredAny` (which serde_json skips without
+/// recursion), it nests through `deserialize_any`, so serde_json's recursion limit rejects a
+/// hostile `[[[[...]]]]` anywhere in a body, as it does in the members that are read.
+struct Skip;
+
+impl<'de> Deserialize<'de> for Skip {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(SkipVisitor)
+    }
+}
+
+struct SkipVisitor;
+
+impl<'de> Visitor<'de> for SkipVisitor {
+    type Value = Skip;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any json value")
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Skip, A::Error> {
+        while seq.next_element::<Skip>()?.is_some() {}
+        Ok(Skip)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Skip, A::Error> {
+        while map.next_entry::<Skip, Skip>()?.is_some() {}
+        Ok(Skip)
+    }
+}
+
 /// A JSON value where a scalar belongs, read without failing on any type.
 enum Item<'de> {
     Str(Cow<'de, str>),
@@ -641,11 +688,11 @@ impl<'de> Visitor<'de> for ItemVisitor {
         Ok(Item::Null)
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Item<'de>, A::Error> {
-        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        while map.next_entry::<Skip, Skip>()?.is_some() {}
         Ok(Item::Skipped(JsonType::Object))
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Item<'de>, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        while seq.next_element::<Skip>()?.is_some() {}
         Ok(Item::Skipped(JsonType::Array))
     }
 }
@@ -716,7 +763,7 @@ impl<'de> Visitor<'de> for TopSeed<'_> {
                     }
                 }
                 _ => {
-                    map.next_value::<IgnoredAny>()?;
+                    map.next_value::<Skip>()?;
                 }
             }
         }
@@ -729,7 +776,7 @@ impl<'de> Visitor<'de> for TopSeed<'_> {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Top, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        while seq.next_element::<Skip>()?.is_some() {}
         Ok(Top::Other)
     }
     fn visit_str<E: de::Error>(self, _: &str) -> Result<Top, E> {
@@ -827,7 +874,7 @@ impl<'de> Visitor<'de> for ErrorSeed<'_> {
                 }
                 "details" => envelope.details = map.next_value()?,
                 _ => {
-                    map.next_value::<IgnoredAny>()?;
+                    map.next_value::<Skip>()?;
                 }
             }
         }
@@ -862,7 +909,7 @@ impl<'de> Visitor<'de> for ErrorSeed<'_> {
         Ok(ErrorMember::Other(JsonType::Boolean))
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<ErrorMember, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        while seq.next_element::<Skip>()?.is_some() {}
         Ok(ErrorMember::Other(JsonType::Array))
     }
 }
@@ -1017,7 +1064,7 @@ impl<'de> Visitor<'de> for IssueSeed<'_> {
         self.dropped(JsonType::Null)
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        while seq.next_element::<Skip>()?.is_some() {}
         self.dropped(JsonType::Array)
     }
 
@@ -1043,7 +1090,7 @@ impl<'de> Visitor<'de> for IssueSeed<'_> {
                 }
                 _ => {
                     // `input`, `ctx`, `url`: `input` may echo secrets back; drop it.
-                    map.next_value::<IgnoredAny>()?;
+                    map.next_value::<Skip>()?;
                 }
             }
         }
@@ -1120,7 +1167,7 @@ impl<'de> Visitor<'de> for LocSeed<'_> {
         self.drop_loc(JsonType::Boolean)
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        while map.next_entry::<Skip, Skip>()?.is_some() {}
         self.drop_loc(JsonType::Object)
     }
 }
@@ -1304,6 +1351,21 @@ mod tests {
         let items = vec!["1"; 1000].join(",");
         let parsed = parse_bytes(format!(r#"{{"detail":[{items}]}}"#).as_bytes()).unwrap();
         assert_eq!(parsed.repairs.len(), MAX_REPAIRS);
+    }
+
+    #[test]
+    fn nesting_past_the_limit_is_rejected_wherever_it_is() {
+        let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+        for json in [
+            format!(r#"{{"detail":{deep}}}"#),
+            format!(r#"{{"detail":"x","other":{deep}}}"#),
+            format!(r#"{{"error":{{"code":"X","message":{deep}}}}}"#),
+            format!(r#"{{"detail":[{{"loc":{deep}}}]}}"#),
+        ] {
+            assert!(parse_bytes(json.as_bytes()).is_err());
+        }
+        let fine = format!("{}{}", "[".repeat(100), "]".repeat(100));
+        assert!(parse_bytes(format!(r#"{{"detail":"x","other":{fine}}}"#).as_bytes()).is_ok());
     }
 
     #[test]
