@@ -254,8 +254,12 @@ fn parse_status_line(line: &[u8]) -> Result<StatusCode, String> {
         ));
     }
     let code = parts.next().ok_or("status line has no status code")?;
-    status_code(code.parse::<u64>().ok())
-        .ok_or_else(|| format!("invalid status code {:?}: HTTP statuses are 100 to 599", truncate(code)))
+    status_code(code.parse::<u64>().ok()).ok_or_else(|| {
+        format!(
+            "invalid status code {:?}: HTTP statuses are 100 to 599",
+            truncate(code)
+        )
+    })
 }
 
 /// A status in 100..=599, the range RFC 9110 §15 defines.

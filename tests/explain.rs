@@ -155,7 +155,8 @@ fn the_last_response_of_a_transcript_is_the_answer() {
     assert_eq!(out["status"], 503);
 
     // A final answer is not split on text that only mentions a status line.
-    let out = raw(b"HTTP/1.1 500 Internal Server Error\r\n\r\nupstream said:\r\nHTTP/1.1 200 OK\r\n");
+    let out =
+        raw(b"HTTP/1.1 500 Internal Server Error\r\n\r\nupstream said:\r\nHTTP/1.1 200 OK\r\n");
     assert_eq!(out["status"], 500);
     // A redirect with nothing after it is the answer.
     let out = raw(b"HTTP/1.1 301 Moved Permanently\r\nLocation: /x\r\n\r\n");
@@ -172,6 +173,9 @@ fn retryable_is_the_contract_not_the_clients_caps() {
     let out = raw(b"HTTP/1.1 429 Too Many Requests\r\nretry-after: 60\r\n\r\n{\"error\":{\"code\":\"USAGE_LIMIT_EXCEEDED\",\"message\":\"m\"}}");
     assert_eq!(out["retryable"], false);
     // 501 is not transient; a POST-only concern does not apply to explain's GET.
-    assert_eq!(raw(b"HTTP/1.1 501 Not Implemented\r\n\r\n")["retryable"], false);
+    assert_eq!(
+        raw(b"HTTP/1.1 501 Not Implemented\r\n\r\n")["retryable"],
+        false
+    );
     assert_eq!(raw(b"HTTP/1.1 502 Bad Gateway\r\n\r\n")["retryable"], true);
 }

@@ -99,6 +99,7 @@ fuzz_target!(|input: Input<'_>| {
 
     assert_eq!(err.status(), status, "status kept");
     assert!(parser.limit() >= 1024, "limit floor");
+    assert!(parser.limit() <= MAX_BODY_LIMIT, "limit ceiling: `limit() + 1` never overflows");
     assert_eq!(
         err.is_truncated(),
         input.body.len() > parser.limit(),
@@ -118,7 +119,7 @@ fuzz_target!(|input: Input<'_>| {
     // Retry-After: the first header decides; a valid one is resolved against `now`.
     let expected = headers
         .get(RETRY_AFTER)
-        .and_then(|v| RetryAfter::parse(v.as_bytes()).ok());
+        .and_then(|v| RetryAfter::parse(v.as_bytes(), now).ok());
     assert_eq!(err.retry_after_header(), expected);
     assert_eq!(err.retry_after(), expected.map(|r| r.delay_from(now)));
 
@@ -137,5 +138,29 @@ fuzz_target!(|input: Input<'_>| {
     // The other accessors must not panic either.
     let _ = (err.code(), err.message(), err.field(), err.details(), err.kind());
     let _ = (err.solution(), err.status_meaning(), err.body_problem(), err.is_retryable());
+    let _ = (err.advice(), err.is_rate_limited(), err.is_timeout(), err.repairs());
+    assert!(err.repairs().len() <= 16, "repairs are bounded");
+    // A secret echoed anywhere in the body is gone after `redact`, `source()` included.
+    if let Some(secret) = secret_in(input.body) {
+        let mut redacted = err.clone();
+        redacted.redact(secret);
+        let source = std::error::Error::source(&redacted).map(ToString::to_string);
+        let all = format!(
+            "{redacted} {redacted:?} {} {source:?}",
+            serde_json::to_string(&redacted).unwrap()
+        );
+        assert!(!all.contains(secret), "{secret:?} survived redaction");
+    }
     let _ = format!("{err:?}");
 });
+
+/// A secret-looking token in the body (`sk-` and 8+ letters or digits), as a server that
+/// echoes the caller's key would put there.
+fn secret_in(body: &[u8]) -> Option<&str> {
+    let start = body.windows(3).position(|w| w == b"sk-")?;
+    let len = 3 + body[start + 3..]
+        .iter()
+        .take_while(|b| b.is_ascii_alphanumeric())
+        .count();
+    (len >= 11).then(|| std::str::from_utf8(&body[start..start + len]).unwrap())
+}

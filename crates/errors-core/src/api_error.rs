@@ -102,7 +102,9 @@ impl fmt::Display for BodyProblem {
         match self {
             BodyProblem::NotJson => f.write_str("error body is not json"),
             BodyProblem::InvalidJson(_) => f.write_str("error body is not valid json"),
-            BodyProblem::OtherJson => f.write_str("error body is json but not one of the api's shapes"),
+            BodyProblem::OtherJson => {
+                f.write_str("error body is json but not one of the api's shapes")
+            }
         }
     }
 }
@@ -270,7 +272,12 @@ fn read_body(bytes: &[u8]) -> ReadBody {
                         repairs: parsed.repairs,
                     };
                 }
-                (BodyProblem::OtherJson, parsed.hint, request_id, parsed.repairs)
+                (
+                    BodyProblem::OtherJson,
+                    parsed.hint,
+                    request_id,
+                    parsed.repairs,
+                )
             }
             Err(e) => (
                 BodyProblem::InvalidJson(JsonSyntaxError::new(&e)),
@@ -362,10 +369,7 @@ fn scrub(text: &mut String, secret: &str) {
 
 fn body_request_id(body: &ErrorBody) -> Option<&str> {
     match body {
-        ErrorBody::Envelope(e) => e
-            .request_id
-            .as_deref()
-            .filter(|id| !id.trim().is_empty()),
+        ErrorBody::Envelope(e) => e.request_id.as_deref().filter(|id| !id.trim().is_empty()),
         _ => None,
     }
 }

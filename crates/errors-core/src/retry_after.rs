@@ -101,8 +101,7 @@ fn parse_seconds(text: &str) -> Option<Duration> {
     if whole.is_empty() && fraction.is_empty() {
         return None;
     }
-    if !whole.bytes().all(|b| b.is_ascii_digit()) || !fraction.bytes().all(|b| b.is_ascii_digit())
-    {
+    if !whole.bytes().all(|b| b.is_ascii_digit()) || !fraction.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
     // At most MAX_LEN digits, so saturating is the only overflow case.
@@ -112,7 +111,9 @@ fn parse_seconds(text: &str) -> Option<Duration> {
         whole.parse::<u64>().unwrap_or(u64::MAX)
     };
     let round_up = fraction.bytes().any(|b| b != b'0');
-    Some(Duration::from_secs(secs.saturating_add(u64::from(round_up))))
+    Some(Duration::from_secs(
+        secs.saturating_add(u64::from(round_up)),
+    ))
 }
 
 const MONTHS: [&str; 12] = [
@@ -265,7 +266,10 @@ fn year_of(secs: i64) -> i64 {
 /// saturating for times no calendar needs.
 fn unix_seconds(at: SystemTime) -> (i64, u32) {
     match at.duration_since(SystemTime::UNIX_EPOCH) {
-        Ok(d) => (i64::try_from(d.as_secs()).unwrap_or(i64::MAX), d.subsec_nanos()),
+        Ok(d) => (
+            i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+            d.subsec_nanos(),
+        ),
         Err(e) => {
             let d = e.duration();
             let secs = i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
@@ -360,7 +364,10 @@ mod tests {
             ("120, 120", 120),
             ("120,60", 120),
             ("3 , soon", 3),
-            ("Sun, 06 Nov 1994 08:49:39 GMT, Sun, 06 Nov 1994 08:59:39 GMT", 2),
+            (
+                "Sun, 06 Nov 1994 08:49:39 GMT, Sun, 06 Nov 1994 08:59:39 GMT",
+                2,
+            ),
         ] {
             assert_eq!(delay(value), Some(Duration::from_secs(secs)), "{value}");
         }
@@ -400,10 +407,22 @@ mod tests {
         // More than 50 years ahead reads as the most recent past year with those digits.
         let now = "Wed, 25 Nov 2026 12:00:00 GMT";
         for (value, expected) in [
-            ("Thursday, 26-Nov-26 12:00:00 GMT", "Thu, 26 Nov 2026 12:00:00 GMT"),
-            ("Wednesday, 25-Nov-76 12:00:00 GMT", "Wed, 25 Nov 2076 12:00:00 GMT"),
-            ("Wednesday, 25-Nov-99 12:00:00 GMT", "Thu, 25 Nov 1999 12:00:00 GMT"),
-            ("Monday, 01-Jan-00 00:00:00 GMT", "Sat, 01 Jan 2000 00:00:00 GMT"),
+            (
+                "Thursday, 26-Nov-26 12:00:00 GMT",
+                "Thu, 26 Nov 2026 12:00:00 GMT",
+            ),
+            (
+                "Wednesday, 25-Nov-76 12:00:00 GMT",
+                "Wed, 25 Nov 2076 12:00:00 GMT",
+            ),
+            (
+                "Wednesday, 25-Nov-99 12:00:00 GMT",
+                "Thu, 25 Nov 1999 12:00:00 GMT",
+            ),
+            (
+                "Monday, 01-Jan-00 00:00:00 GMT",
+                "Sat, 01 Jan 2000 00:00:00 GMT",
+            ),
         ] {
             assert_eq!(
                 date(value, now),
@@ -413,7 +432,10 @@ mod tests {
         }
         // The pivot moves with the clock.
         assert_eq!(
-            date("Sunday, 06-Nov-94 08:49:37 GMT", "Thu, 01 Jan 2099 00:00:00 GMT"),
+            date(
+                "Sunday, 06-Nov-94 08:49:37 GMT",
+                "Thu, 01 Jan 2099 00:00:00 GMT"
+            ),
             httpdate::parse_http_date("Sat, 06 Nov 2094 08:49:37 GMT").unwrap()
         );
     }
@@ -421,7 +443,10 @@ mod tests {
     #[test]
     fn a_leap_second_is_the_second_after_59() {
         assert_eq!(
-            date("Sat, 31 Dec 2016 23:59:60 GMT", "Sun, 06 Nov 1994 08:49:37 GMT"),
+            date(
+                "Sat, 31 Dec 2016 23:59:60 GMT",
+                "Sun, 06 Nov 1994 08:49:37 GMT"
+            ),
             httpdate::parse_http_date("Sun, 01 Jan 2017 00:00:00 GMT").unwrap()
         );
     }
@@ -458,7 +483,10 @@ mod tests {
             RetryAfter::Delay(Duration::from_millis(2500)).to_string(),
             "3"
         );
-        for value in ["Sun, 06 Nov 1994 08:49:37 GMT", "Wed, 31 Dec 1969 23:59:59 GMT"] {
+        for value in [
+            "Sun, 06 Nov 1994 08:49:37 GMT",
+            "Wed, 31 Dec 1969 23:59:59 GMT",
+        ] {
             let parsed = RetryAfter::parse(value.as_bytes(), now()).unwrap();
             assert_eq!(parsed.to_string(), value);
         }

@@ -2,6 +2,7 @@
 
 /// A status from the API reference's table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct StatusInfo {
     /// The numeric status.
     pub status: u16,

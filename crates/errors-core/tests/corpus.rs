@@ -70,7 +70,10 @@ fn every_real_response_parses_as_expected() {
         // Whatever the body, the error stays on one line and keeps its status.
         let line = error.to_string();
         assert!(!line.contains('\n'), "{name}: {line}");
-        assert!(line.starts_with(&entry["status"].to_string()), "{name}: {line}");
+        assert!(
+            line.starts_with(&entry["status"].to_string()),
+            "{name}: {line}"
+        );
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

@@ -184,7 +184,10 @@ fn mistyped_members_do_not_throw_the_body_away() {
     assert_eq!(e.repairs().len(), 1);
 
     // A gateway's envelope with an integer code keeps its message.
-    let e = parse(502, r#"{"error":{"code":502,"message":"upstream unavailable"}}"#);
+    let e = parse(
+        502,
+        r#"{"error":{"code":502,"message":"upstream unavailable"}}"#,
+    );
     assert_eq!(e.code().map(ErrorCode::as_str), Some("502"));
     assert_eq!(e.message(), Some("upstream unavailable"));
     assert!(e.is_retryable());
@@ -257,7 +260,12 @@ fn a_429_is_a_rate_limit_unless_its_code_says_waiting_cannot_help() {
             format!(r#"{{"error":{{"code":"{code}","message":"m"}}}}"#).as_bytes(),
         )
     };
-    for code in ["RATE_LIMIT_ERROR", "VLM_PROVIDER_ERROR", "TIMEOUT", "NEW_THROTTLE"] {
+    for code in [
+        "RATE_LIMIT_ERROR",
+        "VLM_PROVIDER_ERROR",
+        "TIMEOUT",
+        "NEW_THROTTLE",
+    ] {
         let e = code_at_429(code);
         assert!(e.is_rate_limited() && e.is_retryable(), "{code}");
         // Retried whatever the method: the limiter rejected it before any work.
@@ -288,9 +296,7 @@ fn redaction_reaches_the_source_keys_and_a_cut_secret() {
     let source = e.source().unwrap().to_string();
     assert!(!source.contains(secret), "{source}");
     // A secret as a key of `details`, and a validation issue's type.
-    let body = format!(
-        r#"{{"error":{{"code":"X","details":{{"{secret}":1}}}},"detail":[]}}"#
-    );
+    let body = format!(r#"{{"error":{{"code":"X","details":{{"{secret}":1}}}},"detail":[]}}"#);
     let mut e = parse(400, &body);
     e.redact(secret);
     assert!(!serde_json::to_string(&e).unwrap().contains(secret));

@@ -10,8 +10,8 @@ use errors_core::{
     ErrorParser, Idempotency, LocSegment, MAX_BODY_LIMIT, ManualClock, Outcome, RetryAfter,
     RetryPolicy, ValidationIssue,
 };
-use serde_json::{Value, json};
 use proptest::prelude::*;
+use serde_json::{Value, json};
 
 fn now() -> SystemTime {
     SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000)

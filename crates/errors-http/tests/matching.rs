@@ -71,8 +71,11 @@ async fn a_monthly_quota_is_neither_retryable_nor_a_rate_limit() {
 #[tokio::test]
 async fn a_rate_limit_past_the_maximum_wait_is_still_retryable_later() {
     let err = answer(
-        json(429, r#"{"error":{"code":"RATE_LIMIT_ERROR","message":"slow down"}}"#)
-            .insert_header("retry-after", "86400"),
+        json(
+            429,
+            r#"{"error":{"code":"RATE_LIMIT_ERROR","message":"slow down"}}"#,
+        )
+        .insert_header("retry-after", "86400"),
         RetryPolicy::default(),
     )
     .await;
@@ -84,7 +87,10 @@ async fn a_rate_limit_past_the_maximum_wait_is_still_retryable_later() {
 #[tokio::test]
 async fn a_gateway_timeout_is_a_timeout() {
     let err = answer(
-        json(504, r#"{"detail":{"code":"TIMEOUT","message":"Operation timed out"}}"#),
+        json(
+            504,
+            r#"{"detail":{"code":"TIMEOUT","message":"Operation timed out"}}"#,
+        ),
         RetryPolicy::default().with_max_retries(0),
     )
     .await;

@@ -4,6 +4,7 @@ use crate::ApiError;
 
 /// Whether a request may be sent twice without changing what happens on the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Idempotency {
     /// GET, HEAD, OPTIONS, TRACE, PUT, DELETE, or any request the caller marked safe to repeat.
     Idempotent,
@@ -55,6 +56,7 @@ pub enum TransportKind {
 
 /// A failure below HTTP, as the driver saw it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct TransportFailure {
     /// What went wrong.
     pub kind: TransportKind,
@@ -98,6 +100,7 @@ impl TransportFailure {
 
 /// The outcome of one attempt.
 #[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
 pub enum Outcome<'a> {
     /// A success status (1xx, 2xx, 3xx).
     Success {
