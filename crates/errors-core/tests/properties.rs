@@ -248,6 +248,36 @@ proptest! {
         prop_assert_eq!(mistyped.retry_after(), reference.retry_after());
     }
 
+    /// A secret the server echoes anywhere in its body, or in the request id header, is gone
+    /// from everything the error shows after `redact`: Display, Debug, JSON and `source()`.
+    #[test]
+    fn redaction_leaves_no_trace_of_the_secret(
+        secret in "sk-[a-z0-9]{8,24}",
+        template in 0usize..9,
+        status in 400u16..600,
+        pad in 0usize..1100,
+    ) {
+        let padding = "x".repeat(pad);
+        let body = match template {
+            0 => format!(r#"{{"error":{{"code":"E_{secret}","message":"{padding}{secret}","details":{{"{secret}":["{secret}"]}}}},"request_id":"{secret}"}}"#),
+            1 => format!(r#"{{"detail":"{padding}{secret}","request_id":"{secret}"}}"#),
+            2 => format!(r#"{{"detail":{{"code":"{secret}","message":"m","field":"{secret}","{secret}":{{"k":"{secret}"}}}}}}"#),
+            3 => format!(r#"{{"detail":[{{"loc":["header","{secret}"],"msg":"{padding}{secret}","type":"{secret}","input":"{secret}"}}]}}"#),
+            4 => format!("<html><title>{padding}{secret}</title></html>"),
+            5 => format!("{padding}{secret}"),
+            6 => format!(r#"{{"detail": "{padding}{secret}" "#),
+            7 => format!(r#"{{"message":"{padding}{secret}","request_id":"{secret}"}}"#),
+            _ => format!(r#"{{"error":"{secret}","title":"{secret}"}}"#),
+        };
+        let mut map = HeaderMap::new();
+        map.insert("x-request-id", HeaderValue::from_str(&format!("{padding}{secret}")).unwrap());
+        let mut e = ApiError::parse(StatusCode::from_u16(status).unwrap(), &map, body.as_bytes(), now());
+        e.redact(&secret);
+        let source = std::error::Error::source(&e).map(ToString::to_string);
+        let shown = format!("{e} {e:?} {} {source:?}", serde_json::to_string(&e).unwrap());
+        prop_assert!(!shown.contains(&secret), "{}", shown);
+    }
+
     #[test]
     fn waits_respect_retry_after_and_the_deadline(
         retry_after in 0u64..120,
