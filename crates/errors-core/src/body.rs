@@ -521,32 +521,21 @@ pub(crate) fn parse_json(text: &str, repairs: Vec<Repair>) -> Result<Parsed, ser
     let top = TopSeed(&ctx).deserialize(&mut de)?;
     de.end()?;
     let repairs = ctx.into_inner();
-    Ok(match top {
-        Top::Object {
-            error,
-            detail,
-            request_id,
-            hint,
-        } => match (error, detail) {
-            (Some(mut envelope), _) => {
-                envelope.request_id = request_id;
-                Parsed {
-                    body: Some(ErrorBody::Envelope(envelope)),
-                    request_id: None,
-                    hint: None,
-                    repairs,
-                }
-            }
-            (None, detail) => Parsed {
-                body: detail,
-                request_id,
-                hint,
+    Ok(match top.error {
+        Some(mut envelope) => {
+            envelope.request_id = top.request_id;
+            Parsed {
+                body: Some(ErrorBody::Envelope(envelope)),
+                request_id: None,
+                hint: None,
                 repairs,
-            },
-        },
-        Top::Other => Parsed {
+            }
+        }
+        None => Parsed {
+            body: top.detail,
+            request_id: top.request_id,
+            hint: top.hint,
             repairs,
-            ..Parsed::default()
         },
     })
 }
@@ -698,16 +687,13 @@ impl<'de> Visitor<'de> for ItemVisitor {
     }
 }
 
-/// The top level of a body.
-enum Top {
-    Object {
-        error: Option<Envelope>,
-        detail: Option<ErrorBody>,
-        request_id: Option<String>,
-        hint: Option<String>,
-    },
-    /// Valid JSON that is not an object.
-    Other,
+/// The top level of a body; all `None` for valid JSON that is not an object.
+#[derive(Default)]
+struct Top {
+    error: Option<Envelope>,
+    detail: Option<ErrorBody>,
+    request_id: Option<String>,
+    hint: Option<String>,
 }
 
 struct TopSeed<'c>(&'c Ctx);
@@ -768,7 +754,7 @@ impl<'de> Visitor<'de> for TopSeed<'_> {
                 }
             }
         }
-        Ok(Top::Object {
+        Ok(Top {
             error,
             detail,
             request_id,
@@ -778,25 +764,25 @@ impl<'de> Visitor<'de> for TopSeed<'_> {
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Top, A::Error> {
         while seq.next_element::<Skip>()?.is_some() {}
-        Ok(Top::Other)
+        Ok(Top::default())
     }
     fn visit_str<E: de::Error>(self, _: &str) -> Result<Top, E> {
-        Ok(Top::Other)
+        Ok(Top::default())
     }
     fn visit_u64<E: de::Error>(self, _: u64) -> Result<Top, E> {
-        Ok(Top::Other)
+        Ok(Top::default())
     }
     fn visit_i64<E: de::Error>(self, _: i64) -> Result<Top, E> {
-        Ok(Top::Other)
+        Ok(Top::default())
     }
     fn visit_f64<E: de::Error>(self, _: f64) -> Result<Top, E> {
-        Ok(Top::Other)
+        Ok(Top::default())
     }
     fn visit_bool<E: de::Error>(self, _: bool) -> Result<Top, E> {
-        Ok(Top::Other)
+        Ok(Top::default())
     }
     fn visit_unit<E: de::Error>(self) -> Result<Top, E> {
-        Ok(Top::Other)
+        Ok(Top::default())
     }
 }
 
@@ -925,7 +911,7 @@ impl<'de> DeserializeSeed<'de> for DetailSeed<'_> {
     }
 }
 
-impl<'de> DetailSeed<'_> {
+impl DetailSeed<'_> {
     fn scalar<E: de::Error>(self, text: String, found: JsonType) -> Result<Option<ErrorBody>, E> {
         note(self.0, || Repair::Stringified {
             member: "detail".into(),
