@@ -16,7 +16,7 @@ use std::time::{Duration, SystemTime};
 
 use arbitrary::Arbitrary;
 use errors_core::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header::RETRY_AFTER};
-use errors_core::{ApiError, ErrorParser, RetryAfter, Shape};
+use errors_core::{ApiError, ErrorParser, MAX_BODY_LIMIT, RetryAfter, Shape};
 use libfuzzer_sys::fuzz_target;
 
 /// Headers considered per input; more are ignored (keeps inputs small and fast).
