@@ -289,7 +289,8 @@ fn read_body(bytes: &[u8]) -> ReadBody {
     } else {
         (BodyProblem::NotJson, None, None, Vec::new())
     };
-    let excerpt = utf8_prefix(rest, EXCERPT_LIMIT);
+    // The excerpt is text for people: without the byte order mark.
+    let excerpt = utf8_prefix(json, EXCERPT_LIMIT);
     let summary = match hint {
         Some(hint) => summarize_line(&hint),
         None => summarize(&excerpt),

@@ -327,6 +327,13 @@ fn deeply_nested_json_is_rejected_without_overflowing_the_stack() {
 }
 
 #[test]
+fn a_byte_order_mark_is_not_part_of_a_text_excerpt() {
+    let e = parse_with(502, &[], b"\xEF\xBB\xBFupstream unavailable");
+    assert_eq!(e.excerpt(), Some("upstream unavailable"));
+    assert_eq!(e.message(), Some("upstream unavailable"));
+}
+
+#[test]
 fn invalid_utf8_is_replaced_not_fatal() {
     let e = parse_with(500, &[], b"oops \xff\xfe broken \xe2\x82");
     assert_eq!(e.shape(), Shape::Text);
