@@ -70,12 +70,19 @@ fuzz_target!(|input: Input<'_>| {
     for secs in [i64::MIN, -1, 0, i64::MAX] {
         let _ = after.delay_from(clock(secs, input.now_nanos));
     }
-    // What `Display` writes parses back to the same value (a date pushed into year 10000
-    // by a leap second cannot be an HTTP-date any more).
+    // What `Display` writes parses back to the same value, unless its year has no four-digit
+    // HTTP-date form: a leap second pushing 9999 into 10000, or a two-digit RFC 850 year read
+    // against an absurd clock (`now` in year 2,283,416,2xx makes `94` the year 2,283,416,294).
     let shown = after.to_string();
     match RetryAfter::parse(shown.as_bytes(), now) {
         Ok(back) => assert_eq!(back, after, "{shown:?}"),
-        Err(_) => assert!(shown.contains(" 10000 "), "{shown:?} does not parse back"),
+        Err(_) => {
+            let year = shown.split(' ').nth(3).unwrap_or_default();
+            assert!(
+                !(year.len() == 4 && year.bytes().all(|b| b.is_ascii_digit())),
+                "{shown:?} does not parse back"
+            );
+        }
     }
 });
 

@@ -50,8 +50,10 @@ const MAX_LEN: usize = 128;
 
 impl RetryAfter {
     /// Parses a raw header value, which may be any bytes. `now` is only used to read the
-    /// two-digit year of an RFC 850 date as RFC 9110 §5.6.7 requires (a year that would be
-    /// more than 50 years in the future is the most recent past year with those digits).
+    /// two-digit year of an RFC 850 date as RFC 9110 §5.6.7 requires: the year with those
+    /// digits that is no more than 50 years after `now` (a year that would be more than 50
+    /// years ahead is the most recent past year with those digits; late in a century, `00` is
+    /// the coming year 00 rather than one a century ago, so the wait is never cut short).
     ///
     /// - Delta-seconds too large to represent saturate instead of failing (the caller's
     ///   maximum wait decides what to do with them); a fraction (`2.5`, `1.0`) is rounded up.
@@ -175,12 +177,17 @@ fn parse_date(text: &str, now: i64) -> Option<i64> {
             Some(days_from_civil(year, month, checked_day(year, month, day)?) * 86_400 + time)
         };
         if two_digit {
+            // The year with those digits no more than 50 years ahead: this century's, the
+            // last one's when that is too far ahead, the next one's when that is not.
             let century = year_of(now).div_euclid(100) * 100;
+            let limit = fifty_years_after(now);
             let secs = at(century + year)?;
-            return if secs > fifty_years_after(now) {
-                at(century - 100 + year)
-            } else {
-                Some(secs)
+            if secs > limit {
+                return at(century - 100 + year);
+            }
+            return match at(century + 100 + year) {
+                Some(next) if next <= limit => Some(next),
+                _ => Some(secs),
             };
         }
         return at(year);
@@ -430,6 +437,14 @@ mod tests {
                 "{value}"
             );
         }
+        // Late in a century, a small year is the next century's when within 50 years.
+        assert_eq!(
+            date(
+                "Friday, 01-Jan-00 00:00:00 GMT",
+                "Thu, 01 Jan 2099 00:00:00 GMT"
+            ),
+            httpdate::parse_http_date("Fri, 01 Jan 2100 00:00:00 GMT").unwrap()
+        );
         // The pivot moves with the clock.
         assert_eq!(
             date(

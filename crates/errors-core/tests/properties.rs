@@ -178,6 +178,34 @@ proptest! {
         }
     }
 
+    /// RFC 9110 §5.6.7: a two-digit year more than 50 years ahead is the most recent past
+    /// year with those digits, whatever the clock says (even absurd clocks must not panic).
+    #[test]
+    fn rfc850_two_digit_years_against_any_clock(now_secs in prop_oneof![any::<i64>(), 0i64..253_402_300_799], yy in 0u32..100) {
+        let epoch = SystemTime::UNIX_EPOCH;
+        let Some(clock) = (if now_secs >= 0 {
+            epoch.checked_add(Duration::from_secs(now_secs.unsigned_abs()))
+        } else {
+            epoch.checked_sub(Duration::from_secs(now_secs.unsigned_abs()))
+        }) else {
+            return Ok(());
+        };
+        let value = format!("Sunday, 06-Nov-{yy:02} 08:49:37 GMT");
+        let parsed = RetryAfter::parse(value.as_bytes(), clock);
+        if let Ok(parsed) = parsed {
+            let _ = parsed.delay_from(clock);
+            let shown = parsed.to_string();
+            let now_shown = RetryAfter::At(clock).to_string();
+            let year = |s: &str| s.split(' ').nth(3).unwrap().parse::<i64>().unwrap();
+            let (y, now_y) = (year(&shown), year(&now_shown));
+            prop_assert_eq!(y.rem_euclid(100), i64::from(yy));
+            prop_assert!((-51..=50).contains(&(y - now_y)), "{} read at {}", shown, now_shown);
+        } else {
+            // Only when the resolved date is past what SystemTime can hold.
+            prop_assert!(now_secs.unsigned_abs() > 1 << 50, "{} rejected at {}", value, now_secs);
+        }
+    }
+
     #[test]
     fn a_manual_clock_never_overflows(start in any::<u64>(), steps in proptest::collection::vec(any::<u64>(), 0..6)) {
         let clock = ManualClock::new(SystemTime::UNIX_EPOCH + Duration::from_secs(start >> 2));
