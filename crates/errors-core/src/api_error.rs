@@ -41,9 +41,11 @@ pub const REQUEST_ID_HEADERS: [&str; 4] = [
 /// An error response from the API: status, parsed body, request id and `Retry-After`.
 ///
 /// Built by [`ApiError::parse`] (or an [`ErrorParser`] with other limits) from any status,
-/// headers and bytes; parsing never fails and never panics. A body that is not one of the
-/// API's shapes becomes [`Shape::Text`] with a bounded excerpt, and the reason it was not
-/// read as JSON is kept as [`ApiError::body_problem`] and as the [`source`].
+/// headers and bytes; parsing never fails and never panics. It is lenient member by member:
+/// a member of an unexpected type is dropped or kept as its text and listed in
+/// [`ApiError::repairs`], the rest of the body is kept. A body that is not one of the API's
+/// shapes becomes [`Shape::Text`] with a bounded excerpt; why is [`ApiError::body_problem`],
+/// and for broken JSON the parser's error is the [`source`].
 ///
 /// ```
 /// use std::time::SystemTime;
