@@ -538,3 +538,54 @@ fn row_a_request_the_client_refused_to_send_is_never_retried() {
         );
     }
 }
+
+#[test]
+fn a_429_with_a_transient_code_is_retried_after_its_retry_after_for_any_method() {
+    // A throttled provider's error passed on with the limiter's 429, and a code we do not know.
+    for code in ["VLM_PROVIDER_ERROR", "TIMEOUT", "SOME_NEW_THROTTLE"] {
+        let e = error(429, &envelope(code), Some("2"));
+        for method in [Method::GET, Method::POST] {
+            match first_decision(method.clone(), &e) {
+                Decision::Retry { wait, reason } => {
+                    assert_eq!(reason, RetryReason::RateLimited, "{code} {method}");
+                    assert!(wait >= Duration::from_secs(2), "{code} {method}: {wait:?}");
+                }
+                Decision::Stop(stop) => panic!("{code} {method}: stopped: {stop}"),
+            }
+        }
+    }
+}
+
+#[test]
+fn a_429_whose_code_says_waiting_cannot_help_is_never_retried() {
+    for code in [
+        "USAGE_LIMIT_EXCEEDED",
+        "STORAGE_QUOTA_EXCEEDED",
+        "AUTHZ_ERROR",
+        "HTTP_413",
+    ] {
+        let e = error(429, &envelope(code), Some("2"));
+        assert_eq!(
+            first_decision(Method::GET, &e),
+            Decision::Stop(StopReason::NotRetryable),
+            "{code}"
+        );
+    }
+}
+
+#[test]
+fn a_fractional_or_listed_retry_after_is_never_shortened() {
+    for (value, secs) in [("2.5", 3), ("1.0", 1), ("120, 120", 120)] {
+        let e = error(429, &envelope("RATE_LIMIT_ERROR"), Some(value));
+        assert_eq!(e.retry_after(), Some(Duration::from_secs(secs)), "{value}");
+        let policy = RetryPolicy::default()
+            .with_max_retry_after(Duration::from_secs(200))
+            .with_deadline(None);
+        let wait = wait_of(first_decision_with(
+            policy,
+            Idempotency::Idempotent,
+            Outcome::Api(&e),
+        ));
+        assert!(wait >= Duration::from_secs(secs), "{value}: {wait:?}");
+    }
+}
