@@ -176,7 +176,7 @@ fn attempts(row: &Row) -> &[AttemptRecord] {
 fn print_table(title: &str, rows: &[Row]) {
     println!("{title}");
     println!(
-        "  {:<38} {:>6} {:<14} {:>3} {:<18} {:<18} {:<22} solution",
+        "  {:<38} {:>6} {:<14} {:>3} {:<18} {:<18} {:<22} what to do (the reference's Solution unless marked)",
         "error", "status", "shape", "try", "waits", "outcome", "request id"
     );
     for row in rows {
@@ -200,18 +200,25 @@ fn print_table(title: &str, rows: &[Row]) {
                     Some(stop) => stop.as_str().to_owned(),
                     None => "error".to_owned(),
                 };
+                // The reference's Solution verbatim; else our own advice, or what the
+                // reference says the status means, each marked as such.
                 let solution = api
                     .and_then(|e| {
                         e.solution()
-                            .or_else(|| StatusInfo::lookup(e.status().as_u16()).map(|s| s.meaning))
+                            .map(str::to_owned)
+                            .or_else(|| e.advice().map(|a| format!("(our advice) {a}")))
+                            .or_else(|| {
+                                StatusInfo::lookup(e.status().as_u16())
+                                    .map(|s| format!("(status) {}", s.meaning))
+                            })
                     })
-                    .unwrap_or("");
+                    .unwrap_or_default();
                 (
                     err.status().map_or(0, |s| s.as_u16()),
                     api.map_or("-".into(), |e| e.shape().to_string()),
                     outcome,
                     err.request_id().unwrap_or("").to_owned(),
-                    solution.to_owned(),
+                    solution,
                 )
             }
         };
