@@ -1,30 +1,63 @@
-//! [`Client`]: blocking calls over the async stack.
+//! [`Client`]: blocking calls over the async stack, driven by one runtime thread.
 
 use std::fmt;
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
+use std::thread::{self, JoinHandle, Thread, ThreadId};
 use std::time::Duration;
 
 use errors_core::{ClientRetryState, Clock, RetryBudget, RetryPolicy};
 use errors_http::{ApiClient, ApiClientBuilder, ApiResponse, Error};
-use http::Method;
+use http::{HeaderMap, Method};
 use reqwest_middleware::RequestBuilder;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use tokio::runtime::RuntimeFlavor;
+use tokio::sync::{mpsc, oneshot};
 
-/// A synchronous client for the API. Cheap to clone; clones share the runtime, the
+/// A synchronous client for the API. Cheap to clone; clones share the runtime thread, the
 /// connection pool, the retry budget and the rate-limit window. Its `Debug` output never
 /// shows the API key.
 ///
-/// Calling it from inside an async runtime returns [`ErrorKind::BlockingInAsync`]
-/// (`errors_http::ErrorKind`) instead of panicking or blocking a worker: use
+/// Like `reqwest::blocking`, it runs one background thread with a tokio runtime that keeps
+/// driving the connection pool between calls; a call hands its request to that thread over
+/// a channel and waits for the whole answer (body included, read within the policy's
+/// limits). So one client can be shared by many threads (its requests then run
+/// concurrently on the runtime thread), and used from `tokio::task::spawn_blocking` or from
+/// a worker of a multi-thread tokio runtime (it steps aside with
+/// `tokio::task::block_in_place` while it waits).
+///
+/// It refuses, with [`ErrorKind::BlockingInAsync`], only where waiting could deadlock: on a
+/// thread of a *current-thread* tokio runtime (that runtime, and whatever it serves, would
+/// stand still while it waits; tokio does not tell its `spawn_blocking` threads apart from
+/// it, so those are refused too), and on the client's own runtime thread. Use
 /// [`errors_http::ApiClient`] there.
+///
+/// ```
+/// use std::sync::Arc;
+/// use errors_blocking::Client;
+///
+/// # fn main() -> Result<(), errors_blocking::Error> {
+/// let client = Client::builder().base_url("http://127.0.0.1:9/v1").build()?;
+/// let workers: Vec<_> = (0..4)
+///     .map(|_| {
+///         let client = client.clone(); // shares the pool and the runtime thread
+///         std::thread::spawn(move || client.get_json::<serde_json::Value>("status").is_ok())
+///     })
+///     .collect();
+/// for worker in workers {
+///     let _ = worker.join();
+/// }
+/// # Ok(()) }
+/// ```
 ///
 /// [`ErrorKind::BlockingInAsync`]: errors_http::ErrorKind::BlockingInAsync
 #[derive(Clone)]
 pub struct Client {
     api: ApiClient,
-    runtime: Arc<Runtime>,
+    runtime: Arc<RuntimeThread>,
 }
 
 impl fmt::Debug for Client {
@@ -35,14 +68,55 @@ impl fmt::Debug for Client {
     }
 }
 
-/// The private runtime. Shut down in the background when dropped, so dropping a client
-/// inside an async context does not panic.
-struct Runtime(Option<tokio::runtime::Runtime>);
+/// A call's work, run on the runtime thread.
+type Job = Pin<Box<dyn Future<Output = ()> + Send>>;
 
-impl Drop for Runtime {
+/// The background thread and its runtime. When the last client goes, the channel closes,
+/// the thread's loop ends and the thread is joined (unless the drop happens on that thread).
+struct RuntimeThread {
+    jobs: Option<mpsc::UnboundedSender<Job>>,
+    thread: Option<JoinHandle<()>>,
+    id: ThreadId,
+}
+
+impl RuntimeThread {
+    fn start() -> Result<RuntimeThread, Error> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| {
+                Error::invalid_request(format!("cannot start the client's runtime: {e}"))
+            })?;
+        let (jobs, mut incoming) = mpsc::unbounded_channel::<Job>();
+        let thread = thread::Builder::new()
+            .name("errors-blocking-runtime".into())
+            .spawn(move || {
+                runtime.block_on(async move {
+                    while let Some(job) = incoming.recv().await {
+                        tokio::spawn(job);
+                    }
+                });
+                // Any call still in flight has no caller left to answer.
+                runtime.shutdown_background();
+            })
+            .map_err(|e| {
+                Error::invalid_request(format!("cannot start the client's runtime thread: {e}"))
+            })?;
+        Ok(RuntimeThread {
+            jobs: Some(jobs),
+            id: thread.thread().id(),
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for RuntimeThread {
     fn drop(&mut self) {
-        if let Some(runtime) = self.0.take() {
-            runtime.shutdown_background();
+        self.jobs.take();
+        if let Some(thread) = self.thread.take()
+            && thread::current().id() != self.id
+        {
+            let _ = thread.join();
         }
     }
 }
@@ -55,16 +129,18 @@ impl Client {
         }
     }
 
-    /// A request to `path` (joined to the base URL) or to an absolute URL, with the API key.
-    /// Add headers, a JSON or raw body, or [`SafeToRepeat`](errors_http::SafeToRepeat), then
-    /// pass it to [`Client::send`].
+    /// A request to `path` (joined under the base URL) or to an absolute `http(s)://` URL;
+    /// the API key is added only for the base URL's origin. Add headers, a JSON or raw body,
+    /// or [`SafeToRepeat`](errors_http::SafeToRepeat), then pass it to [`Client::send`].
     pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
         self.api.request(method, path)
     }
 
-    /// Sends a request, retrying as the policy says, and reads the whole success body.
+    /// Sends a request, retrying as the policy says, and reads the whole success body
+    /// within the same limits (see [`ApiClient::send`]).
     pub fn send(&self, request: RequestBuilder) -> Result<ApiResponse, Error> {
-        self.block_on(self.api.send(request))
+        let api = self.api.clone();
+        self.run(async move { api.send(request).await })
     }
 
     /// Sends a request and decodes the success body as JSON into `T`.
@@ -86,43 +162,110 @@ impl Client {
         self.send_json(self.request(Method::POST, path).json(body))
     }
 
-    /// The async client underneath, sharing this client's pool and retry state.
+    /// The async client underneath, sharing this client's pool and retry state. Its
+    /// connections are driven by this client's runtime thread.
     pub fn async_client(&self) -> &ApiClient {
         &self.api
     }
 
-    fn block_on<T>(&self, work: impl Future<Output = Result<T, Error>>) -> Result<T, Error> {
-        if tokio::runtime::Handle::try_current().is_ok() {
+    /// Runs `work` on the runtime thread and waits for its result.
+    fn run<T: Send + 'static>(
+        &self,
+        work: impl Future<Output = Result<T, Error>> + Send + 'static,
+    ) -> Result<T, Error> {
+        let step_aside = self.check_context()?;
+        let Some(jobs) = &self.runtime.jobs else {
+            return Err(shut_down());
+        };
+        let (answer, reply) = oneshot::channel();
+        let job: Job = Box::pin(async move {
+            let _ = answer.send(work.await);
+        });
+        if jobs.send(job).is_err() {
+            return Err(shut_down());
+        }
+        let wait = move || wait(reply).unwrap_or_else(|| Err(shut_down()));
+        if step_aside {
+            tokio::task::block_in_place(wait)
+        } else {
+            wait()
+        }
+    }
+
+    /// Whether the calling thread may wait: `Ok(true)` on a multi-thread tokio runtime (wait
+    /// inside `block_in_place`), `Ok(false)` outside tokio, an error where it could deadlock.
+    fn check_context(&self) -> Result<bool, Error> {
+        if thread::current().id() == self.runtime.id {
             return Err(Error::blocking_in_async());
         }
-        match &self.runtime.0 {
-            Some(runtime) => runtime.block_on(work),
-            None => Err(Error::invalid_request("the client's runtime has shut down")),
+        match tokio::runtime::Handle::try_current() {
+            Err(_) => Ok(false),
+            Ok(handle) => match handle.runtime_flavor() {
+                RuntimeFlavor::MultiThread => Ok(true),
+                _ => Err(Error::blocking_in_async()),
+            },
         }
     }
 }
 
-/// Settings for a blocking [`Client`]: the same as [`ApiClientBuilder`]'s.
+fn shut_down() -> Error {
+    Error::invalid_request("the client's runtime thread has stopped")
+}
+
+/// Parks the calling thread until `reply` is ready (`None` if its sender went away).
+fn wait<T>(mut reply: oneshot::Receiver<T>) -> Option<T> {
+    let waker = Waker::from(Arc::new(Unparker(thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    loop {
+        match Pin::new(&mut reply).poll(&mut cx) {
+            Poll::Ready(result) => return result.ok(),
+            Poll::Pending => thread::park(),
+        }
+    }
+}
+
+struct Unparker(Thread);
+
+impl Wake for Unparker {
+    fn wake(self: Arc<Self>) {
+        self.0.unpark();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.unpark();
+    }
+}
+
+/// Settings for a blocking [`Client`]: exactly [`ApiClientBuilder`]'s, under the same names
+/// (a test in this crate fails if one is missing). Start from an existing
+/// [`ApiClientBuilder`] with `ClientBuilder::from`.
 #[derive(Debug)]
 pub struct ClientBuilder {
     api: ApiClientBuilder,
 }
 
+impl From<ApiClientBuilder> for ClientBuilder {
+    fn from(api: ApiClientBuilder) -> Self {
+        ClientBuilder { api }
+    }
+}
+
 impl ClientBuilder {
-    /// The API key, sent as `Authorization: Bearer <key>` (see [`ClientBuilder::auth_header`])
-    /// and marked sensitive.
+    /// The API key, marked sensitive, sent only to the base URL's origin (see
+    /// [`ApiClientBuilder::api_key`]).
     pub fn api_key(mut self, key: impl Into<String>) -> Self {
         self.api = self.api.api_key(key);
         self
     }
 
     /// The header that carries the key, and the scheme before it (`None` for a bare key).
+    /// Whatever its name, it never goes to another origin, redirects included.
     pub fn auth_header(mut self, name: impl Into<String>, scheme: Option<&str>) -> Self {
         self.api = self.api.auth_header(name, scheme);
         self
     }
 
-    /// The URL relative paths are joined to.
+    /// The URL relative paths are joined to; its origin is the only one the key goes to.
     pub fn base_url(mut self, url: impl Into<String>) -> Self {
         self.api = self.api.base_url(url);
         self
@@ -146,7 +289,7 @@ impl ClientBuilder {
         self
     }
 
-    /// The HTTP client's timeout for each attempt.
+    /// The HTTP client's timeout for each attempt, body included.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.api = self.api.timeout(timeout);
         self
@@ -176,21 +319,52 @@ impl ClientBuilder {
         self
     }
 
-    /// The client.
+    /// The largest success body read (default: no limit); see
+    /// [`ApiClientBuilder::max_response_bytes`].
+    pub fn max_response_bytes(mut self, limit: u64) -> Self {
+        self.api = self.api.max_response_bytes(limit);
+        self
+    }
+
+    /// The level of retry and failure events (default WARN).
+    pub fn log_level(mut self, level: tracing::Level) -> Self {
+        self.api = self.api.log_level(level);
+        self
+    }
+
+    /// Trusts the certificate authorities in `pem` in addition to the system's; see
+    /// [`ApiClientBuilder::add_root_certificates_pem`].
+    pub fn add_root_certificates_pem(mut self, pem: impl AsRef<[u8]>) -> Self {
+        self.api = self.api.add_root_certificates_pem(pem);
+        self
+    }
+
+    /// The `User-Agent` header (default `errors-http/<version>`).
+    pub fn user_agent(mut self, value: impl Into<String>) -> Self {
+        self.api = self.api.user_agent(value);
+        self
+    }
+
+    /// Headers added to every request that does not set them itself.
+    pub fn default_headers(mut self, headers: HeaderMap) -> Self {
+        self.api = self.api.default_headers(headers);
+        self
+    }
+
+    /// Uses this `reqwest::Client` (an async one: it is driven by the client's runtime
+    /// thread); see [`ApiClientBuilder::with_client`].
+    pub fn with_client(mut self, client: reqwest::Client) -> Self {
+        self.api = self.api.with_client(client);
+        self
+    }
+
+    /// The client, with its runtime thread started.
     pub fn build(self) -> Result<Client, Error> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| {
-                Error::invalid_request(format!("cannot start the client's runtime: {e}"))
-            })?;
-        // reqwest's client must be built where its runtime will drive it.
-        let _guard = runtime.enter();
         let api = self.api.build()?;
-        drop(_guard);
+        let runtime = RuntimeThread::start()?;
         Ok(Client {
             api,
-            runtime: Arc::new(Runtime(Some(runtime))),
+            runtime: Arc::new(runtime),
         })
     }
 }

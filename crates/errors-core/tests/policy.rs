@@ -589,3 +589,33 @@ fn a_fractional_or_listed_retry_after_is_never_shortened() {
         assert!(wait >= Duration::from_secs(secs), "{value}: {wait:?}");
     }
 }
+
+#[test]
+fn row_failures_retrying_cannot_fix_are_never_retried() {
+    for failure in [
+        TransportFailure::certificate(),
+        TransportFailure::tls(),
+        TransportFailure::response_too_large(),
+    ] {
+        assert!(failure.kind.is_permanent(), "{failure:?}");
+        for idempotency in [Idempotency::Idempotent, Idempotency::NonIdempotent] {
+            let decision = first_decision_with(
+                RetryPolicy::default(),
+                idempotency,
+                Outcome::Transport(failure),
+            );
+            assert_eq!(
+                decision,
+                Decision::Stop(StopReason::NotRetryable),
+                "{failure:?} {idempotency:?}"
+            );
+        }
+    }
+    for failure in [
+        TransportFailure::connect(),
+        TransportFailure::timeout(),
+        TransportFailure::other(),
+    ] {
+        assert!(!failure.kind.is_permanent(), "{failure:?}");
+    }
+}

@@ -13,6 +13,7 @@ use serde::de::DeserializeOwned;
 
 use crate::attempts::Attempts;
 use crate::error::{Error, ErrorKind};
+use crate::layer::{ClientLayer, ReadWholeBody};
 use crate::middleware::RetryMiddleware;
 use crate::response::ResponseExt as _;
 
@@ -98,32 +99,69 @@ impl ApiClient {
         ApiClientBuilder::default()
     }
 
-    /// A request to `path` (joined to the base URL) or to an absolute URL, with the API key.
+    /// A request to `path`, joined under the base URL, or to an absolute `http(s)://` URL.
+    ///
+    /// `path` is a path whatever it contains: `"jobs:cancel"` is `<base>/jobs:cancel`, not a
+    /// URL with the scheme `jobs`, and a leading `/` stays under the base. Only a string with
+    /// a scheme and `//` (`https://host/...`) is taken as an absolute URL.
+    ///
+    /// The API key goes only to the base URL's origin (scheme, host and port): a request to
+    /// any other origin carries no credential, and a redirect to another origin is followed
+    /// without it.
     pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
         let url = self.url(path);
         let mut builder = self.inner.http.request(method, url.as_str());
-        if let Some((name, value)) = &self.inner.auth {
+        if let Some((name, value)) = &self.inner.auth
+            && self.is_api_origin(&url)
+        {
             builder = builder.header(name.clone(), value.clone());
         }
         builder
     }
 
     fn url(&self, path: &str) -> String {
-        if let Ok(absolute) = reqwest::Url::parse(path) {
-            return absolute.into();
+        let Some(base) = &self.inner.base_url else {
+            return path.to_owned();
+        };
+        if is_absolute_url(path) {
+            return path.to_owned();
         }
-        match &self.inner.base_url {
-            Some(base) => base
-                .join(path.trim_start_matches('/'))
-                .map(String::from)
-                .unwrap_or_else(|_| path.to_owned()),
-            None => path.to_owned(),
+        // `./` keeps a colon in the first segment (`jobs:cancel`) a path, not a scheme.
+        base.join(&format!("./{}", path.trim_start_matches('/')))
+            .map(String::from)
+            .unwrap_or_else(|_| path.to_owned())
+    }
+
+    /// Whether `url` has the base URL's origin: the only one the API key is sent to.
+    fn is_api_origin(&self, url: &str) -> bool {
+        match (&self.inner.base_url, reqwest::Url::parse(url)) {
+            (Some(base), Ok(url)) => base.origin() == url.origin(),
+            _ => false,
         }
     }
 
+    /// The redirect policy of the clients this crate builds, for a `reqwest::Client` you pass
+    /// to [`ApiClientBuilder::with_client`]: reqwest follows up to ten redirects within one
+    /// origin and stops at a redirect to another origin, which [`ApiClient`] then follows
+    /// itself without any credential. (reqwest's default policy strips only `Authorization`
+    /// and cookies, so a key in a custom header, e.g. `X-API-Key`, would follow it.)
+    pub fn redirect_policy() -> reqwest::redirect::Policy {
+        crate::layer::redirect_policy()
+    }
+
     /// Sends a request built with [`ApiClient::request`] and reads the whole success body.
+    ///
+    /// The body is read inside the attempt: the policy's attempt timeout and deadline (and
+    /// reqwest's `timeout`) cover it, and a body that breaks off or stalls is a failed
+    /// attempt the policy may retry (an idempotent request) like any other. With
+    /// [`ApiClientBuilder::max_response_bytes`], a longer body ends the call with
+    /// [`ErrorKind::ResponseTooLarge`] without buffering past the limit.
     pub async fn send(&self, request: RequestBuilder) -> Result<ApiResponse, Error> {
-        let response = request.send().await.map_err(Error::from_middleware)?;
+        let response = request
+            .with_extension(ReadWholeBody)
+            .send()
+            .await
+            .map_err(Error::from_middleware)?;
         let mut response = response.error_for_api_status().await?;
         let attempts = response
             .extensions_mut()
@@ -132,6 +170,7 @@ impl ApiClient {
             .unwrap_or_default();
         let status = response.status();
         let headers = response.headers().clone();
+        // Already in memory (read by the client's layer within the attempt).
         match response.bytes().await {
             Ok(body) => Ok(ApiResponse {
                 status,
@@ -189,6 +228,36 @@ impl ApiClient {
 }
 
 /// Settings for an [`ApiClient`]. Its `Debug` output never shows the API key.
+///
+/// Every setting here also exists, with the same name, on the blocking client's builder
+/// (`errors_blocking::ClientBuilder`); a test there fails if one is missing.
+///
+/// ## TLS and the other transport defaults
+///
+/// The `reqwest::Client` built here has reqwest's usual defaults: TLS through the crate's
+/// TLS feature (`rustls`, the default: rustls with aws-lc-rs and the platform's certificate
+/// verifier, so the system's trusted authorities apply; or `native-tls`), HTTP/2 when the
+/// server offers it over TLS, the system's proxy settings (`HTTP_PROXY`, `HTTPS_PROXY`,
+/// `NO_PROXY`), and charset decoding of text. Cookies and response decompression stay off
+/// (an API client needs neither). Add a private certificate authority with
+/// [`add_root_certificates_pem`](ApiClientBuilder::add_root_certificates_pem), or pass a
+/// configured client with [`with_client`](ApiClientBuilder::with_client).
+///
+/// ```
+/// use errors_http::ApiClient;
+///
+/// # fn main() -> Result<(), errors_http::Error> {
+/// # let pem = include_bytes!("../tests/data/ca.pem");
+/// let client = ApiClient::builder()
+///     .base_url("https://api.example.com/v1")
+///     .api_key("sk-test")
+///     .add_root_certificates_pem(pem) // a private CA, in addition to the system's
+///     .user_agent("my-app/1.2")
+///     .max_response_bytes(16 << 20)
+///     .build()?;
+/// # let _ = client;
+/// # Ok(()) }
+/// ```
 #[derive(Default)]
 pub struct ApiClientBuilder {
     api_key: Option<String>,
@@ -204,6 +273,10 @@ pub struct ApiClientBuilder {
     body_limit: Option<usize>,
     log_level: Option<tracing::Level>,
     client: Option<reqwest::Client>,
+    root_certificates: Vec<Vec<u8>>,
+    user_agent: Option<String>,
+    default_headers: HeaderMap,
+    max_response_bytes: Option<u64>,
 }
 
 impl fmt::Debug for ApiClientBuilder {
@@ -212,25 +285,35 @@ impl fmt::Debug for ApiClientBuilder {
             .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
             .field("base_url", &self.base_url)
             .field("policy", &self.policy)
+            .field("user_agent", &self.user_agent)
+            .field("max_response_bytes", &self.max_response_bytes)
+            .field("root_certificates", &self.root_certificates.len())
+            .field("with_client", &self.client.is_some())
             .finish_non_exhaustive()
     }
 }
 
+/// The `User-Agent` sent when none is set: this crate's name and version.
+pub(crate) const DEFAULT_USER_AGENT: &str =
+    concat!(env!("CARGO_PKG_NAME"), "/", env!("CARGO_PKG_VERSION"));
+
 impl ApiClientBuilder {
-    /// The API key, sent with every request and marked sensitive.
+    /// The API key, marked sensitive, sent only to the base URL's origin.
     pub fn api_key(mut self, key: impl Into<String>) -> Self {
         self.api_key = Some(key.into());
         self
     }
 
     /// The header that carries the key, and the scheme before it (default
-    /// `Authorization` with `Bearer`; e.g. `("X-API-Key", None)` for a bare key).
+    /// `Authorization` with `Bearer`; e.g. `("X-API-Key", None)` for a bare key). Whatever
+    /// its name, it is never sent to another origin, redirects included.
     pub fn auth_header(mut self, name: impl Into<String>, scheme: Option<&str>) -> Self {
         self.auth_header = Some((name.into(), scheme.map(str::to_owned)));
         self
     }
 
-    /// The URL relative paths are joined to (a trailing `/` is added if missing).
+    /// The URL relative paths are joined to (a trailing `/` is added if missing). Its
+    /// origin is the only one the API key is sent to.
     pub fn base_url(mut self, url: impl Into<String>) -> Self {
         self.base_url = Some(url.into());
         self
@@ -254,7 +337,8 @@ impl ApiClientBuilder {
         self
     }
 
-    /// reqwest's own timeout for each attempt (see also the policy's attempt timeout).
+    /// reqwest's own timeout for each attempt, body included (see also the policy's attempt
+    /// timeout; either one ends the attempt with [`ErrorKind::Timeout`]).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
         self
@@ -284,20 +368,63 @@ impl ApiClientBuilder {
         self
     }
 
+    /// The largest success body read (default: no limit). A longer one ends the call with
+    /// [`ErrorKind::ResponseTooLarge`], not retried, as soon as it is known (from
+    /// `Content-Length`, or while reading): nothing past the limit is buffered.
+    pub fn max_response_bytes(mut self, limit: u64) -> Self {
+        self.max_response_bytes = Some(limit);
+        self
+    }
+
     /// The level of retry and failure events (default WARN).
     pub fn log_level(mut self, level: tracing::Level) -> Self {
         self.log_level = Some(level);
         self
     }
 
-    /// Uses this reqwest client (its pool, TLS and timeouts) instead of building one;
-    /// `timeout` and `connect_timeout` are then ignored.
+    /// Trusts the certificate authorities in `pem` (one or more `CERTIFICATE` blocks) in
+    /// addition to the system's, as `curl --cacert` does. May be called more than once. A
+    /// file that holds no certificate is an error from [`build`](ApiClientBuilder::build).
+    pub fn add_root_certificates_pem(mut self, pem: impl AsRef<[u8]>) -> Self {
+        self.root_certificates.push(pem.as_ref().to_vec());
+        self
+    }
+
+    /// The `User-Agent` header (default `errors-http/<version>`, unless a client is passed
+    /// with [`with_client`](ApiClientBuilder::with_client), whose own applies). A request
+    /// that sets its own keeps it.
+    pub fn user_agent(mut self, value: impl Into<String>) -> Self {
+        self.user_agent = Some(value.into());
+        self
+    }
+
+    /// Headers added to every request that does not set them itself (merged with earlier
+    /// calls). For non-secret values: the API key belongs in
+    /// [`api_key`](ApiClientBuilder::api_key), which is kept to the API's origin.
+    pub fn default_headers(mut self, headers: HeaderMap) -> Self {
+        for (name, value) in headers {
+            if let Some(name) = name {
+                self.default_headers.insert(name, value);
+            }
+        }
+        self
+    }
+
+    /// Uses this reqwest client (its pool, TLS, proxy and timeouts) instead of building one.
+    /// [`timeout`](ApiClientBuilder::timeout), [`connect_timeout`](ApiClientBuilder::connect_timeout)
+    /// and [`add_root_certificates_pem`](ApiClientBuilder::add_root_certificates_pem) cannot
+    /// apply to it: combining them is an error from [`build`](ApiClientBuilder::build).
+    ///
+    /// Build it with [`ApiClient::redirect_policy`] (or `Policy::none()`): reqwest's default
+    /// policy follows a redirect to another origin itself, and strips only `Authorization`
+    /// and cookies, so a key sent in a custom header would follow it.
     pub fn with_client(mut self, client: reqwest::Client) -> Self {
         self.client = Some(client);
         self
     }
 
-    /// The client, or [`ErrorKind::InvalidRequest`] for a bad base URL or API key.
+    /// The client, or [`ErrorKind::InvalidRequest`] for a bad base URL, API key, header,
+    /// certificate, or settings that contradict each other.
     pub fn build(self) -> Result<ApiClient, Error> {
         let base_url = match self.base_url {
             Some(url) => {
@@ -313,8 +440,13 @@ impl ApiClientBuilder {
             }
             None => None,
         };
-        let auth = match self.api_key {
+        let (auth, auth_name) = match self.api_key {
             Some(key) => {
+                if base_url.is_none() {
+                    return Err(Error::invalid_request(
+                        "an api key needs a base url: the key is only sent to its origin",
+                    ));
+                }
                 let (name, scheme) = self
                     .auth_header
                     .unwrap_or_else(|| ("authorization".to_owned(), Some("Bearer".to_owned())));
@@ -332,22 +464,53 @@ impl ApiClientBuilder {
                     )
                 })?;
                 value.set_sensitive(true);
-                Some((name, value))
+                (Some((name.clone(), value)), Some(name))
             }
-            None => None,
+            None => (None, None),
         };
+        let mut default_headers = self.default_headers;
+        let user_agent = match (self.user_agent, &self.client) {
+            (Some(agent), _) => Some(agent),
+            (None, None) => Some(DEFAULT_USER_AGENT.to_owned()),
+            (None, Some(_)) => None,
+        };
+        if let Some(agent) = user_agent {
+            let value = HeaderValue::from_str(&agent).map_err(|_| {
+                Error::invalid_request(format!("invalid user agent {agent:?}"))
+            })?;
+            default_headers.insert(http::header::USER_AGENT, value);
+        }
         let client = match self.client {
-            Some(client) => client,
+            Some(client) => {
+                let ignored = [
+                    (self.timeout.is_some(), "timeout"),
+                    (self.connect_timeout.is_some(), "connect_timeout"),
+                    (
+                        !self.root_certificates.is_empty(),
+                        "add_root_certificates_pem",
+                    ),
+                ];
+                if let Some((_, setting)) = ignored.iter().find(|(set, _)| *set) {
+                    return Err(Error::invalid_request(format!(
+                        "{setting} cannot apply to a client passed to with_client: configure that reqwest::Client instead"
+                    )));
+                }
+                client
+            }
             None => {
-                let mut builder = reqwest::Client::builder();
+                let mut builder = reqwest::Client::builder().redirect(ApiClient::redirect_policy());
                 if let Some(t) = self.timeout {
                     builder = builder.timeout(t);
                 }
                 if let Some(t) = self.connect_timeout {
                     builder = builder.connect_timeout(t);
                 }
+                builder = add_root_certificates(builder, &self.root_certificates)?;
                 builder.build().map_err(|e| {
-                    Error::invalid_request(format!("cannot build the http client: {e}"))
+                    Error::invalid_request(format!(
+                        "cannot build the http client: {}",
+                        crate::error::chain_text(&e)
+                    ))
                 })?
             }
         };
@@ -370,8 +533,14 @@ impl ApiClientBuilder {
             middleware = middleware.log_level(level);
         }
         let middleware = middleware.build();
+        let layer = ClientLayer {
+            default_headers,
+            auth_header: auth_name,
+            max_response_bytes: self.max_response_bytes,
+        };
         let http = reqwest_middleware::ClientBuilder::new(client)
             .with(middleware.clone())
+            .with(layer)
             .build();
         Ok(ApiClient {
             inner: Arc::new(ClientInner {
@@ -381,5 +550,64 @@ impl ApiClientBuilder {
                 auth,
             }),
         })
+    }
+}
+
+/// Adds the certificate authorities in each PEM file; a file that holds none is an error.
+#[cfg(any(feature = "rustls", feature = "native-tls"))]
+fn add_root_certificates(
+    mut builder: reqwest::ClientBuilder,
+    pems: &[Vec<u8>],
+) -> Result<reqwest::ClientBuilder, Error> {
+    for pem in pems {
+        builder = builder.tls_certs_merge(root_certificates(pem)?);
+    }
+    Ok(builder)
+}
+
+/// Without a TLS feature there is nothing to add the certificates to.
+#[cfg(not(any(feature = "rustls", feature = "native-tls")))]
+fn add_root_certificates(
+    builder: reqwest::ClientBuilder,
+    pems: &[Vec<u8>],
+) -> Result<reqwest::ClientBuilder, Error> {
+    if pems.is_empty() {
+        Ok(builder)
+    } else {
+        Err(Error::invalid_request(
+            "root certificates need a TLS feature (errors-http's rustls or native-tls)",
+        ))
+    }
+}
+
+/// The certificates in a PEM file; one that holds none is an error.
+#[cfg(any(feature = "rustls", feature = "native-tls"))]
+fn root_certificates(pem: &[u8]) -> Result<Vec<reqwest::Certificate>, Error> {
+    let certificates = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| {
+        Error::invalid_request(format!(
+            "invalid pem certificate: {}",
+            crate::error::chain_text(&e)
+        ))
+    })?;
+    if certificates.is_empty() {
+        return Err(Error::invalid_request(
+            "the pem data holds no certificate",
+        ));
+    }
+    Ok(certificates)
+}
+
+/// Whether `path` is an absolute URL (a scheme followed by `//`), not a path under the base.
+fn is_absolute_url(path: &str) -> bool {
+    match path.split_once(':') {
+        Some((scheme, rest)) => {
+            rest.starts_with("//")
+                && !scheme.is_empty()
+                && scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+                && scheme
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+        }
+        None => false,
     }
 }

@@ -15,6 +15,9 @@ pub struct Error {
     kind: ErrorKind,
     attempts: Vec<AttemptRecord>,
     stop: Option<StopReason>,
+    /// The cause of a [`ErrorKind::Timeout`] when something below us timed out (reqwest's
+    /// own `.timeout()`), returned by `source()`.
+    cause: Option<Box<dyn std::error::Error + Send + Sync>>,
 }
 
 /// What went wrong.
@@ -31,8 +34,28 @@ pub enum ErrorKind {
     Api(Box<ApiError>),
     /// No response: the connection failed, was reset, or the HTTP client failed.
     Transport(reqwest_middleware::Error),
-    /// An attempt ran out of time (the per-attempt timeout or the deadline's remainder).
+    /// An attempt ran out of time, whichever limit cut it: the policy's attempt timeout or
+    /// the deadline's remainder (no source), or reqwest's own `.timeout()` (the reqwest
+    /// error is the [`source`](std::error::Error::source)). Reading the success body counts:
+    /// a server that sends its headers and then stalls ends here too.
     Timeout,
+    /// The server's TLS certificate was not trusted (unknown authority, expired, issued for
+    /// another name). Never retried. Trust a private authority with
+    /// [`ApiClientBuilder::add_root_certificates_pem`](crate::ApiClientBuilder::add_root_certificates_pem).
+    Certificate(reqwest_middleware::Error),
+    /// The TLS handshake failed for a reason other than the certificate (no common protocol
+    /// version, a server that does not speak TLS on that port). Never retried.
+    Tls(reqwest_middleware::Error),
+    /// The URL's scheme (kept here) is one this build cannot speak, e.g. `https` without a
+    /// TLS feature. Never retried.
+    UnsupportedScheme(String),
+    /// The success body was longer than the limit set with
+    /// [`ApiClientBuilder::max_response_bytes`](crate::ApiClientBuilder::max_response_bytes);
+    /// reading stopped there, nothing past it was buffered. Never retried.
+    ResponseTooLarge {
+        /// The limit, in bytes.
+        limit: u64,
+    },
     /// The deadline passed before an attempt could be made (for example while the client's
     /// rate-limit window was closed).
     DeadlineExceeded,
@@ -40,8 +63,8 @@ pub enum ErrorKind {
     Decode(serde_json::Error),
     /// The request could not be built: a bad URL, header or configuration.
     InvalidRequest(String),
-    /// The blocking client was called from inside an async runtime, where it would block a
-    /// worker thread.
+    /// The blocking client was called where waiting could deadlock: on a thread of a
+    /// current-thread tokio runtime, or on the client's own runtime thread.
     BlockingInAsync,
 }
 
@@ -51,6 +74,15 @@ impl Error {
             kind,
             attempts: Vec::new(),
             stop: None,
+            cause: None,
+        }
+    }
+
+    /// A [`ErrorKind::Timeout`], with what timed out below us if it was not our own limit.
+    pub(crate) fn timeout(cause: Option<Box<dyn std::error::Error + Send + Sync>>) -> Error {
+        Error {
+            cause,
+            ..Error::new(ErrorKind::Timeout)
         }
     }
 
@@ -64,6 +96,7 @@ impl Error {
             kind,
             attempts,
             stop,
+            cause: None,
         }
     }
 
@@ -72,7 +105,7 @@ impl Error {
         Error::new(ErrorKind::InvalidRequest(message.into()))
     }
 
-    /// The blocking client was called from inside an async runtime.
+    /// The blocking client was called where waiting could deadlock.
     pub fn blocking_in_async() -> Error {
         Error::new(ErrorKind::BlockingInAsync)
     }
@@ -137,18 +170,7 @@ impl Error {
     /// Turns the error a `ClientWithMiddleware` returned back into ours (the retry middleware
     /// wraps its errors so the attempt history survives the trip through `anyhow`).
     pub fn from_middleware(error: reqwest_middleware::Error) -> Error {
-        match error {
-            reqwest_middleware::Error::Middleware(inner) => match inner.downcast::<Error>() {
-                Ok(ours) => ours,
-                Err(other) => Error::new(ErrorKind::Transport(
-                    reqwest_middleware::Error::Middleware(other),
-                )),
-            },
-            reqwest_middleware::Error::Reqwest(e) if e.is_builder() => {
-                Error::new(ErrorKind::InvalidRequest(chain_text(&e)))
-            }
-            other => Error::new(ErrorKind::Transport(other)),
-        }
+        crate::transport::into_error(error)
     }
 
     pub(crate) fn set_history(&mut self, attempts: Vec<AttemptRecord>, stop: Option<StopReason>) {
@@ -164,11 +186,23 @@ impl fmt::Display for Error {
             ErrorKind::Transport(e) if e.is_connect() => f.write_str("connection failed")?,
             ErrorKind::Transport(_) => f.write_str("request failed without a response")?,
             ErrorKind::Timeout => f.write_str("request timed out")?,
+            ErrorKind::Certificate(e) => match crate::transport::certificate_reason(e) {
+                Some(reason) => write!(f, "certificate not trusted: {reason}")?,
+                None => f.write_str("certificate not trusted")?,
+            },
+            ErrorKind::Tls(_) => f.write_str("tls handshake failed")?,
+            ErrorKind::UnsupportedScheme(scheme) => write!(
+                f,
+                "url scheme {scheme:?} is not supported by this build (https needs errors-http's rustls or native-tls feature)"
+            )?,
+            ErrorKind::ResponseTooLarge { limit } => {
+                write!(f, "response body larger than the {limit}-byte limit")?
+            }
             ErrorKind::DeadlineExceeded => f.write_str("deadline exceeded before the request could be sent")?,
             ErrorKind::Decode(_) => f.write_str("failed to decode the response body")?,
             ErrorKind::InvalidRequest(message) => write!(f, "invalid request: {message}")?,
             ErrorKind::BlockingInAsync => f.write_str(
-                "the blocking client was called inside an async runtime; use errors-http's ApiClient there",
+                "the blocking client was called where waiting could deadlock (a current-thread async runtime, or its own runtime thread); use errors-http's ApiClient there",
             )?,
         }
         let n = self.attempts.len();
@@ -193,6 +227,7 @@ impl fmt::Debug for Error {
             .field("kind", &self.kind)
             .field("stop", &self.stop)
             .field("attempts", &self.attempts)
+            .field("cause", &self.cause)
             .finish()
     }
 }
@@ -202,8 +237,12 @@ impl std::error::Error for Error {
         match &self.kind {
             // The API error's own line is our Display: forward its cause, not itself.
             ErrorKind::Api(e) => std::error::Error::source(&**e),
-            ErrorKind::Transport(e) => Some(e),
+            ErrorKind::Transport(e) | ErrorKind::Certificate(e) | ErrorKind::Tls(e) => Some(e),
             ErrorKind::Decode(e) => Some(e),
+            ErrorKind::Timeout => self
+                .cause
+                .as_deref()
+                .map(|e| e as &(dyn std::error::Error + 'static)),
             _ => None,
         }
     }

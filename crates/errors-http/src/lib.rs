@@ -44,10 +44,12 @@
 mod attempts;
 mod client;
 mod error;
+mod layer;
 mod middleware;
 mod response;
 mod strategy;
 mod trace;
+mod transport;
 
 pub use attempts::{Attempts, SafeToRepeat};
 pub use client::{ApiClient, ApiClientBuilder, ApiResponse};

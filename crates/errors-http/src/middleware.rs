@@ -133,9 +133,7 @@ impl RetryMiddleware {
                             let (head, body, error) = *failed;
                             Ok(rebuild(head, body, error, run, stop, inner.parser.limit()))
                         }
-                        Some(Failed::Transport(kind)) => {
-                            Err(finish_error(Error::new(kind), run, stop))
-                        }
+                        Some(Failed::Transport(error)) => Err(finish_error(error, run, stop)),
                         None => Err(finish_error(
                             Error::new(ErrorKind::DeadlineExceeded),
                             run,
@@ -202,16 +200,16 @@ impl RetryMiddleware {
                     }
                 }
                 Err(failure) => {
-                    let (transport, kind) = failure.classify();
+                    let (transport, error) = failure.classify();
                     let decision = run.after_attempt(Outcome::Transport(transport), self.now());
                     inner.trace.attempt(&run, decision);
                     match decision {
                         Decision::Retry { wait, .. } => {
-                            last = Some(Failed::Transport(kind));
+                            last = Some(Failed::Transport(error));
                             tokio::time::sleep(wait).await;
                         }
                         Decision::Stop(stop) => {
-                            return Err(finish_error(Error::new(kind), run, stop));
+                            return Err(finish_error(error, run, stop));
                         }
                     }
                 }
@@ -357,7 +355,7 @@ struct Head {
 enum Failed {
     /// The response's head, the body as read, and the parsed error.
     Api(Box<(Head, Vec<u8>, ApiError)>),
-    Transport(ErrorKind),
+    Transport(Error),
 }
 
 enum Received {
@@ -371,35 +369,12 @@ enum AttemptFailure {
 }
 
 impl AttemptFailure {
-    fn classify(self) -> (TransportFailure, ErrorKind) {
+    /// The policy's view of the failure and the caller's error (see `crate::transport`).
+    fn classify(self) -> (TransportFailure, Error) {
         match self {
-            AttemptFailure::TimedOut => (TransportFailure::timeout(), ErrorKind::Timeout),
-            AttemptFailure::Send(e) => {
-                let failure = transport_failure(&e);
-                let kind = match e {
-                    reqwest_middleware::Error::Reqwest(e) if e.is_builder() => {
-                        ErrorKind::InvalidRequest(crate::error::chain_text(&e))
-                    }
-                    e => ErrorKind::Transport(e),
-                };
-                (failure, kind)
-            }
+            AttemptFailure::TimedOut => crate::transport::timed_out(),
+            AttemptFailure::Send(e) => crate::transport::classify(e),
         }
-    }
-}
-
-/// What the policy needs to know about a failure below HTTP. A builder error means reqwest
-/// refused to send the request at all (a URL scheme it does not support). A connection error means the
-/// request never left the client; anything else may have reached the server.
-pub(crate) fn transport_failure(error: &reqwest_middleware::Error) -> TransportFailure {
-    if matches!(error, reqwest_middleware::Error::Reqwest(e) if e.is_builder()) {
-        TransportFailure::rejected()
-    } else if error.is_connect() {
-        TransportFailure::connect()
-    } else if error.is_timeout() {
-        TransportFailure::timeout()
-    } else {
-        TransportFailure::other()
     }
 }
 

@@ -2,7 +2,7 @@
 
 use errors_core::{ApiError, ErrorBody, Idempotency, Outcome, RetryPolicy};
 
-use crate::middleware::transport_failure;
+use crate::transport::transport_failure;
 use reqwest_retry::{Retryable, RetryableStrategy};
 
 /// A `reqwest_retry::RetryableStrategy` that classifies by the API's rules, for services that

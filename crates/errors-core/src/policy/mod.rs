@@ -33,7 +33,9 @@ use crate::{ApiError, ApiErrorKind};
 /// | 501, 505 | never | — |
 /// | connection refused (never sent) | yes, any method | backoff |
 /// | timeout or reset after sending | idempotent or marked safe only | backoff |
-/// | refused by the HTTP client before sending (bad URL scheme) | never | — |
+/// | refused by the HTTP client before sending (bad URL, a scheme the build cannot speak) | never | — |
+/// | TLS certificate not trusted, TLS handshake failure | never | — |
+/// | success body over the client's size limit | never | — |
 ///
 /// Every retry is also bounded by `max_retries`, the total deadline (a wait that would end
 /// past it is not started) and the shared [`RetryBudget`].
@@ -154,7 +156,7 @@ impl RetryPolicy {
         match outcome {
             Outcome::Success { .. } => Err(StopReason::Succeeded),
             Outcome::Transport(failure) => {
-                if failure.kind == TransportKind::Rejected {
+                if failure.kind.is_permanent() {
                     Err(StopReason::NotRetryable)
                 } else if !failure.may_have_reached_server {
                     Ok(RetryReason::NotSent)

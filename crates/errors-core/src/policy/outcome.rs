@@ -39,19 +39,67 @@ impl Idempotency {
 }
 
 /// How an attempt failed below HTTP.
+///
+/// The kinds that retrying cannot fix ([`TransportKind::is_permanent`]) are never retried,
+/// whatever the method: the same request would meet the same certificate, the same missing
+/// TLS support or the same oversize body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum TransportKind {
     /// The connection could not be made: the request never left the client.
     Connect,
-    /// The attempt timed out (connecting, waiting for the response, or reading it).
+    /// The attempt timed out (connecting, waiting for the response, or reading its body).
     Timeout,
     /// Anything else: a reset, a broken body, a protocol error.
     Other,
-    /// The HTTP client refused to send the request at all (a URL scheme it does not support,
-    /// an invalid header): nothing reached the network, and nothing would on a retry.
+    /// The HTTP client refused to send the request at all (a URL scheme this build cannot
+    /// speak, a malformed URL, an invalid header): nothing reached the network, and nothing
+    /// would on a retry.
     Rejected,
+    /// The server's TLS certificate was not trusted (unknown issuer, expired, issued for
+    /// another name). Nothing was sent; a retry meets the same certificate.
+    Certificate,
+    /// The TLS handshake failed for another reason (no common protocol version or cipher,
+    /// a server that does not speak TLS on that port). Nothing was sent.
+    Tls,
+    /// The success body was larger than the client's limit; reading stopped there. The same
+    /// request would get the same body.
+    ResponseTooLarge,
+}
+
+impl TransportKind {
+    /// Whether retrying cannot help: [`Rejected`](TransportKind::Rejected),
+    /// [`Certificate`](TransportKind::Certificate), [`Tls`](TransportKind::Tls) and
+    /// [`ResponseTooLarge`](TransportKind::ResponseTooLarge).
+    ///
+    /// ```
+    /// use errors_core::TransportKind;
+    /// assert!(TransportKind::Certificate.is_permanent());
+    /// assert!(!TransportKind::Connect.is_permanent());
+    /// ```
+    pub fn is_permanent(self) -> bool {
+        matches!(
+            self,
+            TransportKind::Rejected
+                | TransportKind::Certificate
+                | TransportKind::Tls
+                | TransportKind::ResponseTooLarge
+        )
+    }
+
+    /// The snake_case name, as serialized (`"connect"`, `"certificate"`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TransportKind::Connect => "connect",
+            TransportKind::Timeout => "timeout",
+            TransportKind::Other => "other",
+            TransportKind::Rejected => "rejected",
+            TransportKind::Certificate => "certificate",
+            TransportKind::Tls => "tls",
+            TransportKind::ResponseTooLarge => "response_too_large",
+        }
+    }
 }
 
 /// A failure below HTTP, as the driver saw it.
@@ -86,6 +134,30 @@ impl TransportFailure {
         TransportFailure {
             kind: TransportKind::Rejected,
             may_have_reached_server: false,
+        }
+    }
+
+    /// The server's certificate was rejected: permanent, never retried.
+    pub fn certificate() -> TransportFailure {
+        TransportFailure {
+            kind: TransportKind::Certificate,
+            may_have_reached_server: false,
+        }
+    }
+
+    /// The TLS handshake failed (not because of the certificate): permanent, never retried.
+    pub fn tls() -> TransportFailure {
+        TransportFailure {
+            kind: TransportKind::Tls,
+            may_have_reached_server: false,
+        }
+    }
+
+    /// The success body exceeded the client's limit: permanent, never retried.
+    pub fn response_too_large() -> TransportFailure {
+        TransportFailure {
+            kind: TransportKind::ResponseTooLarge,
+            may_have_reached_server: true,
         }
     }
 

@@ -1,0 +1,182 @@
+//! Mapping reqwest's errors to what `errors_core`'s policy needs to know, and to our kinds.
+//!
+//! reqwest 0.13 reports a rejected certificate, a failed TLS handshake and an `https://` URL
+//! in a build without TLS as *connect* errors (`is_connect()` is true); the cause is only in
+//! the source chain. The chain is walked here so those failures are classified as what they
+//! are ([`TransportKind::Certificate`](errors_core::TransportKind::Certificate),
+//! [`TransportKind::Tls`](errors_core::TransportKind::Tls),
+//! [`TransportKind::Rejected`](errors_core::TransportKind::Rejected)), which the policy never
+//! retries, instead of as a connection failure it would retry.
+
+use std::error::Error as StdError;
+
+use errors_core::TransportFailure;
+
+use crate::error::{Error, ErrorKind};
+
+/// What a failure below HTTP is, as far as the policy is concerned.
+pub(crate) fn transport_failure(error: &reqwest_middleware::Error) -> TransportFailure {
+    match error {
+        reqwest_middleware::Error::Reqwest(e) if e.is_builder() => TransportFailure::rejected(),
+        reqwest_middleware::Error::Middleware(inner) => match inner.downcast_ref::<Error>() {
+            Some(ours) => failure_of(ours.kind()),
+            None => TransportFailure::other(),
+        },
+        reqwest_middleware::Error::Reqwest(e) => match tls_failure(e) {
+            Some(TlsFailure::Certificate) => TransportFailure::certificate(),
+            Some(TlsFailure::Handshake) => TransportFailure::tls(),
+            Some(TlsFailure::UnsupportedScheme) => TransportFailure::rejected(),
+            None if e.is_connect() => TransportFailure::connect(),
+            None if e.is_timeout() => TransportFailure::timeout(),
+            None => TransportFailure::other(),
+        },
+    }
+}
+
+/// The failure the policy is told about for an error of ours that a middleware below the
+/// retry middleware returned (a body over the limit, a timed-out body read).
+fn failure_of(kind: &ErrorKind) -> TransportFailure {
+    match kind {
+        ErrorKind::ResponseTooLarge { .. } => TransportFailure::response_too_large(),
+        ErrorKind::Timeout => TransportFailure::timeout(),
+        ErrorKind::Certificate(_) => TransportFailure::certificate(),
+        ErrorKind::Tls(_) => TransportFailure::tls(),
+        ErrorKind::InvalidRequest(_) | ErrorKind::UnsupportedScheme(_) => {
+            TransportFailure::rejected()
+        }
+        _ => TransportFailure::other(),
+    }
+}
+
+/// The policy's view of a failed send and the error the caller gets if it is the last one.
+pub(crate) fn classify(error: reqwest_middleware::Error) -> (TransportFailure, Error) {
+    let failure = transport_failure(&error);
+    (failure, into_error(error))
+}
+
+/// The caller's error for a failed send.
+pub(crate) fn into_error(error: reqwest_middleware::Error) -> Error {
+    match error {
+        reqwest_middleware::Error::Middleware(inner) => match inner.downcast::<Error>() {
+            Ok(ours) => ours,
+            Err(other) => Error::new(ErrorKind::Transport(reqwest_middleware::Error::Middleware(
+                other,
+            ))),
+        },
+        reqwest_middleware::Error::Reqwest(e) if e.is_builder() => {
+            Error::new(ErrorKind::InvalidRequest(crate::error::chain_text(&e)))
+        }
+        reqwest_middleware::Error::Reqwest(e) => match tls_failure(&e) {
+            Some(TlsFailure::Certificate) => Error::new(ErrorKind::Certificate(e.into())),
+            Some(TlsFailure::Handshake) => Error::new(ErrorKind::Tls(e.into())),
+            Some(TlsFailure::UnsupportedScheme) => Error::new(ErrorKind::UnsupportedScheme(
+                e.url().map_or_else(String::new, |u| u.scheme().to_owned()),
+            )),
+            None if e.is_timeout() => Error::timeout(Some(Box::new(e))),
+            None => Error::new(ErrorKind::Transport(e.into())),
+        },
+    }
+}
+
+/// The policy's view and the caller's error when the policy's own time limit (the attempt
+/// timeout or the deadline's remainder) cut an attempt, body read included.
+pub(crate) fn timed_out() -> (TransportFailure, Error) {
+    (TransportFailure::timeout(), Error::timeout(None))
+}
+
+/// A failure the TLS layer caused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TlsFailure {
+    /// The peer's certificate was rejected.
+    Certificate,
+    /// The handshake failed otherwise.
+    Handshake,
+    /// The URL's scheme needs TLS and this build has none (hyper's plain connector says
+    /// "invalid URL, scheme is not http").
+    UnsupportedScheme,
+}
+
+fn tls_failure(error: &reqwest::Error) -> Option<TlsFailure> {
+    let mut cause: Option<&(dyn StdError + 'static)> = error.source();
+    while let Some(e) = cause {
+        if let Some(found) = tls_failure_here(e) {
+            return Some(found);
+        }
+        // `io::Error::source` skips the error it wraps; look inside it too.
+        if let Some(io) = e.downcast_ref::<std::io::Error>()
+            && let Some(inner) = io.get_ref()
+            && let Some(found) = tls_failure_here(inner)
+        {
+            return Some(found);
+        }
+        cause = e.source();
+    }
+    None
+}
+
+fn tls_failure_here(error: &(dyn StdError + 'static)) -> Option<TlsFailure> {
+    #[cfg(feature = "rustls")]
+    if let Some(e) = error.downcast_ref::<rustls::Error>() {
+        return Some(match e {
+            rustls::Error::InvalidCertificate(_) => TlsFailure::Certificate,
+            _ => TlsFailure::Handshake,
+        });
+    }
+    #[cfg(feature = "native-tls")]
+    if error.is::<native_tls::Error>() {
+        // native-tls has no typed reason; OpenSSL, Security.framework and SChannel all say
+        // "certificate" when that is what they rejected.
+        let text = error.to_string().to_ascii_lowercase();
+        return Some(if text.contains("certificate") {
+            TlsFailure::Certificate
+        } else {
+            TlsFailure::Handshake
+        });
+    }
+    // hyper-util's plain HTTP connector, asked for an `https://` URL.
+    if error.to_string() == "invalid URL, scheme is not http" {
+        return Some(TlsFailure::UnsupportedScheme);
+    }
+    None
+}
+
+/// A short, lowercase reason for a rejected certificate, when the TLS library says which.
+pub(crate) fn certificate_reason(error: &reqwest_middleware::Error) -> Option<&'static str> {
+    #[cfg(feature = "rustls")]
+    {
+        let mut cause: Option<&(dyn StdError + 'static)> = Some(error);
+        while let Some(e) = cause {
+            let here = e.downcast_ref::<rustls::Error>().or_else(|| {
+                e.downcast_ref::<std::io::Error>()
+                    .and_then(|io| io.get_ref())
+                    .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+            });
+            if let Some(rustls::Error::InvalidCertificate(reason)) = here {
+                return Some(rustls_reason(reason));
+            }
+            cause = e.source();
+        }
+        None
+    }
+    #[cfg(not(feature = "rustls"))]
+    {
+        let _ = error;
+        None
+    }
+}
+
+#[cfg(feature = "rustls")]
+fn rustls_reason(reason: &rustls::CertificateError) -> &'static str {
+    use rustls::CertificateError as C;
+    match reason {
+        C::UnknownIssuer => "issued by an unknown certificate authority",
+        C::Expired | C::ExpiredContext { .. } => "expired",
+        C::NotValidYet | C::NotValidYetContext { .. } => "not valid yet",
+        C::NotValidForName | C::NotValidForNameContext { .. } => "not valid for this host name",
+        C::Revoked => "revoked",
+        C::BadSignature => "bad signature",
+        C::BadEncoding => "malformed",
+        C::InvalidPurpose | C::InvalidPurposeContext { .. } => "not valid for server authentication",
+        _ => "rejected by the verifier",
+    }
+}
