@@ -3,8 +3,11 @@
 //!
 //! ```text
 //! cargo run -q --example fetch -- [--blocking] [-X METHOD] [-H "Name: value"]... [-d BODY]
-//!     [--max-retries N] [--max-wait SECS] [--deadline SECS] [--idempotent] URL
+//!     [--max-retries N] [--max-wait SECS] [--deadline SECS] [--idempotent] [--cacert PEM] URL
 //! ```
+//!
+//! `--cacert PEM` trusts the certificate authorities in that file in addition to the
+//! system's (as `curl --cacert` does). `--deadline` bounds the whole call, body included.
 //!
 //! Output: `ok`, `status`, `attempts` (`{"status", "code", "waited_ms", ...}` per attempt,
 //! the wait being the pause before it), `body` on success, `error` (the `explain` object) on
@@ -14,12 +17,12 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use errors_core::RetryPolicy;
-use errors_http::{ApiClient, ApiResponse, Error, SafeToRepeat};
+use errors_http::{ApiClient, ApiClientBuilder, ApiResponse, Error, SafeToRepeat};
 use reqwest::Method;
 use reqwest_middleware::RequestBuilder;
 use serde_json::{Value, json};
 
-const USAGE: &str = "usage: fetch [--blocking] [-X METHOD] [-H \"Name: value\"]... [-d BODY] [--max-retries N] [--max-wait SECS] [--deadline SECS] [--idempotent] URL";
+const USAGE: &str = "usage: fetch [--blocking] [-X METHOD] [-H \"Name: value\"]... [-d BODY] [--max-retries N] [--max-wait SECS] [--deadline SECS] [--idempotent] [--cacert PEM] URL";
 
 pub(crate) struct Args {
     blocking: bool,
@@ -28,6 +31,7 @@ pub(crate) struct Args {
     body: Option<String>,
     policy: RetryPolicy,
     idempotent: bool,
+    cacert: Option<std::path::PathBuf>,
     url: String,
 }
 
@@ -39,12 +43,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let result = if args.blocking {
-        run_blocking(&args)
-    } else {
-        run_async(&args)
-    };
-    let (out, code) = report(result);
+    let (out, code) = report(run(&args));
     println!(
         "{}",
         serde_json::to_string_pretty(&out).expect("json values serialize")
@@ -60,6 +59,7 @@ pub(crate) fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args,
         body: None,
         policy: RetryPolicy::default(),
         idempotent: false,
+        cacert: None,
         url: String::new(),
     };
     let mut url = None;
@@ -93,6 +93,7 @@ pub(crate) fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args,
                     .push((name.trim().to_owned(), v.trim().to_owned()));
             }
             "-d" => parsed.body = Some(value(&mut args, "-d")?),
+            "--cacert" => parsed.cacert = Some(value(&mut args, "--cacert")?.into()),
             "--max-retries" => {
                 let n = value(&mut args, "--max-retries")?;
                 parsed.policy = parsed.policy.with_max_retries(
@@ -140,21 +141,40 @@ fn build(args: &Args, client: &ApiClient) -> RequestBuilder {
     request
 }
 
+/// Sends the request through the stack `--blocking` chose.
+pub(crate) fn run(args: &Args) -> Result<ApiResponse, Error> {
+    if args.blocking {
+        run_blocking(args)
+    } else {
+        run_async(args)
+    }
+}
+
+/// The settings both stacks share: the policy and the `--cacert` authorities.
+fn settings(args: &Args) -> Result<ApiClientBuilder, Error> {
+    let mut builder = ApiClient::builder().policy(args.policy);
+    if let Some(path) = &args.cacert {
+        let pem = std::fs::read(path).map_err(|e| {
+            Error::invalid_request(format!("cannot read --cacert {}: {e}", path.display()))
+        })?;
+        builder = builder.add_root_certificates_pem(pem);
+    }
+    Ok(builder)
+}
+
 pub(crate) fn run_async(args: &Args) -> Result<ApiResponse, Error> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| Error::invalid_request(format!("cannot start a runtime: {e}")))?;
     runtime.block_on(async {
-        let client = ApiClient::builder().policy(args.policy).build()?;
+        let client = settings(args)?.build()?;
         client.send(build(args, &client)).await
     })
 }
 
 pub(crate) fn run_blocking(args: &Args) -> Result<ApiResponse, Error> {
-    let client = errors_blocking::Client::builder()
-        .policy(args.policy)
-        .build()?;
+    let client = errors_blocking::ClientBuilder::from(settings(args)?).build()?;
     client.send(build(args, client.async_client()))
 }
 

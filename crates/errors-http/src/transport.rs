@@ -99,19 +99,25 @@ enum TlsFailure {
 fn tls_failure(error: &reqwest::Error) -> Option<TlsFailure> {
     let mut cause: Option<&(dyn StdError + 'static)> = error.source();
     while let Some(e) = cause {
-        if let Some(found) = tls_failure_here(e) {
-            return Some(found);
-        }
-        // `io::Error::source` skips the error it wraps; look inside it too.
-        if let Some(io) = e.downcast_ref::<std::io::Error>()
-            && let Some(inner) = io.get_ref()
-            && let Some(found) = tls_failure_here(inner)
-        {
+        if let Some(found) = within_io(e).find_map(tls_failure_here) {
             return Some(found);
         }
         cause = e.source();
     }
     None
+}
+
+/// `e`, and what it wraps when it is an `io::Error` (perhaps in another `io::Error`):
+/// `io::Error::source` skips the error it wraps, so a chain walk alone misses it.
+fn within_io<'a>(
+    e: &'a (dyn StdError + 'static),
+) -> impl Iterator<Item = &'a (dyn StdError + 'static)> {
+    std::iter::successors(Some(e), |e| {
+        e.downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+            .map(|inner| inner as &(dyn StdError + 'static))
+    })
+    .take(8)
 }
 
 fn tls_failure_here(error: &(dyn StdError + 'static)) -> Option<TlsFailure> {
@@ -146,11 +152,7 @@ pub(crate) fn certificate_reason(error: &reqwest_middleware::Error) -> Option<&'
     {
         let mut cause: Option<&(dyn StdError + 'static)> = Some(error);
         while let Some(e) = cause {
-            let here = e.downcast_ref::<rustls::Error>().or_else(|| {
-                e.downcast_ref::<std::io::Error>()
-                    .and_then(|io| io.get_ref())
-                    .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-            });
+            let here = within_io(e).find_map(|e| e.downcast_ref::<rustls::Error>());
             if let Some(rustls::Error::InvalidCertificate(reason)) = here {
                 return Some(rustls_reason(reason));
             }

@@ -1,0 +1,352 @@
+//! Real TLS on loopback: a server whose certificate authority and leaf certificate are made at
+//! test time (rcgen), through both facades and the `fetch` example. A trusted authority gives
+//! a success; an untrusted one is one attempt ending in a certificate error that says so.
+
+#[allow(dead_code)]
+#[path = "../examples/fetch.rs"]
+mod fetch;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use errors_core::{RetryPolicy, StopReason, TransportKind};
+use errors_http::{ApiClient, Error, ErrorKind};
+use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
+use reqwest::Method;
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
+use tokio_rustls::rustls::ServerConfig;
+use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+
+/// A certificate authority and a server certificate for 127.0.0.1 and localhost, signed by it.
+struct Pki {
+    ca_pem: String,
+    leaf: CertificateDer<'static>,
+    leaf_key: PrivateKeyDer<'static>,
+}
+
+fn pki() -> Pki {
+    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca.distinguished_name
+        .push(DnType::CommonName, "errors-workspace test CA");
+    let ca = CertifiedIssuer::self_signed(ca, KeyPair::generate().unwrap()).unwrap();
+    let leaf_key = KeyPair::generate().unwrap();
+    let leaf = CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
+        .unwrap()
+        .signed_by(&leaf_key, &ca)
+        .unwrap();
+    Pki {
+        ca_pem: ca.pem(),
+        leaf: leaf.der().clone(),
+        leaf_key: PrivatePkcs8KeyDer::from(leaf_key.serialize_der()).into(),
+    }
+}
+
+/// An HTTPS server on 127.0.0.1 answering every request with `200 {"ok":true}`; counts the
+/// requests it read (after a completed handshake). Stops with its runtime.
+struct TlsServer {
+    url: String,
+    requests: Arc<AtomicUsize>,
+}
+
+async fn tls_server(pki: &Pki) -> TlsServer {
+    let config = ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(vec![pki.leaf.clone()], pki.leaf_key.clone_key())
+        .unwrap();
+    let acceptor = TlsAcceptor::from(Arc::new(config));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("https://{}/v1/", listener.local_addr().unwrap());
+    let requests = Arc::new(AtomicUsize::new(0));
+    let counter = requests.clone();
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            let counter = counter.clone();
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(socket).await else {
+                    return;
+                };
+                let mut buf = vec![0u8; 16 * 1024];
+                let mut filled = 0;
+                while !buf[..filled].windows(4).any(|w| w == b"\r\n\r\n") {
+                    match tls.read(&mut buf[filled..]).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => filled += n,
+                    }
+                    if filled == buf.len() {
+                        return;
+                    }
+                }
+                counter.fetch_add(1, Ordering::SeqCst);
+                let body = r#"{"ok":true}"#;
+                let response = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = tls.write_all(response.as_bytes()).await;
+                let _ = tls.shutdown().await;
+            });
+        }
+    });
+    TlsServer { url, requests }
+}
+
+fn policy() -> RetryPolicy {
+    RetryPolicy::default()
+        .with_initial_backoff(std::time::Duration::from_millis(1))
+        .with_max_retries(3)
+}
+
+/// What an untrusted certificate must look like, whichever facade: one attempt, never
+/// retried, a certificate kind whose text names the cause.
+#[track_caller]
+fn assert_certificate_error(err: &Error) {
+    assert!(matches!(err.kind(), ErrorKind::Certificate(_)), "{err:?}");
+    assert_eq!(err.attempts().len(), 1, "{err:?}");
+    assert_eq!(
+        err.attempts()[0].transport,
+        Some(TransportKind::Certificate)
+    );
+    assert_eq!(err.stop_reason(), Some(StopReason::NotRetryable));
+    assert_eq!(
+        err.to_string(),
+        "certificate not trusted: issued by an unknown certificate authority"
+    );
+    // The cause is kept for a reporter that walks the chain.
+    let mut chain = String::new();
+    let mut cause = std::error::Error::source(err);
+    while let Some(e) = cause {
+        chain.push_str(&format!("{e}: "));
+        cause = e.source();
+    }
+    assert!(chain.contains("UnknownIssuer"), "{chain}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn async_client_trusts_an_added_authority_and_rejects_an_unknown_one() {
+    let pki = pki();
+    let server = tls_server(&pki).await;
+
+    let trusted = ApiClient::builder()
+        .base_url(&server.url)
+        .api_key("sk-tls")
+        .add_root_certificates_pem(&pki.ca_pem)
+        .policy(policy())
+        .build()
+        .unwrap();
+    let ok: serde_json::Value = trusted.get_json("ping").await.unwrap();
+    assert_eq!(ok["ok"], true);
+    assert_eq!(server.requests.load(Ordering::SeqCst), 1);
+
+    let untrusted = ApiClient::builder()
+        .base_url(&server.url)
+        .policy(policy())
+        .build()
+        .unwrap();
+    let err = untrusted
+        .send(untrusted.request(Method::GET, "ping"))
+        .await
+        .unwrap_err();
+    assert_certificate_error(&err);
+    assert_eq!(server.requests.load(Ordering::SeqCst), 1, "nothing was sent");
+}
+
+#[test]
+fn blocking_client_trusts_an_added_authority_and_rejects_an_unknown_one() {
+    let pki = pki();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let server = runtime.block_on(tls_server(&pki));
+
+    let trusted = errors_blocking::Client::builder()
+        .base_url(&server.url)
+        .add_root_certificates_pem(pki.ca_pem.as_bytes())
+        .policy(policy())
+        .build()
+        .unwrap();
+    let ok: serde_json::Value = trusted.get_json("ping").unwrap();
+    assert_eq!(ok["ok"], true);
+
+    let untrusted = errors_blocking::Client::builder()
+        .base_url(&server.url)
+        .policy(policy())
+        .build()
+        .unwrap();
+    let err = untrusted.get_json::<serde_json::Value>("ping").unwrap_err();
+    assert_certificate_error(&err);
+    assert_eq!(server.requests.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn a_configured_reqwest_client_is_used_as_given() {
+    let pki = pki();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let server = runtime.block_on(tls_server(&pki));
+    let configured = reqwest::Client::builder()
+        .tls_certs_merge(reqwest::Certificate::from_pem_bundle(pki.ca_pem.as_bytes()).unwrap())
+        .redirect(ApiClient::redirect_policy())
+        .build()
+        .unwrap();
+    let client = errors_blocking::Client::builder()
+        .base_url(&server.url)
+        .with_client(configured.clone())
+        .build()
+        .unwrap();
+    let ok: serde_json::Value = client.get_json("ping").unwrap();
+    assert_eq!(ok["ok"], true);
+    let async_client = runtime.block_on(async {
+        let client = ApiClient::builder()
+            .base_url(&server.url)
+            .with_client(configured.clone())
+            .build()
+            .unwrap();
+        client.get_json::<serde_json::Value>("ping").await
+    });
+    assert_eq!(async_client.unwrap()["ok"], true);
+    // Settings that cannot reach a client built elsewhere are refused, not ignored.
+    let err = ApiClient::builder()
+        .with_client(configured)
+        .add_root_certificates_pem(pki.ca_pem.as_bytes())
+        .build()
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("add_root_certificates_pem"),
+        "{err}"
+    );
+}
+
+#[test]
+fn fetch_cacert_trusts_the_file_and_without_it_says_why() {
+    let pki = pki();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let server = runtime.block_on(tls_server(&pki));
+    let dir = std::env::temp_dir().join(format!("errors-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ca = dir.join("ca.pem");
+    std::fs::write(&ca, &pki.ca_pem).unwrap();
+    let url = format!("{}ping", server.url);
+    for blocking in [false, true] {
+        let mut args = vec!["--cacert".to_owned(), ca.display().to_string(), url.clone()];
+        if blocking {
+            args.insert(0, "--blocking".to_owned());
+        }
+        let args = fetch::parse_args(args.into_iter()).unwrap();
+        let (out, code) = fetch::report(fetch::run(&args));
+        assert_eq!(code, 0, "{out}");
+        assert_eq!(out["body"]["ok"], true);
+
+        let mut args = vec![url.clone()];
+        if blocking {
+            args.insert(0, "--blocking".to_owned());
+        }
+        let args = fetch::parse_args(args.into_iter()).unwrap();
+        let (out, code) = fetch::report(fetch::run(&args));
+        assert_eq!(code, 2, "{out}");
+        assert_eq!(out["attempts"].as_array().unwrap().len(), 1, "{out}");
+        assert_eq!(out["stop"], "not_retryable");
+        let message = out["error"]["message"].as_str().unwrap();
+        assert!(
+            message.starts_with("certificate not trusted"),
+            "{message}"
+        );
+    }
+    // A file with no certificate in it is bad usage, said before anything is sent.
+    let empty = dir.join("empty.pem");
+    std::fs::write(&empty, "not a certificate\n").unwrap();
+    let args = fetch::parse_args(
+        ["--cacert", &empty.display().to_string(), &url]
+            .iter()
+            .map(|s| s.to_string()),
+    )
+    .unwrap();
+    let (out, code) = fetch::report(fetch::run(&args));
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no certificate"),
+        "{out}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn a_server_that_does_not_speak_tls_is_one_attempt() {
+    // A plain HTTP server behind an https:// URL: the handshake fails, and a retry would too.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let counter = accepted.clone();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            counter.fetch_add(1, Ordering::SeqCst);
+            let _ = socket
+                .write_all(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n")
+                .await;
+        }
+    });
+    let client = ApiClient::builder()
+        .base_url(format!("https://{addr}/"))
+        .policy(policy())
+        .build()
+        .unwrap();
+    let err = client
+        .send(client.request(Method::GET, "x"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err.kind(), ErrorKind::Tls(_)), "{err:?}");
+    assert_eq!(err.to_string(), "tls handshake failed");
+    assert_eq!(err.attempts().len(), 1);
+    assert_eq!(err.attempts()[0].transport, Some(TransportKind::Tls));
+    assert_eq!(accepted.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn unsupported_schemes_and_malformed_urls_are_one_attempt() {
+    let client = ApiClient::builder()
+        .base_url("http://127.0.0.1:9/v1")
+        .policy(policy())
+        .build()
+        .unwrap();
+    for url in ["ftp://127.0.0.1:9/file", "http://[::1/x", "http://"] {
+        let err = client
+            .send(client.request(Method::GET, url))
+            .await
+            .unwrap_err();
+        assert!(matches!(err.kind(), ErrorKind::InvalidRequest(_)), "{url}: {err:?}");
+        assert!(err.attempts().len() <= 1, "{url}: {err:?}");
+        assert!(
+            !err.to_string().contains("connection failed"),
+            "{url}: {err}"
+        );
+    }
+}
+
+#[test]
+fn root_certificates_that_are_not_pem_are_a_build_error() {
+    let err = ApiClient::builder()
+        .add_root_certificates_pem("-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n")
+        .build()
+        .unwrap_err();
+    assert!(matches!(err.kind(), ErrorKind::InvalidRequest(_)), "{err:?}");
+    let err = errors_blocking::Client::builder()
+        .add_root_certificates_pem(b"")
+        .build()
+        .unwrap_err();
+    assert!(err.to_string().contains("no certificate"), "{err}");
+}
