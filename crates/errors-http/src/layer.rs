@@ -127,13 +127,12 @@ impl ClientLayer {
         }
         let headers = request.headers_mut();
         strip_credentials(headers, self.auth_header.as_ref());
-        // As browsers and reqwest do: 303 turns any method but HEAD into GET, 301 and 302
-        // turn POST into GET; the body goes with the method.
-        let to_get = !keeps_method
-            && (status == StatusCode::SEE_OTHER && request.method() != Method::HEAD
-                || request.method() == Method::POST);
-        if to_get {
-            *request.method_mut() = Method::GET;
+        // As reqwest does within an origin: 301, 302 and 303 drop the body and turn any
+        // method but GET and HEAD into GET; 307 and 308 keep both.
+        if !keeps_method {
+            if !matches!(*request.method(), Method::GET | Method::HEAD) {
+                *request.method_mut() = Method::GET;
+            }
             *request.body_mut() = None;
             let headers = request.headers_mut();
             for name in [
