@@ -5,7 +5,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
-use std::thread::{self, JoinHandle, Thread, ThreadId};
+use std::thread::{self, JoinHandle, Thread};
 use std::time::Duration;
 
 use errors_core::{ClientRetryState, Clock, RetryBudget, RetryPolicy};
@@ -15,7 +15,7 @@ use reqwest_middleware::RequestBuilder;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::runtime::RuntimeFlavor;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
 /// A synchronous client for the API. Cheap to clone; clones share the runtime thread, the
 /// connection pool, the retry budget and the rate-limit window. Its `Debug` output never
@@ -68,15 +68,19 @@ impl fmt::Debug for Client {
     }
 }
 
-/// A call's work, run on the runtime thread.
-type Job = Pin<Box<dyn Future<Output = ()> + Send>>;
-
-/// The background thread and its runtime. When the last client goes, the channel closes,
-/// the thread's loop ends and the thread is joined (unless the drop happens on that thread).
+/// The runtime that drives every call and keeps the connection pool alive between calls: a
+/// current-thread tokio runtime on a thread of its own (as `reqwest::blocking` does). Calls
+/// are spawned onto it from any thread. When the last client goes, the thread is told to
+/// stop and joined (unless that happens on the thread itself).
 struct RuntimeThread {
-    jobs: Option<mpsc::UnboundedSender<Job>>,
+    handle: tokio::runtime::Handle,
+    stop: Option<oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
-    id: ThreadId,
+}
+
+thread_local! {
+    /// Set on the clients' runtime threads, where a blocking call would deadlock.
+    static ON_CLIENT_RUNTIME: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 impl RuntimeThread {
@@ -87,24 +91,22 @@ impl RuntimeThread {
             .map_err(|e| {
                 Error::invalid_request(format!("cannot start the client's runtime: {e}"))
             })?;
-        let (jobs, mut incoming) = mpsc::unbounded_channel::<Job>();
+        let handle = runtime.handle().clone();
+        let (stop, stopped) = oneshot::channel::<()>();
         let thread = thread::Builder::new()
             .name("errors-blocking-runtime".into())
             .spawn(move || {
-                runtime.block_on(async move {
-                    while let Some(job) = incoming.recv().await {
-                        tokio::spawn(job);
-                    }
-                });
-                // Any call still in flight has no caller left to answer.
+                ON_CLIENT_RUNTIME.with(|on| on.set(true));
+                // Drives the spawned calls (and the pool's connections) until told to stop.
+                let _ = runtime.block_on(stopped);
                 runtime.shutdown_background();
             })
             .map_err(|e| {
                 Error::invalid_request(format!("cannot start the client's runtime thread: {e}"))
             })?;
         Ok(RuntimeThread {
-            jobs: Some(jobs),
-            id: thread.thread().id(),
+            handle,
+            stop: Some(stop),
             thread: Some(thread),
         })
     }
@@ -112,9 +114,9 @@ impl RuntimeThread {
 
 impl Drop for RuntimeThread {
     fn drop(&mut self) {
-        self.jobs.take();
+        self.stop.take();
         if let Some(thread) = self.thread.take()
-            && thread::current().id() != self.id
+            && thread.thread().id() != thread::current().id()
         {
             let _ = thread.join();
         }
@@ -168,22 +170,16 @@ impl Client {
         &self.api
     }
 
-    /// Runs `work` on the runtime thread and waits for its result.
+    /// Runs `work` on the client's runtime and waits for its result.
     fn run<T: Send + 'static>(
         &self,
         work: impl Future<Output = Result<T, Error>> + Send + 'static,
     ) -> Result<T, Error> {
         let step_aside = self.check_context()?;
-        let Some(jobs) = &self.runtime.jobs else {
-            return Err(shut_down());
-        };
         let (answer, reply) = oneshot::channel();
-        let job: Job = Box::pin(async move {
+        self.runtime.handle.spawn(async move {
             let _ = answer.send(work.await);
         });
-        if jobs.send(job).is_err() {
-            return Err(shut_down());
-        }
         let wait = move || wait(reply).unwrap_or_else(|| Err(shut_down()));
         if step_aside {
             tokio::task::block_in_place(wait)
@@ -195,7 +191,7 @@ impl Client {
     /// Whether the calling thread may wait: `Ok(true)` on a multi-thread tokio runtime (wait
     /// inside `block_in_place`), `Ok(false)` outside tokio, an error where it could deadlock.
     fn check_context(&self) -> Result<bool, Error> {
-        if thread::current().id() == self.runtime.id {
+        if ON_CLIENT_RUNTIME.with(|on| on.get()) {
             return Err(Error::blocking_in_async());
         }
         match tokio::runtime::Handle::try_current() {
@@ -366,5 +362,28 @@ impl ClientBuilder {
             api,
             runtime: Arc::new(runtime),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn on_its_own_runtime_thread_it_refuses_instead_of_deadlocking() {
+        let client = Client::builder()
+            .base_url("http://127.0.0.1:9/")
+            .build()
+            .unwrap();
+        let inner = client.clone();
+        // Runs on the runtime thread, which would have to drive the call it waits for.
+        let result = client
+            .run(async move { Ok(inner.get_json::<serde_json::Value>("x")) })
+            .unwrap();
+        let err = result.unwrap_err();
+        assert!(
+            matches!(err.kind(), errors_http::ErrorKind::BlockingInAsync),
+            "{err:?}"
+        );
     }
 }

@@ -182,3 +182,119 @@ fn inside_an_async_runtime_it_refuses_instead_of_panicking() {
     // And it still works outside.
     client.get_json::<serde_json::Value>("x").unwrap();
 }
+
+/// The names of the `pub fn`s in the `impl <ty> {` block of a source file.
+fn methods(source: &str, ty: &str) -> std::collections::BTreeSet<String> {
+    let start = source
+        .find(&format!("\nimpl {ty} {{\n"))
+        .unwrap_or_else(|| panic!("no `impl {ty}` block"));
+    let block = &source[start + 1..];
+    let block = &block[..block.find("\n}\n").expect("the impl block ends")];
+    block
+        .lines()
+        .filter_map(|line| line.trim().strip_prefix("pub fn "))
+        .map(|rest| rest.split(['(', '<']).next().unwrap_or_default().to_owned())
+        .collect()
+}
+
+#[test]
+fn every_setting_of_the_async_builder_exists_on_the_blocking_one() {
+    let settings = methods(
+        include_str!("../../errors-http/src/client.rs"),
+        "ApiClientBuilder",
+    );
+    let blocking = methods(include_str!("../src/client.rs"), "ClientBuilder");
+    // Sanity: the parser sees the settings at all.
+    for expected in ["api_key", "user_agent", "with_client", "build"] {
+        assert!(settings.contains(expected), "{settings:?}");
+    }
+    let missing: Vec<_> = settings.difference(&blocking).collect();
+    assert!(
+        missing.is_empty(),
+        "settings of errors_http::ApiClientBuilder missing on errors_blocking::ClientBuilder: {missing:?}"
+    );
+}
+
+#[test]
+fn a_user_agent_by_default_and_default_headers() {
+    let server = Server::start(vec![json(200, "{}")]);
+    let client = server.client();
+    client.get_json::<serde_json::Value>("x").unwrap();
+    let mut headers = http::HeaderMap::new();
+    headers.insert("x-team", "billing".parse().unwrap());
+    headers.insert("user-agent", "overridden/0".parse().unwrap());
+    let custom = Client::builder()
+        .base_url(server.server.uri())
+        .default_headers(headers)
+        .user_agent("my-script/2.0")
+        .build()
+        .unwrap();
+    custom.get_json::<serde_json::Value>("x").unwrap();
+    // A request's own header wins over the defaults.
+    custom
+        .send(custom.request(Method::GET, "x").header("x-team", "search"))
+        .unwrap();
+    let received = server.received.lock().unwrap();
+    let header = |i: usize, name: &str| {
+        received[i]
+            .headers
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_owned())
+    };
+    assert_eq!(
+        header(0, "user-agent").as_deref(),
+        Some(concat!("errors-http/", env!("CARGO_PKG_VERSION")))
+    );
+    assert_eq!(header(1, "user-agent").as_deref(), Some("my-script/2.0"));
+    assert_eq!(header(1, "x-team").as_deref(), Some("billing"));
+    assert_eq!(header(2, "x-team").as_deref(), Some("search"));
+    assert_eq!(received[2].headers.get_all("x-team").iter().count(), 1);
+}
+
+#[test]
+fn one_client_shared_by_many_threads() {
+    let server = Server::start(vec![json(200, r#"{"ok":true}"#)]);
+    let client = server.client();
+    let workers: Vec<_> = (0..8)
+        .map(|_| {
+            let client = client.clone();
+            std::thread::spawn(move || {
+                for _ in 0..10 {
+                    let ok: serde_json::Value = client.get_json("x").unwrap();
+                    assert_eq!(ok["ok"], true);
+                }
+            })
+        })
+        .collect();
+    for worker in workers {
+        worker.join().unwrap();
+    }
+    assert_eq!(server.count(), 80);
+}
+
+#[test]
+fn usable_from_spawn_blocking_and_from_a_multi_thread_worker() {
+    let server = Server::start(vec![json(200, r#"{"ok":true}"#)]);
+    let client = server.client();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let from_pool = client.clone();
+        let ok = tokio::task::spawn_blocking(move || from_pool.get_json::<serde_json::Value>("x"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(ok["ok"], true);
+        // On a worker thread it steps aside (block_in_place) rather than refusing.
+        let on_worker = client.clone();
+        let ok = tokio::spawn(async move { on_worker.get_json::<serde_json::Value>("x") })
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(ok["ok"], true);
+    });
+    assert_eq!(server.count(), 2);
+}

@@ -109,34 +109,32 @@ impl ApiClient {
     /// any other origin carries no credential, and a redirect to another origin is followed
     /// without it.
     pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
-        let url = self.url(path);
-        let mut builder = self.inner.http.request(method, url.as_str());
+        let Some(url) = self.url(path) else {
+            // Not a URL: reqwest reports it when the request is sent (one attempt, not retried).
+            return self.inner.http.request(method, path);
+        };
+        let to_api = self
+            .inner
+            .base_url
+            .as_ref()
+            .is_some_and(|base| base.origin() == url.origin());
+        let mut builder = self.inner.http.request(method, url);
         if let Some((name, value)) = &self.inner.auth
-            && self.is_api_origin(&url)
+            && to_api
         {
             builder = builder.header(name.clone(), value.clone());
         }
         builder
     }
 
-    fn url(&self, path: &str) -> String {
-        let Some(base) = &self.inner.base_url else {
-            return path.to_owned();
-        };
-        if is_absolute_url(path) {
-            return path.to_owned();
-        }
-        // `./` keeps a colon in the first segment (`jobs:cancel`) a path, not a scheme.
-        base.join(&format!("./{}", path.trim_start_matches('/')))
-            .map(String::from)
-            .unwrap_or_else(|_| path.to_owned())
-    }
-
-    /// Whether `url` has the base URL's origin: the only one the API key is sent to.
-    fn is_api_origin(&self, url: &str) -> bool {
-        match (&self.inner.base_url, reqwest::Url::parse(url)) {
-            (Some(base), Ok(url)) => base.origin() == url.origin(),
-            _ => false,
+    /// The URL for `path`, parsed once, or `None` if it is none.
+    fn url(&self, path: &str) -> Option<reqwest::Url> {
+        match &self.inner.base_url {
+            Some(base) if !is_absolute_url(path) => {
+                // `./` keeps a colon in the first segment (`jobs:cancel`) a path, not a scheme.
+                base.join(&format!("./{}", path.trim_start_matches('/'))).ok()
+            }
+            _ => reqwest::Url::parse(path).ok(),
         }
     }
 
