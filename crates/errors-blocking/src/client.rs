@@ -2,10 +2,8 @@
 
 use std::fmt;
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll, Wake, Waker};
-use std::thread::{self, JoinHandle, Thread};
+use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 use errors_core::{ClientRetryState, Clock, RetryBudget, RetryPolicy};
@@ -22,12 +20,12 @@ use tokio::sync::oneshot;
 /// shows the API key.
 ///
 /// Like `reqwest::blocking`, it runs one background thread with a tokio runtime that keeps
-/// driving the connection pool between calls; a call hands its request to that thread over
-/// a channel and waits for the whole answer (body included, read within the policy's
-/// limits). So one client can be shared by many threads (its requests then run
-/// concurrently on the runtime thread), and used from `tokio::task::spawn_blocking` or from
-/// a worker of a multi-thread tokio runtime (it steps aside with
-/// `tokio::task::block_in_place` while it waits).
+/// driving the connection pool between calls (its I/O, its timers, the connections' tasks).
+/// A call runs its request on the calling thread, in that runtime's context, and returns
+/// with the whole answer (body included, read within the policy's limits). So one client
+/// can be shared by many threads, whose calls proceed in parallel, and used from
+/// `tokio::task::spawn_blocking` or from a worker of a multi-thread tokio runtime (it steps
+/// aside with `tokio::task::block_in_place` while it waits).
 ///
 /// It refuses, with [`ErrorKind::BlockingInAsync`], only where waiting could deadlock: on a
 /// thread of a *current-thread* tokio runtime (that runtime, and whatever it serves, would
@@ -141,8 +139,7 @@ impl Client {
     /// Sends a request, retrying as the policy says, and reads the whole success body
     /// within the same limits (see [`ApiClient::send`]).
     pub fn send(&self, request: RequestBuilder) -> Result<ApiResponse, Error> {
-        let api = self.api.clone();
-        self.run(async move { api.send(request).await })
+        self.run(self.api.send(request))
     }
 
     /// Sends a request and decodes the success body as JSON into `T`.
@@ -170,21 +167,16 @@ impl Client {
         &self.api
     }
 
-    /// Runs `work` on the client's runtime and waits for its result.
-    fn run<T: Send + 'static>(
-        &self,
-        work: impl Future<Output = Result<T, Error>> + Send + 'static,
-    ) -> Result<T, Error> {
+    /// Runs `work` to completion on the calling thread, in the context of the client's
+    /// runtime: its I/O and timers are driven by the runtime thread (which also runs the
+    /// pool's connection tasks), so callers on many threads make progress in parallel.
+    fn run<T>(&self, work: impl Future<Output = Result<T, Error>>) -> Result<T, Error> {
         let step_aside = self.check_context()?;
-        let (answer, reply) = oneshot::channel();
-        self.runtime.handle.spawn(async move {
-            let _ = answer.send(work.await);
-        });
-        let wait = move || wait(reply).unwrap_or_else(|| Err(shut_down()));
+        let handle = &self.runtime.handle;
         if step_aside {
-            tokio::task::block_in_place(wait)
+            tokio::task::block_in_place(|| handle.block_on(work))
         } else {
-            wait()
+            handle.block_on(work)
         }
     }
 
@@ -201,34 +193,6 @@ impl Client {
                 _ => Err(Error::blocking_in_async()),
             },
         }
-    }
-}
-
-fn shut_down() -> Error {
-    Error::invalid_request("the client's runtime thread has stopped")
-}
-
-/// Parks the calling thread until `reply` is ready (`None` if its sender went away).
-fn wait<T>(mut reply: oneshot::Receiver<T>) -> Option<T> {
-    let waker = Waker::from(Arc::new(Unparker(thread::current())));
-    let mut cx = Context::from_waker(&waker);
-    loop {
-        match Pin::new(&mut reply).poll(&mut cx) {
-            Poll::Ready(result) => return result.ok(),
-            Poll::Pending => thread::park(),
-        }
-    }
-}
-
-struct Unparker(Thread);
-
-impl Wake for Unparker {
-    fn wake(self: Arc<Self>) {
-        self.0.unpark();
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        self.0.unpark();
     }
 }
 
@@ -377,9 +341,11 @@ mod tests {
             .unwrap();
         let inner = client.clone();
         // Runs on the runtime thread, which would have to drive the call it waits for.
-        let result = client
-            .run(async move { Ok(inner.get_json::<serde_json::Value>("x")) })
-            .unwrap();
+        let task = client
+            .runtime
+            .handle
+            .spawn(async move { inner.get_json::<serde_json::Value>("x") });
+        let result = client.runtime.handle.block_on(task).unwrap();
         let err = result.unwrap_err();
         assert!(
             matches!(err.kind(), errors_http::ErrorKind::BlockingInAsync),

@@ -1,6 +1,6 @@
 //! [`ApiRetryableStrategy`]: the API's rules for users of `reqwest_retry`.
 
-use errors_core::{ApiError, ErrorBody, Idempotency, Outcome, RetryPolicy};
+use errors_core::{ApiError, Clock as _, Idempotency, Outcome, RetryPolicy, SystemClock};
 
 use crate::transport::transport_failure;
 use reqwest_retry::{Retryable, RetryableStrategy};
@@ -8,12 +8,19 @@ use reqwest_retry::{Retryable, RetryableStrategy};
 /// A `reqwest_retry::RetryableStrategy` that classifies by the API's rules, for services that
 /// already use `RetryTransientMiddleware`.
 ///
-/// What it cannot see, because `reqwest_retry` only shows it the response head: the body's
-/// application code (so a 429 `USAGE_LIMIT_EXCEEDED` monthly limit looks like a rate limit
-/// and is retried), the `Retry-After` header (reqwest-retry waits its own backoff instead, so
-/// a `Retry-After: 2` may be retried after 100 ms), and the request method (so it treats
-/// every request as idempotent: a POST answered 500 is retried). Use
-/// [`RetryMiddleware`](crate::RetryMiddleware), which sees all three, unless you must keep
+/// What it sees: the response's status and headers (so a `Retry-After` longer than the
+/// policy's maximum wait makes it [`Retryable::Fatal`], as [`RetryMiddleware`](crate::RetryMiddleware)
+/// stops there too), or the transport error (a rejected certificate, a scheme the build
+/// cannot speak or a malformed URL is `Fatal`; a refused connection is `Transient`).
+///
+/// What it cannot see, because `reqwest_retry` hands it only the result: the body (so a
+/// 429 `USAGE_LIMIT_EXCEEDED` monthly limit looks like a rate limit and is retried) and the
+/// request's method. So by default it retries only what is safe for *any* method: a 429 and
+/// a connection that was never made; a 5xx or a timeout, after which a POST may have acted,
+/// is `Fatal`. Tell it with [`assume_idempotent`](ApiRetryableStrategy::assume_idempotent)
+/// when every request through the client may be repeated (GETs only, or idempotency keys).
+/// And `reqwest_retry` waits its own backoff, not the `Retry-After` a retried 429 asked for.
+/// Use [`RetryMiddleware`](crate::RetryMiddleware), which sees all of it, unless you must keep
 /// reqwest-retry.
 ///
 /// ```
@@ -22,14 +29,40 @@ use reqwest_retry::{Retryable, RetryableStrategy};
 ///
 /// let retry = RetryTransientMiddleware::new_with_policy_and_strategy(
 ///     ExponentialBackoff::builder().build_with_max_retries(3),
-///     ApiRetryableStrategy::default(),
+///     // This client only sends GETs: 5xx and timeouts may be retried too.
+///     ApiRetryableStrategy::default().assume_idempotent(),
 /// );
 /// let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new()).with(retry).build();
 /// # let _ = client;
 /// ```
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct ApiRetryableStrategy {
     policy: RetryPolicy,
+    idempotency: Idempotency,
+}
+
+impl Default for ApiRetryableStrategy {
+    fn default() -> Self {
+        ApiRetryableStrategy::new(RetryPolicy::default())
+    }
+}
+
+impl ApiRetryableStrategy {
+    /// A strategy that classifies with `policy` (its maximum wait applies to `Retry-After`;
+    /// the number of retries and the backoff are reqwest-retry's), treating every request
+    /// as one that may not be repeated after an unknown outcome.
+    pub fn new(policy: RetryPolicy) -> ApiRetryableStrategy {
+        ApiRetryableStrategy {
+            policy,
+            idempotency: Idempotency::NonIdempotent,
+        }
+    }
+
+    /// Treats every request as safe to repeat: 5xx answers and timeouts become `Transient`.
+    pub fn assume_idempotent(mut self) -> ApiRetryableStrategy {
+        self.idempotency = Idempotency::Idempotent;
+        self
+    }
 }
 
 impl RetryableStrategy for ApiRetryableStrategy {
@@ -37,24 +70,33 @@ impl RetryableStrategy for ApiRetryableStrategy {
         &self,
         result: &Result<reqwest::Response, reqwest_middleware::Error>,
     ) -> Option<Retryable> {
-        let verdict = match result {
+        let retry = match result {
             Ok(response) => {
                 let status = response.status();
                 if !status.is_client_error() && !status.is_server_error() {
                     return None;
                 }
-                let error = ApiError::new(status, ErrorBody::Empty);
+                // Status and headers only: the body is the caller's to read.
+                let error = ApiError::parse(status, response.headers(), b"", SystemClock.now());
                 self.policy
-                    .classify(Idempotency::Idempotent, &Outcome::Api(&error))
+                    .classify(self.idempotency, &Outcome::Api(&error))
+                    .is_ok()
+                    && error
+                        .retry_after()
+                        .is_none_or(|wait| wait <= self.policy.max_retry_after())
             }
-            Err(error) => self.policy.classify(
-                Idempotency::Idempotent,
-                &Outcome::Transport(transport_failure(error)),
-            ),
+            Err(error) => self
+                .policy
+                .classify(
+                    self.idempotency,
+                    &Outcome::Transport(transport_failure(error)),
+                )
+                .is_ok(),
         };
-        Some(match verdict {
-            Ok(_) => Retryable::Transient,
-            Err(_) => Retryable::Fatal,
+        Some(if retry {
+            Retryable::Transient
+        } else {
+            Retryable::Fatal
         })
     }
 }

@@ -10,6 +10,10 @@ use support::{Script, envelope, ok_json};
 use wiremock::{MockServer, ResponseTemplate};
 
 async fn attempts(first: ResponseTemplate) -> usize {
+    attempts_with(first, ApiRetryableStrategy::default(), "POST").await
+}
+
+async fn attempts_with(first: ResponseTemplate, strategy: ApiRetryableStrategy, verb: &str) -> usize {
     let server = MockServer::start().await;
     let script = Script::new(vec![first, ok_json()]);
     script.mount(&server).await;
@@ -18,16 +22,31 @@ async fn attempts(first: ResponseTemplate) -> usize {
         .build_with_max_retries(2);
     let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
         .with(RetryTransientMiddleware::new_with_policy_and_strategy(
-            policy,
-            ApiRetryableStrategy::default(),
+            policy, strategy,
         ))
         .build();
-    let _ = client.get(server.uri()).send().await;
+    let method = reqwest::Method::from_bytes(verb.as_bytes()).unwrap();
+    let _ = client.request(method, server.uri()).send().await;
     script.count()
 }
 
 #[tokio::test]
-async fn statuses_are_classified_like_the_middleware() {
+async fn by_default_it_retries_only_what_is_safe_for_any_method() {
+    for (first, expected) in [
+        (ResponseTemplate::new(429), 2),
+        // A POST answered 500 may have acted: not repeated unless told.
+        (ResponseTemplate::new(500), 1),
+        (ResponseTemplate::new(503), 1),
+        (ResponseTemplate::new(501), 1),
+        (ResponseTemplate::new(404), 1),
+        (ResponseTemplate::new(200), 1),
+    ] {
+        assert_eq!(attempts(first.clone()).await, expected, "{first:?}");
+    }
+}
+
+#[tokio::test]
+async fn statuses_are_classified_like_the_middleware_when_told_requests_are_idempotent() {
     for (first, expected) in [
         (ResponseTemplate::new(429), 2),
         (ResponseTemplate::new(500), 2),
@@ -41,8 +60,22 @@ async fn statuses_are_classified_like_the_middleware() {
         // which is why the docs point to RetryMiddleware.
         (envelope(429, "USAGE_LIMIT_EXCEEDED", "Monthly limit"), 2),
     ] {
-        assert_eq!(attempts(first.clone()).await, expected);
+        let strategy = ApiRetryableStrategy::default().assume_idempotent();
+        assert_eq!(attempts_with(first.clone(), strategy, "GET").await, expected);
     }
+}
+
+#[tokio::test]
+async fn a_retry_after_beyond_the_maximum_wait_is_fatal() {
+    let policy = errors_core::RetryPolicy::default().with_max_retry_after(Duration::from_secs(10));
+    let strategy = ApiRetryableStrategy::new(policy).assume_idempotent();
+    let long = ResponseTemplate::new(429).insert_header("retry-after", "120");
+    assert_eq!(attempts_with(long, strategy, "GET").await, 1);
+    let date = httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(3600));
+    let long_date = ResponseTemplate::new(503).insert_header("retry-after", date.as_str());
+    assert_eq!(attempts_with(long_date, strategy, "GET").await, 1);
+    let short = ResponseTemplate::new(429).insert_header("retry-after", "0");
+    assert_eq!(attempts_with(short, strategy, "GET").await, 2);
 }
 
 #[tokio::test]
