@@ -108,7 +108,9 @@ async fn a_cross_origin_redirect_drops_every_credential_header() {
                 .mount(&api)
                 .await;
             Mock::given(path("/bucket/file"))
-                .respond_with(ResponseTemplate::new(200).set_body_raw("{\"ok\":1}", "application/json"))
+                .respond_with(
+                    ResponseTemplate::new(200).set_body_raw("{\"ok\":1}", "application/json"),
+                )
                 .mount(&other)
                 .await;
             let client = client(&api, custom_header);
@@ -125,7 +127,11 @@ async fn a_cross_origin_redirect_drops_every_credential_header() {
             assert!(hop.headers.get("cookie").is_none());
             assert!(hop.headers.get("authorization").is_none());
             // 307 and 308 keep the method and the body; 301, 302 and 303 become a bodiless GET.
-            let expect = if matches!(status, 307 | 308) { verb } else { "GET" };
+            let expect = if matches!(status, 307 | 308) {
+                verb
+            } else {
+                "GET"
+            };
             assert_eq!(hop.method.as_str(), expect, "{status} {verb}");
             if matches!(status, 307 | 308) {
                 assert_eq!(hop.body, b"{\"a\":1}");
@@ -172,7 +178,10 @@ async fn paths_join_under_the_base() {
         .post_json::<_, serde_json::Value>("jobs:cancel", &serde_json::json!({}))
         .await
         .unwrap();
-    client.get_json::<serde_json::Value>("/images").await.unwrap();
+    client
+        .get_json::<serde_json::Value>("/images")
+        .await
+        .unwrap();
     let paths: Vec<String> = api
         .received_requests()
         .await
@@ -180,8 +189,17 @@ async fn paths_join_under_the_base() {
         .iter()
         .map(|r| r.url.path().to_owned())
         .collect();
-    assert_eq!(paths, ["/v1/jobs/42:cancel", "/v1/jobs:cancel", "/v1/images"]);
-    assert!(api.received_requests().await.unwrap().iter().all(carries_key));
+    assert_eq!(
+        paths,
+        ["/v1/jobs/42:cancel", "/v1/jobs:cancel", "/v1/images"]
+    );
+    assert!(
+        api.received_requests()
+            .await
+            .unwrap()
+            .iter()
+            .all(carries_key)
+    );
 }
 
 #[test]
@@ -189,6 +207,9 @@ fn a_key_without_a_base_url_is_refused() {
     let err = ApiClient::builder().api_key(KEY).build().unwrap_err();
     assert!(err.to_string().contains("base url"), "{err}");
     assert!(!err.to_string().contains(KEY));
-    let err = errors_blocking::Client::builder().api_key(KEY).build().unwrap_err();
+    let err = errors_blocking::Client::builder()
+        .api_key(KEY)
+        .build()
+        .unwrap_err();
     assert!(err.to_string().contains("base url"), "{err}");
 }

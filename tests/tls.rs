@@ -151,7 +151,11 @@ async fn async_client_trusts_an_added_authority_and_rejects_an_unknown_one() {
         .await
         .unwrap_err();
     assert_certificate_error(&err);
-    assert_eq!(server.requests.load(Ordering::SeqCst), 1, "nothing was sent");
+    assert_eq!(
+        server.requests.load(Ordering::SeqCst),
+        1,
+        "nothing was sent"
+    );
 }
 
 #[test]
@@ -259,10 +263,7 @@ fn fetch_cacert_trusts_the_file_and_without_it_says_why() {
         assert_eq!(out["attempts"].as_array().unwrap().len(), 1, "{out}");
         assert_eq!(out["stop"], "not_retryable");
         let message = out["error"]["message"].as_str().unwrap();
-        assert!(
-            message.starts_with("certificate not trusted"),
-            "{message}"
-        );
+        assert!(message.starts_with("certificate not trusted"), "{message}");
     }
     // A file with no certificate in it is bad usage, said before anything is sent.
     let empty = dir.join("empty.pem");
@@ -328,7 +329,10 @@ async fn unsupported_schemes_and_malformed_urls_are_one_attempt() {
             .send(client.request(Method::GET, url))
             .await
             .unwrap_err();
-        assert!(matches!(err.kind(), ErrorKind::InvalidRequest(_)), "{url}: {err:?}");
+        assert!(
+            matches!(err.kind(), ErrorKind::InvalidRequest(_)),
+            "{url}: {err:?}"
+        );
         assert!(err.attempts().len() <= 1, "{url}: {err:?}");
         assert!(
             !err.to_string().contains("connection failed"),
@@ -340,10 +344,15 @@ async fn unsupported_schemes_and_malformed_urls_are_one_attempt() {
 #[test]
 fn root_certificates_that_are_not_pem_are_a_build_error() {
     let err = ApiClient::builder()
-        .add_root_certificates_pem("-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n")
+        .add_root_certificates_pem(
+            "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n",
+        )
         .build()
         .unwrap_err();
-    assert!(matches!(err.kind(), ErrorKind::InvalidRequest(_)), "{err:?}");
+    assert!(
+        matches!(err.kind(), ErrorKind::InvalidRequest(_)),
+        "{err:?}"
+    );
     let err = errors_blocking::Client::builder()
         .add_root_certificates_pem(b"")
         .build()

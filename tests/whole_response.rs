@@ -61,7 +61,9 @@ async fn serve(mut socket: TcpStream, conn: Conn) {
         }
     }
     let head = |len: usize| {
-        format!("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {len}\r\nx-request-id: req-body\r\n\r\n")
+        format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {len}\r\nx-request-id: req-body\r\n\r\n"
+        )
     };
     match conn {
         Conn::Stall { len } => {
@@ -122,19 +124,16 @@ fn fast() -> RetryPolicy {
 async fn call(
     url: &str,
     blocking: bool,
-    configure: impl Fn(errors_http::ApiClientBuilder) -> errors_http::ApiClientBuilder
-    + Send
-    + 'static,
+    configure: impl Fn(errors_http::ApiClientBuilder) -> errors_http::ApiClientBuilder + Send + 'static,
     method: Method,
 ) -> (Result<ApiResponse, Error>, Duration) {
     let url = url.to_owned();
     if blocking {
         tokio::task::spawn_blocking(move || {
-            let client = errors_blocking::ClientBuilder::from(configure(
-                ApiClient::builder().base_url(url),
-            ))
-            .build()
-            .unwrap();
+            let client =
+                errors_blocking::ClientBuilder::from(configure(ApiClient::builder().base_url(url)))
+                    .build()
+                    .unwrap();
             let started = Instant::now();
             let mut request = client.request(method, "body");
             request = request.with_extension(SafeToRepeat);
@@ -144,7 +143,9 @@ async fn call(
         .await
         .unwrap()
     } else {
-        let client = configure(ApiClient::builder().base_url(url)).build().unwrap();
+        let client = configure(ApiClient::builder().base_url(url))
+            .build()
+            .unwrap();
         let started = Instant::now();
         let request = client.request(method, "body").with_extension(SafeToRepeat);
         let result = client.send(request).await;
@@ -172,11 +173,8 @@ async fn a_stalled_success_body_ends_at_the_deadline_in_both_facades() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_attempt_timeout_covers_the_body_and_the_policy_retries_it() {
     for blocking in [false, true] {
-        let (url, accepted) = server(vec![
-            Conn::Stall { len: 1000 },
-            Conn::Json(r#"{"id":7}"#),
-        ])
-        .await;
+        let (url, accepted) =
+            server(vec![Conn::Stall { len: 1000 }, Conn::Json(r#"{"id":7}"#)]).await;
         let policy = fast().with_attempt_timeout(Some(Duration::from_millis(300)));
         let (result, took) = call(&url, blocking, move |b| b.policy(policy), Method::GET).await;
         let response = result.unwrap();
@@ -255,7 +253,11 @@ async fn a_reset_mid_body_is_retried_for_an_idempotent_request_only() {
         .send(client.request(Method::POST, "body").body("{}"))
         .await
         .unwrap_err();
-    assert_eq!(err.stop_reason(), Some(StopReason::UnsafeToRepeat), "{err:?}");
+    assert_eq!(
+        err.stop_reason(),
+        Some(StopReason::UnsafeToRepeat),
+        "{err:?}"
+    );
     assert_eq!(err.attempts().len(), 1);
     assert_eq!(accepted.load(Ordering::SeqCst), 1);
 }
@@ -263,10 +265,7 @@ async fn a_reset_mid_body_is_retried_for_an_idempotent_request_only() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_success_body_over_the_cap_is_a_typed_error_and_not_retried() {
     for blocking in [false, true] {
-        for conn in [
-            Conn::Sized { len: 1 << 20 },
-            Conn::Chunked { len: 1 << 20 },
-        ] {
+        for conn in [Conn::Sized { len: 1 << 20 }, Conn::Chunked { len: 1 << 20 }] {
             let (url, accepted) = server(vec![conn]).await;
             let (result, _) = call(
                 &url,

@@ -13,7 +13,8 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 /// Requests each thread sends per iteration.
 const PER_THREAD: usize = 25;
 
-const RESPONSE: &[u8] = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 11\r\n\r\n{\"ok\":true}";
+const RESPONSE: &[u8] =
+    b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 11\r\n\r\n{\"ok\":true}";
 
 /// A keep-alive server answering every request with `RESPONSE`, one thread per connection
 /// (the clients keep a handful of pooled connections). Runs until the process exits.

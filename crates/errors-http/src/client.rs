@@ -132,7 +132,8 @@ impl ApiClient {
         match &self.inner.base_url {
             Some(base) if !is_absolute_url(path) => {
                 // `./` keeps a colon in the first segment (`jobs:cancel`) a path, not a scheme.
-                base.join(&format!("./{}", path.trim_start_matches('/'))).ok()
+                base.join(&format!("./{}", path.trim_start_matches('/')))
+                    .ok()
             }
             _ => reqwest::Url::parse(path).ok(),
         }
@@ -473,9 +474,8 @@ impl ApiClientBuilder {
             (None, Some(_)) => None,
         };
         if let Some(agent) = user_agent {
-            let value = HeaderValue::from_str(&agent).map_err(|_| {
-                Error::invalid_request(format!("invalid user agent {agent:?}"))
-            })?;
+            let value = HeaderValue::from_str(&agent)
+                .map_err(|_| Error::invalid_request(format!("invalid user agent {agent:?}")))?;
             default_headers.insert(http::header::USER_AGENT, value);
         }
         let client = match self.client {
@@ -588,9 +588,7 @@ fn root_certificates(pem: &[u8]) -> Result<Vec<reqwest::Certificate>, Error> {
         ))
     })?;
     if certificates.is_empty() {
-        return Err(Error::invalid_request(
-            "the pem data holds no certificate",
-        ));
+        return Err(Error::invalid_request("the pem data holds no certificate"));
     }
     Ok(certificates)
 }

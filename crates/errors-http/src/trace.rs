@@ -52,7 +52,9 @@ impl Trace {
         let status = last.status.unwrap_or(0);
         let code = last.code.as_ref().map_or("", |c| c.as_str());
         let request_id = last.request_id.as_deref().unwrap_or("");
-        let transport = last.transport.map_or("", errors_core::TransportKind::as_str);
+        let transport = last
+            .transport
+            .map_or("", errors_core::TransportKind::as_str);
         match decision {
             Decision::Retry { wait, reason } => event_at!(
                 self.level,

@@ -178,7 +178,9 @@ fn rustls_reason(reason: &rustls::CertificateError) -> &'static str {
         C::Revoked => "revoked",
         C::BadSignature => "bad signature",
         C::BadEncoding => "malformed",
-        C::InvalidPurpose | C::InvalidPurposeContext { .. } => "not valid for server authentication",
+        C::InvalidPurpose | C::InvalidPurposeContext { .. } => {
+            "not valid for server authentication"
+        }
         _ => "rejected by the verifier",
     }
 }

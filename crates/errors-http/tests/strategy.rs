@@ -13,7 +13,11 @@ async fn attempts(first: ResponseTemplate) -> usize {
     attempts_with(first, ApiRetryableStrategy::default(), "POST").await
 }
 
-async fn attempts_with(first: ResponseTemplate, strategy: ApiRetryableStrategy, verb: &str) -> usize {
+async fn attempts_with(
+    first: ResponseTemplate,
+    strategy: ApiRetryableStrategy,
+    verb: &str,
+) -> usize {
     let server = MockServer::start().await;
     let script = Script::new(vec![first, ok_json()]);
     script.mount(&server).await;
@@ -61,7 +65,10 @@ async fn statuses_are_classified_like_the_middleware_when_told_requests_are_idem
         (envelope(429, "USAGE_LIMIT_EXCEEDED", "Monthly limit"), 2),
     ] {
         let strategy = ApiRetryableStrategy::default().assume_idempotent();
-        assert_eq!(attempts_with(first.clone(), strategy, "GET").await, expected);
+        assert_eq!(
+            attempts_with(first.clone(), strategy, "GET").await,
+            expected
+        );
     }
 }
 
