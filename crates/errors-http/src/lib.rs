@@ -40,6 +40,26 @@
 //!
 //! Already on `reqwest_retry`? [`ApiRetryableStrategy`] plugs the API's rules into
 //! `RetryTransientMiddleware`, with the limits its docs describe.
+//!
+//! ## HTTPS, whole responses, credentials
+//!
+//! - TLS is on by default (feature `rustls`: rustls with the platform's verifier; or
+//!   `native-tls`), with reqwest's other usual defaults: HTTP/2 over TLS, the system's
+//!   proxy, charset decoding. Trust a private authority with
+//!   [`ApiClientBuilder::add_root_certificates_pem`], or pass a configured client with
+//!   [`ApiClientBuilder::with_client`].
+//! - A certificate that is not trusted, a failed TLS handshake, a URL scheme the build cannot
+//!   speak or a malformed URL is one attempt, never retried, and its error says what it is
+//!   ([`ErrorKind::Certificate`], [`ErrorKind::Tls`], [`ErrorKind::UnsupportedScheme`],
+//!   [`ErrorKind::InvalidRequest`]).
+//! - [`ApiClient::send`] reads the success body inside the attempt: the attempt timeout and
+//!   the deadline cover it, a body that breaks off is an attempt the policy decides on, and
+//!   [`ApiClientBuilder::max_response_bytes`] caps it. Every timeout, whichever limit fired,
+//!   is [`ErrorKind::Timeout`].
+//! - The API key goes only to the base URL's origin, never to another origin and never
+//!   across a cross-origin redirect, whatever header carries it.
+//! - Requests carry `User-Agent: errors-http/<version>` unless told otherwise
+//!   ([`ApiClientBuilder::user_agent`], [`ApiClientBuilder::default_headers`]).
 
 mod attempts;
 mod client;
