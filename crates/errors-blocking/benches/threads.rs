@@ -56,6 +56,10 @@ fn serve(mut socket: TcpStream) {
 fn threads(c: &mut Criterion) {
     let url = server();
     let ours = errors_blocking::Client::builder().build().unwrap();
+    let no_deadline = errors_blocking::Client::builder()
+        .policy(errors_blocking::RetryPolicy::default().with_deadline(None))
+        .build()
+        .unwrap();
     let theirs = reqwest::blocking::Client::new();
     // Warm both pools.
     ours.send(ours.request(errors_blocking::Method::GET, &url))
@@ -81,6 +85,28 @@ fn threads(c: &mut Criterion) {
                 })
             })
         });
+        group.bench_with_input(
+            BenchmarkId::new("errors_blocking_no_deadline", n),
+            &n,
+            |b, &n| {
+                b.iter(|| {
+                    std::thread::scope(|s| {
+                        for _ in 0..n {
+                            s.spawn(|| {
+                                for _ in 0..PER_THREAD {
+                                    let response = no_deadline
+                                        .send(
+                                            no_deadline.request(errors_blocking::Method::GET, &url),
+                                        )
+                                        .unwrap();
+                                    assert_eq!(response.body.len(), 11);
+                                }
+                            });
+                        }
+                    })
+                })
+            },
+        );
         group.bench_with_input(BenchmarkId::new("reqwest_blocking", n), &n, |b, &n| {
             b.iter(|| {
                 std::thread::scope(|s| {
