@@ -359,3 +359,45 @@ fn root_certificates_that_are_not_pem_are_a_build_error() {
         .unwrap_err();
     assert!(err.to_string().contains("no certificate"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_testkit_https_front_serves_the_mock_to_both_facades() {
+    use errors_testkit::{HttpsFront, MockApi, fixtures};
+    let api = MockApi::start().await;
+    api.mount(fixtures::ok_json(&serde_json::json!({"id": 3})))
+        .await;
+    let front = HttpsFront::start(&api.uri()).await;
+    let client = ApiClient::builder()
+        .base_url(format!("{}/v1", front.uri()))
+        .api_key("sk-front")
+        .add_root_certificates_pem(front.ca_pem())
+        .build()
+        .unwrap();
+    let ok: serde_json::Value = client.get_json("images/3").await.unwrap();
+    assert_eq!(ok["id"], 3);
+    let (base, ca) = (format!("{}/v1", front.uri()), front.ca_pem().to_owned());
+    let blocking = tokio::task::spawn_blocking(move || {
+        let client = errors_blocking::Client::builder()
+            .base_url(base)
+            .add_root_certificates_pem(ca)
+            .build()
+            .unwrap();
+        client.get_json::<serde_json::Value>("images/3")
+    })
+    .await
+    .unwrap();
+    assert_eq!(blocking.unwrap()["id"], 3);
+    api.journal().assert_attempts(2);
+    // Not trusted: one attempt that never reaches the mock.
+    let untrusted = ApiClient::builder()
+        .base_url(front.uri())
+        .policy(policy())
+        .build()
+        .unwrap();
+    let err = untrusted
+        .get_json::<serde_json::Value>("images/3")
+        .await
+        .unwrap_err();
+    assert_certificate_error(&err);
+    api.journal().assert_attempts(2);
+}

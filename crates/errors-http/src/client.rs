@@ -220,7 +220,10 @@ impl ApiClient {
         self.inner.middleware.rate_limited_for()
     }
 
-    /// The underlying middleware client, for requests this type has no helper for.
+    /// The underlying middleware client, for requests this type has no helper for. Requests
+    /// sent through it get the retry middleware, the default headers and the cross-origin
+    /// redirect handling, but not the API key (build them with [`ApiClient::request`] for
+    /// that) and not the whole-body read of [`ApiClient::send`]: their success bodies stream.
     pub fn http(&self) -> &ClientWithMiddleware {
         &self.inner.http
     }

@@ -65,6 +65,8 @@
 //!     the network. For timing on tokio's paused clock: exact virtual time.
 //!   - [`MockApi`]: a wiremock server on 127.0.0.1, for async code over real sockets.
 //!   - [`BlockingMockApi`]: the same for plain `#[test]`s, on a runtime thread of its own.
+//! - `HttpsFront` (feature `tls`): an `https://` front for a mock, with a certificate
+//!   authority made at test time, to check your client's TLS settings.
 //!
 //! # Which clock the journal reads
 //!
@@ -91,6 +93,8 @@ pub mod fixtures;
 mod journal;
 mod mock_api;
 mod script;
+#[cfg(feature = "tls")]
+mod tls;
 
 pub use catalogue::{Entry, catalogue};
 pub use fake_api::FakeApi;
@@ -98,6 +102,8 @@ pub use fixture::Fixture;
 pub use journal::{Journal, Received, redact};
 pub use mock_api::{BlockingMockApi, MockApi};
 pub use script::{Script, Step};
+#[cfg(feature = "tls")]
+pub use tls::HttpsFront;
 
 /// Re-exported so matchers passed to [`MockApi::mount_given`] come from the same wiremock.
 pub use wiremock;
