@@ -207,7 +207,7 @@ impl Client {
 }
 
 /// Settings for a blocking [`Client`]: exactly [`ApiClientBuilder`]'s, under the same names
-/// (a test in this crate fails if one is missing). Start from an existing
+/// (a test in the workspace fails if one is missing). Start from an existing
 /// [`ApiClientBuilder`] with `ClientBuilder::from`.
 #[derive(Debug)]
 pub struct ClientBuilder {

@@ -232,7 +232,7 @@ impl ApiClient {
 /// Settings for an [`ApiClient`]. Its `Debug` output never shows the API key.
 ///
 /// Every setting here also exists, with the same name, on the blocking client's builder
-/// (`errors_blocking::ClientBuilder`); a test there fails if one is missing.
+/// (`errors_blocking::ClientBuilder`); a workspace test fails if one is missing.
 ///
 /// ## TLS and the other transport defaults
 ///
