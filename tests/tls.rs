@@ -401,3 +401,57 @@ async fn the_testkit_https_front_serves_the_mock_to_both_facades() {
     assert_certificate_error(&err);
     api.journal().assert_attempts(2);
 }
+
+/// The wording of the failures retrying cannot fix, as a user sees them (`Display`, then the
+/// chain a reporter prints), reviewed in `tests/snapshots/`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_the_failures_retrying_cannot_fix_say() {
+    let pki = pki();
+    let server = tls_server(&pki).await;
+    let client = ApiClient::builder()
+        .base_url(&server.url)
+        .policy(policy())
+        .build()
+        .unwrap();
+    let certificate = client.get_json::<serde_json::Value>("x").await.unwrap_err();
+
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let _ = socket.write_all(b"HTTP/1.1 200 OK\r\n\r\n").await;
+        }
+    });
+    let plain = ApiClient::builder()
+        .base_url(format!("https://{addr}/"))
+        .policy(policy())
+        .build()
+        .unwrap();
+    let handshake = plain.get_json::<serde_json::Value>("x").await.unwrap_err();
+
+    let scheme = client
+        .get_json::<serde_json::Value>("ftp://127.0.0.1:9/x")
+        .await
+        .unwrap_err();
+
+    let mut text = String::new();
+    for (name, err) in [
+        ("certificate", &certificate),
+        ("handshake", &handshake),
+        ("scheme", &scheme),
+    ] {
+        text.push_str(&format!("{name}: {err}\n"));
+        let mut cause = std::error::Error::source(err);
+        while let Some(e) = cause {
+            // Ports and URLs differ between runs.
+            let line = e.to_string();
+            let line = match line.find("(https://") {
+                Some(i) => format!("{}(<url>)", &line[..i]),
+                None => line,
+            };
+            text.push_str(&format!("  caused by: {line}\n"));
+            cause = e.source();
+        }
+    }
+    insta::assert_snapshot!(text);
+}

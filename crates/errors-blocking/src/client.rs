@@ -34,11 +34,13 @@ use tokio::sync::oneshot;
 /// [`errors_http::ApiClient`] there.
 ///
 /// ```
-/// use std::sync::Arc;
-/// use errors_blocking::Client;
+/// use errors_blocking::{Client, RetryPolicy};
 ///
 /// # fn main() -> Result<(), errors_blocking::Error> {
-/// let client = Client::builder().base_url("http://127.0.0.1:9/v1").build()?;
+/// let client = Client::builder()
+///     .base_url("http://127.0.0.1:9/v1")
+///     .policy(RetryPolicy::default().with_max_retries(0))
+///     .build()?;
 /// let workers: Vec<_> = (0..4)
 ///     .map(|_| {
 ///         let client = client.clone(); // shares the pool and the runtime thread

@@ -1,8 +1,10 @@
 //! The API's error contract for scripts: the same retries, errors and attempt history as
 //! `errors-http`, behind plain synchronous calls. No `async`, no tokio in your code.
 //!
-//! [`Client`] drives an [`errors_http::ApiClient`] on a private single-threaded runtime, so
-//! both facades share one implementation and every decision is `errors_core`'s.
+//! [`Client`] drives an [`errors_http::ApiClient`] in the context of a runtime thread of its
+//! own that keeps the connection pool alive between calls, so both facades share one
+//! implementation and every decision is `errors_core`'s. One client serves many threads,
+//! `spawn_blocking` and multi-thread runtime workers; see [`Client`] for where it refuses.
 //!
 //! ```
 //! use errors_blocking::{Client, RetryPolicy};
