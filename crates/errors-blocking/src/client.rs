@@ -174,7 +174,8 @@ impl Client {
     }
 
     /// The async client underneath, sharing this client's pool and retry state. Its
-    /// connections are driven by this client's runtime thread.
+    /// connections are driven by this client's runtime thread, so use it (and its clones)
+    /// while this client lives: once the last blocking clone is dropped, that thread stops.
     pub fn async_client(&self) -> &ApiClient {
         &self.api
     }
