@@ -313,7 +313,7 @@ impl Error {
         match &self.kind {
             ErrorKind::Api(e) => e.is_retryable(),
             ErrorKind::Transport(e) => {
-                let failure = crate::middleware::transport_failure(e);
+                let failure = crate::transport::transport_failure(e);
                 errors_core::RetryPolicy::default()
                     .classify(
                         errors_core::Idempotency::Idempotent,
