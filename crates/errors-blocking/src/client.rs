@@ -331,6 +331,13 @@ impl ClientBuilder {
         self
     }
 
+    /// Adds a middleware below the retry middleware, nearest the network; see
+    /// [`ApiClientBuilder::with_middleware`].
+    pub fn with_middleware(mut self, middleware: impl reqwest_middleware::Middleware) -> Self {
+        self.api = self.api.with_middleware(middleware);
+        self
+    }
+
     /// The client, with its runtime thread started.
     pub fn build(self) -> Result<Client, Error> {
         let api = self.api.build()?;

@@ -279,6 +279,7 @@ pub struct ApiClientBuilder {
     user_agent: Option<String>,
     default_headers: HeaderMap,
     max_response_bytes: Option<u64>,
+    attempt_middleware: Vec<Arc<dyn reqwest_middleware::Middleware>>,
 }
 
 impl fmt::Debug for ApiClientBuilder {
@@ -291,6 +292,7 @@ impl fmt::Debug for ApiClientBuilder {
             .field("max_response_bytes", &self.max_response_bytes)
             .field("root_certificates", &self.root_certificates.len())
             .field("with_client", &self.client.is_some())
+            .field("attempt_middleware", &self.attempt_middleware.len())
             .finish_non_exhaustive()
     }
 }
@@ -425,6 +427,45 @@ impl ApiClientBuilder {
         self
     }
 
+    /// Adds a middleware below the retry middleware, nearest the network, so that it sees
+    /// every attempt (each retry included) rather than the logical call: to sign or trace
+    /// each attempt, or to answer in process in tests. Middlewares run in the order added.
+    ///
+    /// With `errors_testkit::FakeApi` added here, an `ApiClient` runs against scripted
+    /// answers on tokio's paused clock, so a test of a 60 s `Retry-After` takes milliseconds:
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// use std::time::Duration;
+    /// use errors_http::ApiClient;
+    /// use errors_testkit::{FakeApi, Script, fixtures};
+    ///
+    /// let api = FakeApi::new();
+    /// api.mount_at(
+    ///     "/v1/images/1",
+    ///     Script::new()
+    ///         .then(fixtures::rate_limited().retry_after_secs(60))
+    ///         .then(fixtures::ok_json(&serde_json::json!({"id": 1}))),
+    /// );
+    /// let client = ApiClient::builder()
+    ///     .base_url(format!("{}/v1", api.uri()))
+    ///     .api_key("sk-test")
+    ///     .with_middleware(api.clone())
+    ///     .build()
+    ///     .unwrap();
+    ///
+    /// let image: serde_json::Value = client.get_json("images/1").await.unwrap();
+    /// assert_eq!(image["id"], 1);
+    /// api.journal().assert_attempts(2);
+    /// api.journal().assert_gap_at_least(1, Duration::from_secs(60));
+    /// # }
+    /// ```
+    pub fn with_middleware(mut self, middleware: impl reqwest_middleware::Middleware) -> Self {
+        self.attempt_middleware.push(Arc::new(middleware));
+        self
+    }
+
     /// The client, or [`ErrorKind::InvalidRequest`] for a bad base URL, API key, header,
     /// certificate, or settings that contradict each other.
     pub fn build(self) -> Result<ApiClient, Error> {
@@ -539,10 +580,13 @@ impl ApiClientBuilder {
             auth_header: auth_name,
             max_response_bytes: self.max_response_bytes,
         };
-        let http = reqwest_middleware::ClientBuilder::new(client)
+        let mut http = reqwest_middleware::ClientBuilder::new(client)
             .with(middleware.clone())
-            .with(layer)
-            .build();
+            .with(layer);
+        for extra in self.attempt_middleware {
+            http = http.with_arc(extra);
+        }
+        let http = http.build();
         Ok(ApiClient {
             inner: Arc::new(ClientInner {
                 http,
