@@ -212,6 +212,22 @@ impl Client {
 /// Settings for a blocking [`Client`]: exactly [`ApiClientBuilder`]'s, under the same names
 /// (a test in the workspace fails if one is missing). Start from an existing
 /// [`ApiClientBuilder`] with `ClientBuilder::from`.
+///
+/// ```
+/// use std::time::Duration;
+/// use errors_blocking::{Client, RetryPolicy};
+///
+/// # fn main() -> Result<(), errors_blocking::Error> {
+/// let client = Client::builder()
+///     .base_url("https://api.example.com/v1")
+///     .api_key("sk-test") // sent to https://api.example.com only
+///     .policy(RetryPolicy::default().with_deadline(Some(Duration::from_secs(30))))
+///     .user_agent("nightly-export/1.0")
+///     .max_response_bytes(64 << 20) // a larger success body is an error, not buffered
+///     .build()?;
+/// assert!(!format!("{client:?}").contains("sk-test"));
+/// # Ok(()) }
+/// ```
 #[derive(Debug)]
 pub struct ClientBuilder {
     api: ApiClientBuilder,

@@ -6,6 +6,22 @@ use std::fmt;
 ///
 /// Derived from the application code when the body carries a documented one, else from the
 /// HTTP status. Serialized in `snake_case` (`rate_limited`, `quota`...).
+///
+/// ```
+/// use std::time::SystemTime;
+/// use errors_core::{ApiError, ApiErrorKind};
+/// use errors_core::http::{HeaderMap, StatusCode};
+///
+/// let parse = |status, body: &str| {
+///     ApiError::parse(status, &HeaderMap::new(), body.as_bytes(), SystemTime::UNIX_EPOCH).kind()
+/// };
+/// // The code decides when there is one: a 429 can be a quota, not a rate limit.
+/// let quota = parse(StatusCode::TOO_MANY_REQUESTS, r#"{"detail":{"code":"USAGE_LIMIT_EXCEEDED","message":"Monthly limit"}}"#);
+/// assert_eq!(quota, ApiErrorKind::Quota);
+/// // Otherwise the status does, whatever the body is.
+/// assert_eq!(parse(StatusCode::SERVICE_UNAVAILABLE, "<html>Service Unavailable</html>"), ApiErrorKind::Upstream);
+/// assert_eq!(ApiErrorKind::RateLimited.to_string(), "rate_limited");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]

@@ -66,6 +66,29 @@ impl fmt::Debug for ApiClient {
 }
 
 /// A successful response, read in full: status, headers, body and the attempts behind it.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() {
+/// use errors_http::ApiClient;
+/// use errors_testkit::{FakeApi, Script, fixtures};
+///
+/// let api = FakeApi::new(); // answers in process, for this example
+/// api.mount(
+///     Script::new()
+///         .then(fixtures::vlm_provider_error())
+///         .then(fixtures::ok_json(&serde_json::json!({"id": 1}))),
+/// );
+/// let client = ApiClient::builder().base_url(api.uri()).with_middleware(api.clone()).build().unwrap();
+///
+/// let response = client.send(client.request(reqwest::Method::GET, "images/1")).await.unwrap();
+/// assert_eq!(response.status, 200);
+/// assert_eq!(response.json::<serde_json::Value>().unwrap()["id"], 1);
+/// // The provider error was retried once; the history says so.
+/// assert_eq!(response.attempts.len(), 2);
+/// assert_eq!(response.attempts[0].status, Some(503));
+/// # }
+/// ```
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct ApiResponse {

@@ -11,6 +11,38 @@ use errors_core::{ApiError, AttemptRecord, StopReason};
 /// [`source`](std::error::Error::source). It never contains request headers, and when the
 /// server echoes a sensitive header (the API key) back in its error body, the middleware has
 /// already replaced it with `[redacted]`, so the key cannot leak through it.
+///
+/// Match on what the API said with the accessors, not on the text:
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() {
+/// use errors_core::ErrorCode;
+/// use errors_http::ApiClient;
+/// use errors_testkit::{FakeApi, fixtures};
+///
+/// let api = FakeApi::new(); // answers in process, for this example
+/// api.mount(fixtures::usage_limit_exceeded().request_id("req-7"));
+/// let client = ApiClient::builder()
+///     .base_url(api.uri())
+///     .api_key("sk-test")
+///     .with_middleware(api.clone())
+///     .build()
+///     .unwrap();
+///
+/// let err = client.get_json::<serde_json::Value>("images").await.unwrap_err();
+/// assert_eq!(err.code(), Some(&ErrorCode::UsageLimitExceeded));
+/// assert_eq!(err.status().map(|s| s.as_u16()), Some(429));
+/// assert_eq!(err.request_id(), Some("req-7")); // quote it to support
+/// assert!(!err.is_rate_limited()); // a monthly quota: waiting seconds will not help
+/// assert!(!err.is_retryable());
+/// assert_eq!(err.attempts().len(), 1);
+/// assert_eq!(
+///     err.api_error().and_then(|e| e.solution()),
+///     Some("Wait for next billing cycle or upgrade plan")
+/// );
+/// # }
+/// ```
 pub struct Error {
     kind: ErrorKind,
     attempts: Vec<AttemptRecord>,
