@@ -51,8 +51,9 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use code::ErrorCode;
 pub use kind::ApiErrorKind;
 pub use policy::{
-    AttemptRecord, ClientRetryState, Decision, Idempotency, Outcome, RateLimitGate, RetryBudget,
-    RetryPolicy, RetryReason, RetryRun, StopReason, TransportFailure, TransportKind,
+    AttemptRecord, ClientRetryState, Decision, Idempotency, Outcome, PaceSource, Pacer,
+    RateLimitGate, RateLimitQuota, RateLimitStatement, RetryBudget, RetryPolicy, RetryReason,
+    RetryRun, StopReason, TransportFailure, TransportKind,
 };
 pub use retry_after::{InvalidRetryAfter, RetryAfter};
 pub use status::{StatusInfo, reason_phrase};

@@ -5,13 +5,15 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use errors_core::{
-    ApiError, ClientRetryState, Clock, Decision, ErrorParser, Idempotency, Outcome, RetryBudget,
-    RetryPolicy, RetryRun, StopReason, SystemClock, TransportFailure,
+    ApiError, ClientRetryState, Clock, Decision, ErrorParser, Idempotency, Outcome,
+    RateLimitStatement, RetryBudget, RetryPolicy, RetryRun, StopReason, SystemClock,
+    TransportFailure,
 };
 use http::Extensions;
 use reqwest::{Request, Response, ResponseBuilderExt as _};
 use reqwest_middleware::{Middleware, Next};
 use tokio::time::Instant;
+use tracing::Instrument as _;
 
 use crate::attempts::{Attempts, ParsedError, SafeToRepeat};
 use crate::error::{Error, ErrorKind};
@@ -24,7 +26,11 @@ use crate::trace::Trace;
 /// honours `Retry-After` exactly and never beyond a maximum wait, never oversleeps a total
 /// deadline, applies a per-attempt timeout, does not repeat a POST whose outcome is unknown
 /// unless it carries [`SafeToRepeat`], shares a retry budget and the server's rate-limit
-/// window across all requests of one client, and records every attempt.
+/// window across all requests of one client, paces the client's requests once the server
+/// rate limits them (see [`errors_core::Pacer`]), and records every attempt.
+///
+/// Each logical call runs in one `tracing` span, `api_request`, with the method and the URL
+/// path (never the query string); see the crate docs for the events and their levels.
 ///
 /// The values of sensitive request headers (`HeaderValue::set_sensitive`, as
 /// [`ApiClient`](crate::ApiClient) marks the API key) are scrubbed from the parsed error if
@@ -90,7 +96,8 @@ impl RetryMiddleware {
     }
 
     /// How long this client's requests will still hold off because the server asked one of
-    /// them to wait (`429` + `Retry-After`); zero when the window is open.
+    /// them to wait (`429` + `Retry-After`); zero when the window is open. (Requests may
+    /// also wait their turn in the paced queue: see [`ClientRetryState::pacer`].)
     pub fn rate_limited_for(&self) -> Duration {
         self.inner.state.gate().remaining(self.now())
     }
@@ -112,6 +119,22 @@ impl RetryMiddleware {
         extensions: &mut Extensions,
         next: Next<'_>,
     ) -> Result<Response, Error> {
+        let span = tracing::info_span!(
+            "api_request",
+            method = %request.method(),
+            path = %request.url().path(),
+        );
+        self.drive_in_span(request, extensions, next)
+            .instrument(span)
+            .await
+    }
+
+    async fn drive_in_span(
+        &self,
+        request: Request,
+        extensions: &mut Extensions,
+        next: Next<'_>,
+    ) -> Result<Response, Error> {
         let inner = &*self.inner;
         let marked = extensions.get::<SafeToRepeat>().is_some();
         let idempotency = Idempotency::of(request.method(), marked);
@@ -123,24 +146,33 @@ impl RetryMiddleware {
         // The outcome of the previous attempt, handed back if the next one cannot start.
         let mut last: Option<Failed> = None;
         loop {
-            match run.before_attempt(self.now()) {
-                Ok(hold) if !hold.is_zero() => tokio::time::sleep(hold).await,
-                Ok(_) => {}
-                Err(stop) => {
-                    inner.trace.held_too_long(&run, stop);
-                    return match last {
-                        Some(Failed::Api(failed)) => {
-                            let (head, body, error) = *failed;
-                            Ok(rebuild(head, body, error, run, stop, inner.parser.limit()))
-                        }
-                        Some(Failed::Transport(error)) => Err(finish_error(error, run, stop)),
-                        None => Err(finish_error(
-                            Error::new(ErrorKind::DeadlineExceeded),
-                            run,
-                            stop,
-                        )),
-                    };
+            // Hold off while the client's window is closed or others are ahead in the paced
+            // queue, and look again after waking: another 429 may have closed it meanwhile.
+            // Each pass sleeps a positive hold, and the policy stops at the deadline.
+            let held = loop {
+                match run.before_attempt(self.now()) {
+                    Ok(hold) if hold.is_zero() => break Ok(()),
+                    Ok(hold) => {
+                        inner.trace.hold(&run, hold);
+                        tokio::time::sleep(hold).await;
+                    }
+                    Err(stop) => break Err(stop),
                 }
+            };
+            if let Err(stop) = held {
+                inner.trace.held_too_long(&run, stop);
+                return match last {
+                    Some(Failed::Api(failed)) => {
+                        let (head, body, error) = *failed;
+                        Ok(rebuild(head, body, error, run, stop, inner.parser.limit()))
+                    }
+                    Some(Failed::Transport(error)) => Err(finish_error(error, run, stop)),
+                    None => Err(finish_error(
+                        Error::new(ErrorKind::DeadlineExceeded),
+                        run,
+                        stop,
+                    )),
+                };
             }
             let Some(request) = original.take() else {
                 unreachable!("a request is kept for every attempt that may be retried")
@@ -164,6 +196,12 @@ impl RetryMiddleware {
             };
             match result {
                 Ok(Received::Success(mut response)) => {
+                    if inner.policy.pacing() {
+                        run.observe_rate_limit(RateLimitStatement::from_headers(
+                            response.headers(),
+                            inner.clock.now(),
+                        ));
+                    }
                     let decision = run.after_attempt(
                         Outcome::Success {
                             status: response.status(),
@@ -182,11 +220,10 @@ impl RetryMiddleware {
                     return Ok(response);
                 }
                 Ok(Received::Error { head, body }) => {
-                    let mut error =
-                        inner
-                            .parser
-                            .parse(head.status, &head.headers, &body, inner.clock.now());
+                    let wall = inner.clock.now();
+                    let mut error = inner.parser.parse(head.status, &head.headers, &body, wall);
                     secrets.redact(&mut error);
+                    run.observe_rate_limit(RateLimitStatement::from_headers(&head.headers, wall));
                     let decision = run.after_attempt(Outcome::Api(&error), self.now());
                     inner.trace.attempt(&run, decision);
                     match decision {
@@ -280,8 +317,11 @@ impl RetryMiddlewareBuilder {
         self
     }
 
-    /// The level of the event logged for each retry and for a final failure (default WARN).
-    /// Success is always logged at DEBUG.
+    /// The level of the events for retries and rate-limit holds (default DEBUG; INFO makes
+    /// them visible under a usual `info` filter). Successes are logged at DEBUG, a call that
+    /// fails after retrying or because of a limit (deadline, budget, retries, a wait beyond
+    /// the maximum) at WARN, and an answer that is final at once (404, 401...) at DEBUG: the
+    /// caller gets it as an error. See the crate docs.
     pub fn log_level(mut self, level: tracing::Level) -> Self {
         self.trace = Trace::new(level);
         self

@@ -1,17 +1,25 @@
-//! One `tracing` event per retry decision.
+//! The `tracing` events of a logical call, inside its `api_request` span.
+//!
+//! Levels follow the ecosystem's convention for libraries: what may still succeed (a retry,
+//! a rate-limit hold) is not a warning; a call that ends in failure because of a limit or
+//! after retrying is.
 
 use errors_core::{Decision, RetryRun, StopReason};
+use std::time::Duration;
 use tracing::Level;
 
 /// Where retry decisions are logged.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Trace {
+    /// The level of retries and holds.
     level: Level,
 }
 
 impl Default for Trace {
     fn default() -> Self {
-        Trace { level: Level::WARN }
+        Trace {
+            level: Level::DEBUG,
+        }
     }
 }
 
@@ -27,24 +35,37 @@ macro_rules! event_at {
     };
 }
 
+fn ms(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
 impl Trace {
     pub(crate) fn new(level: Level) -> Trace {
         Trace { level }
     }
 
-    /// Logs a retry that was decided but could not start: the deadline leaves no time for it
-    /// (usually because the client's rate-limit window stays closed past it).
-    pub(crate) fn held_too_long(&self, run: &RetryRun, stop: StopReason) {
+    /// Logs a hold before the next attempt: the client's rate-limit window is closed or other
+    /// requests are ahead in the paced queue.
+    pub(crate) fn hold(&self, run: &RetryRun, hold: Duration) {
         event_at!(
             self.level,
+            attempt = run.attempts().len() as u64 + 1,
+            hold_ms = ms(hold),
+            "holding for the client's rate limit"
+        );
+    }
+
+    /// Logs a call that stops because the next attempt could not start in time (usually
+    /// because the client's rate-limit window stays closed past the deadline).
+    pub(crate) fn held_too_long(&self, run: &RetryRun, stop: StopReason) {
+        tracing::warn!(
             attempt = run.attempts().len() as u64 + 1,
             reason = %stop,
             "request failed: no time left for the next attempt"
         );
     }
 
-    /// Logs the attempt just recorded in `run` and what was decided after it. Success is
-    /// logged at DEBUG, retries and failures at the configured level.
+    /// Logs the attempt just recorded in `run` and what was decided after it.
     pub(crate) fn attempt(&self, run: &RetryRun, decision: Decision) {
         let Some(last) = run.attempts().last() else {
             return;
@@ -55,6 +76,7 @@ impl Trace {
         let transport = last
             .transport
             .map_or("", errors_core::TransportKind::as_str);
+        let held_ms = ms(last.held);
         match decision {
             Decision::Retry { wait, reason } => event_at!(
                 self.level,
@@ -63,23 +85,41 @@ impl Trace {
                 code,
                 request_id,
                 transport,
-                wait_ms = wait.as_millis() as u64,
+                held_ms,
+                wait_ms = ms(wait),
                 reason = %reason,
                 "retrying request"
             ),
             Decision::Stop(StopReason::Succeeded) => {
-                tracing::debug!(attempt = last.number, status, "request succeeded")
+                tracing::debug!(attempt = last.number, status, held_ms, "request succeeded")
             }
-            Decision::Stop(stop) => event_at!(
-                self.level,
-                attempt = last.number,
-                status,
-                code,
-                request_id,
-                transport,
-                reason = %stop,
-                "request failed"
-            ),
+            Decision::Stop(stop) => {
+                let limited = matches!(
+                    stop,
+                    StopReason::RetriesExhausted
+                        | StopReason::DeadlineExceeded
+                        | StopReason::BudgetExhausted
+                        | StopReason::RetryAfterTooLong { .. }
+                );
+                // A first answer that is final (404, 401...) reaches the caller as an error;
+                // the library has nothing to warn about.
+                let level = if limited || last.number > 1 {
+                    Level::WARN
+                } else {
+                    Level::DEBUG
+                };
+                event_at!(
+                    level,
+                    attempt = last.number,
+                    status,
+                    code,
+                    request_id,
+                    transport,
+                    held_ms,
+                    reason = %stop,
+                    "request failed"
+                )
+            }
         }
     }
 }

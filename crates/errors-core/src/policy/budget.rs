@@ -42,16 +42,29 @@ impl Default for RetryBudget {
 
 impl RetryBudget {
     /// A full budget of `reserve` retries, earning `ratio` of a retry per request (clamped
-    /// to `0.0..=1.0`).
+    /// to `0.0..=1.0`). The bucket holds at least one retry, so `RetryBudget::new(0, 0.1)`
+    /// starts empty and earns one retry per 10 requests.
+    ///
+    /// ```
+    /// use errors_core::RetryBudget;
+    ///
+    /// let budget = RetryBudget::new(0, 0.5);
+    /// assert!(!budget.try_withdraw()); // no reserve
+    /// budget.deposit();
+    /// budget.deposit();
+    /// assert!(budget.try_withdraw()); // earned by two requests
+    /// ```
     pub fn new(reserve: u32, ratio: f64) -> RetryBudget {
-        let capacity = u64::from(reserve) * RETRY_COST;
+        let reserve = u64::from(reserve) * RETRY_COST;
+        // Room for at least one retry, or a zero reserve could never earn one.
+        let capacity = reserve.max(RETRY_COST);
         let ratio = if ratio.is_nan() {
             0.0
         } else {
             ratio.clamp(0.0, 1.0)
         };
         RetryBudget {
-            balance: AtomicU64::new(capacity),
+            balance: AtomicU64::new(reserve),
             capacity,
             deposit: (ratio * RETRY_COST as f64).round() as u64,
         }
@@ -62,7 +75,7 @@ impl RetryBudget {
         let _ = self
             .balance
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |b| {
-                Some((b + self.deposit).min(self.capacity))
+                Some(b.saturating_add(self.deposit).min(self.capacity))
             });
     }
 
@@ -92,6 +105,26 @@ mod tests {
             budget.deposit();
         }
         assert_eq!(budget.available(), 3);
+    }
+
+    #[test]
+    fn a_zero_reserve_still_earns_retries_at_the_ratio() {
+        let budget = RetryBudget::new(0, 0.1);
+        assert!(!budget.try_withdraw());
+        let mut retries = 0;
+        for _ in 0..100 {
+            budget.deposit();
+            if budget.try_withdraw() {
+                retries += 1;
+            }
+        }
+        assert_eq!(retries, 10);
+        // Earned retries do not pile up beyond one while none is spent.
+        for _ in 0..100 {
+            budget.deposit();
+        }
+        assert_eq!(budget.available(), 1);
+        assert_eq!(RetryBudget::new(0, 0.0).available(), 0);
     }
 
     #[test]

@@ -38,6 +38,11 @@ impl RateLimitGate {
         self.open_at_ns.fetch_max(ns, Ordering::AcqRel);
     }
 
+    /// When the window opens (since the anchor; in the past when it is open).
+    pub fn open_at(&self) -> Duration {
+        Duration::from_nanos(self.open_at_ns.load(Ordering::Acquire))
+    }
+
     /// How long a request made at `now` (since the anchor) should wait.
     pub fn remaining(&self, now: Duration) -> Duration {
         let open_at = Duration::from_nanos(self.open_at_ns.load(Ordering::Acquire));

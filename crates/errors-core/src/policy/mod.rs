@@ -1,14 +1,15 @@
 //! The retry policy: pure decisions from data and a clock reading, no I/O.
 //!
 //! [`RetryPolicy`] holds the settings and classifies outcomes; [`RetryRun`] walks one logical
-//! request through its attempts; [`RetryBudget`] and [`RateLimitGate`] are the state one
-//! client shares across its requests ([`ClientRetryState`] bundles them). The async and the
+//! request through its attempts; [`RetryBudget`], [`RateLimitGate`] and [`Pacer`] are the
+//! state one client shares across its requests ([`ClientRetryState`] bundles them). The async and the
 //! blocking drivers only send, sleep, and ask these what to do next.
 
 mod budget;
 mod decision;
 mod gate;
 mod outcome;
+mod pacing;
 mod run;
 
 use std::time::Duration;
@@ -17,6 +18,7 @@ pub use budget::RetryBudget;
 pub use decision::{Decision, RetryReason, StopReason};
 pub use gate::RateLimitGate;
 pub use outcome::{Idempotency, Outcome, TransportFailure, TransportKind};
+pub use pacing::{PaceSource, Pacer, RateLimitQuota, RateLimitStatement};
 pub use run::{AttemptRecord, ClientRetryState, RetryRun};
 
 use crate::{ApiError, ApiErrorKind};
@@ -25,11 +27,11 @@ use crate::{ApiError, ApiErrorKind};
 ///
 /// | outcome | retried? | wait before the retry |
 /// |---|---|---|
-/// | 429 or `RATE_LIMIT_ERROR`, `Retry-After` ≤ max wait | yes, any method | the `Retry-After`, plus up to 10% |
+/// | 429 or `RATE_LIMIT_ERROR`, `Retry-After` ≤ max wait | yes, any method, not counted in `max_retries` nor spent from the budget | the `Retry-After`, plus up to 10%, then its turn in the paced queue |
 /// | 429 with `Retry-After` > max wait | no: the error carries the requested delay | — |
 /// | 429 without `Retry-After` | yes, any method | exponential backoff |
 /// | quota, auth, validation, not found, conflict, too large, payment (any status) | never | — |
-/// | 500, 502, 503, 504, other 5xx | idempotent or marked safe only | `Retry-After` if sent, else backoff |
+/// | 500, 502, 503, 504, other 5xx | idempotent or marked safe only | the larger of the backoff and `Retry-After` |
 /// | 501, 505 | never | — |
 /// | connection refused (never sent) | yes, any method | backoff |
 /// | timeout or reset after sending | idempotent or marked safe only | backoff |
@@ -37,8 +39,17 @@ use crate::{ApiError, ApiErrorKind};
 /// | TLS certificate not trusted, TLS handshake failure | never | — |
 /// | success body over the client's size limit | never | — |
 ///
-/// Every retry is also bounded by `max_retries`, the total deadline (a wait that would end
-/// past it is not started) and the shared [`RetryBudget`].
+/// Every retry is also bounded by the total deadline (a wait that would end past it is not
+/// started; jitter is cut so a wait that fits stays inside it). Retries after 5xx, transport
+/// failures and 429s without a requested wait are bounded by `max_retries` and the shared
+/// [`RetryBudget`]; retries after a 429 whose wait the server stated are bounded by
+/// `max_rate_limit_retries` instead, so a rate limit whose wait fits the deadline does not
+/// fail the call.
+///
+/// A 429 also closes the client's rate-limit window for the requested wait (its other
+/// requests hold off too) and starts the client's [`Pacer`]: from then on requests are
+/// spaced at the rate the server stated or the client learned, and leave a closed window
+/// one by one.
 ///
 /// ```
 /// use std::time::Duration;
@@ -59,6 +70,8 @@ pub struct RetryPolicy {
     deadline: Option<Duration>,
     attempt_timeout: Option<Duration>,
     retry_after_jitter: f64,
+    max_rate_limit_retries: u32,
+    pacing: bool,
 }
 
 impl Default for RetryPolicy {
@@ -71,6 +84,8 @@ impl Default for RetryPolicy {
             deadline: Some(Duration::from_secs(120)),
             attempt_timeout: None,
             retry_after_jitter: 0.1,
+            max_rate_limit_retries: 50,
+            pacing: true,
         }
     }
 }
@@ -95,8 +110,14 @@ impl RetryPolicy {
         self
     }
 
-    /// The longest server-requested wait (`Retry-After`) the client sleeps through (default
-    /// 60 s). A longer one stops the request at once with the requested delay on the error.
+    /// The longest server-requested wait (`Retry-After`, or a rate-limit reset when nothing
+    /// remains) the client sleeps through (default 60 s).
+    ///
+    /// A request asked to wait longer is not retried: it stops at once with
+    /// [`StopReason::RetryAfterTooLong`] and the requested delay on the error. A 429 asking
+    /// for that longer wait still closes the client's rate-limit window, but for this maximum
+    /// only: other requests hold off at most this long, then ask the server again. A wait up
+    /// to this maximum is slept in full (plus jitter), as long as it ends before the deadline.
     pub fn with_max_retry_after(mut self, wait: Duration) -> Self {
         self.max_retry_after = wait;
         self
@@ -125,6 +146,32 @@ impl RetryPolicy {
             fraction.clamp(0.0, 1.0)
         };
         self
+    }
+
+    /// The most retries after 429s whose wait the server stated (`Retry-After`, or a
+    /// rate-limit reset): default 50. They are not counted in `max_retries` and do not spend
+    /// the retry budget, since waiting as asked is flow control, not an outage; the deadline
+    /// bounds them, and this count bounds a server that rejects forever with `Retry-After: 0`.
+    pub fn with_max_rate_limit_retries(mut self, retries: u32) -> Self {
+        self.max_rate_limit_retries = retries;
+        self
+    }
+
+    /// Whether the client paces its requests after a 429 (default `true`): see [`Pacer`].
+    /// Without pacing, requests held by a closed window all leave when it opens.
+    pub fn with_pacing(mut self, pacing: bool) -> Self {
+        self.pacing = pacing;
+        self
+    }
+
+    /// Retries after 429s with a server-requested wait.
+    pub fn max_rate_limit_retries(&self) -> u32 {
+        self.max_rate_limit_retries
+    }
+
+    /// Whether requests are paced after a 429.
+    pub fn pacing(&self) -> bool {
+        self.pacing
     }
 
     /// Retries after the first attempt.
@@ -173,8 +220,14 @@ impl RetryPolicy {
     /// Whether the first attempt of a request with this idempotency would be retried after
     /// `error` (ignoring the deadline and budget).
     pub fn would_retry(&self, idempotency: Idempotency, error: &ApiError) -> bool {
-        self.max_retries > 0
-            && self.classify(idempotency, &Outcome::Api(error)).is_ok()
+        let Ok(reason) = self.classify(idempotency, &Outcome::Api(error)) else {
+            return false;
+        };
+        let allowed = match (reason, error.retry_after()) {
+            (RetryReason::RateLimited, Some(_)) => self.max_rate_limit_retries,
+            _ => self.max_retries,
+        };
+        allowed > 0
             && error
                 .retry_after()
                 .is_none_or(|d| d <= self.max_retry_after)
@@ -194,7 +247,7 @@ impl RetryPolicy {
 
     /// The full-jitter backoff before retry number `retry` (0 for the first retry), given a
     /// uniform sample `unit` in `[0, 1)`.
-    fn backoff(&self, retry: u32, unit: f64) -> Duration {
+    pub(crate) fn backoff(&self, retry: u32, unit: f64) -> Duration {
         let ceiling = self
             .initial_backoff
             .saturating_mul(1u32.checked_shl(retry.min(31)).unwrap_or(u32::MAX))
@@ -203,7 +256,7 @@ impl RetryPolicy {
     }
 
     /// A server-requested wait plus up to `retry_after_jitter` of it.
-    fn jittered_retry_after(&self, requested: Duration, unit: f64) -> Duration {
+    pub(crate) fn jittered_retry_after(&self, requested: Duration, unit: f64) -> Duration {
         let extra = requested.mul_f64(self.retry_after_jitter * unit.clamp(0.0, 1.0));
         requested.saturating_add(extra)
     }

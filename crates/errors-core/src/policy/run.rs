@@ -6,14 +6,14 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::{
-    Decision, Idempotency, Outcome, RateLimitGate, RetryBudget, RetryPolicy, RetryReason,
-    StopReason, TransportKind,
+    Decision, Idempotency, Outcome, Pacer, RateLimitGate, RateLimitQuota, RateLimitStatement,
+    RetryBudget, RetryPolicy, RetryReason, StopReason, TransportKind,
 };
 use crate::ErrorCode;
 use crate::api_error::millis;
 
-/// The retry state one client shares across all its requests: the budget and the
-/// rate-limit window. Cheap to clone (it is an `Arc` inside).
+/// The retry state one client shares across all its requests: the budget, the rate-limit
+/// window and the pacer. Cheap to clone (it is an `Arc` inside).
 #[derive(Debug, Clone, Default)]
 pub struct ClientRetryState {
     inner: Arc<Shared>,
@@ -23,6 +23,7 @@ pub struct ClientRetryState {
 struct Shared {
     budget: Option<RetryBudget>,
     gate: RateLimitGate,
+    pacer: Pacer,
 }
 
 impl ClientRetryState {
@@ -32,6 +33,7 @@ impl ClientRetryState {
             inner: Arc::new(Shared {
                 budget: Some(budget),
                 gate: RateLimitGate::default(),
+                pacer: Pacer::default(),
             }),
         }
     }
@@ -50,6 +52,11 @@ impl ClientRetryState {
     pub fn gate(&self) -> &RateLimitGate {
         &self.inner.gate
     }
+
+    /// The shared pace of requests, learned from the server's rate limiting.
+    pub fn pacer(&self) -> &Pacer {
+        &self.inner.pacer
+    }
 }
 
 /// What happened on one attempt, kept for the caller and for logs.
@@ -66,9 +73,14 @@ pub struct AttemptRecord {
     pub request_id: Option<String>,
     /// The transport failure, if no response came.
     pub transport: Option<TransportKind>,
-    /// The pause before this attempt (backoff, `Retry-After`, or a shared rate-limit window).
+    /// The pause before this attempt (backoff, `Retry-After`, and any rate-limit hold).
     #[serde(rename = "waited_ms", serialize_with = "as_millis")]
     pub waited: Duration,
+    /// The part of `waited` this attempt was held by the client's rate limiting: the shared
+    /// window another request's `429` closed, or its turn in the paced queue. Zero when it
+    /// was not held.
+    #[serde(rename = "held_ms", serialize_with = "as_millis")]
+    pub held: Duration,
     /// Why the next attempt was made, if one was.
     pub retry: Option<RetryReason>,
     /// Why no attempt followed, if none did.
@@ -81,8 +93,10 @@ fn as_millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error
 
 /// The attempts of one logical request, from first send to final outcome.
 ///
-/// A driver loops: [`RetryRun::before_attempt`] (how long to hold off, or stop), send with
-/// [`RetryRun::attempt_timeout`], then [`RetryRun::after_attempt`] (retry after a wait, or
+/// A driver loops: [`RetryRun::before_attempt`] until it says zero (hold off that long, then
+/// ask again: the window may have closed again meanwhile), send with
+/// [`RetryRun::attempt_timeout`], hand any rate-limit headers to
+/// [`RetryRun::observe_rate_limit`], then [`RetryRun::after_attempt`] (retry after a wait, or
 /// stop). Time is the driver's monotonic clock as a [`Duration`] since its anchor: nothing
 /// here reads a clock or sleeps.
 ///
@@ -109,7 +123,18 @@ pub struct RetryRun {
     started: Duration,
     rng: fastrand::Rng,
     attempts: Vec<AttemptRecord>,
+    /// The decided wait before the next attempt (backoff or `Retry-After`).
     pending_wait: Duration,
+    /// When the current hold began and the slot it holds for.
+    hold: Option<(Duration, Duration)>,
+    /// When the current attempt was (or will be) sent.
+    sent_at: Duration,
+    /// What the current attempt's response headers said about the rate limit.
+    statement: RateLimitStatement,
+    /// Retries after 5xx, transport failures and 429s without a requested wait.
+    outage_retries: u32,
+    /// Retries after 429s with a server-requested wait.
+    rate_limit_retries: u32,
     replayable: bool,
 }
 
@@ -132,21 +157,46 @@ impl RetryRun {
             rng: fastrand::Rng::with_seed(seed),
             attempts: Vec::with_capacity(2),
             pending_wait: Duration::ZERO,
+            hold: None,
+            sent_at: now,
+            statement: RateLimitStatement::default(),
+            outage_retries: 0,
+            rate_limit_retries: 0,
             replayable: true,
         }
     }
 
-    /// How long to hold off before the next attempt because the client's rate-limit window
-    /// is closed, or [`StopReason::DeadlineExceeded`] if it opens too late.
+    /// How long to hold off before the next attempt (the client's rate-limit window is
+    /// closed, or other requests are ahead in the paced queue), or
+    /// [`StopReason::DeadlineExceeded`] if the attempt could not start before the deadline.
+    ///
+    /// Call it again after holding off: zero means send now. A request keeps its place in
+    /// the paced queue across calls unless the window closed again past it.
     pub fn before_attempt(&mut self, now: Duration) -> Result<Duration, StopReason> {
-        let hold = self.shared.gate().remaining(now);
+        let window_open = self.shared.gate().open_at();
+        let slot = match self.hold {
+            // The place taken earlier, unless the window closed again past it.
+            Some((_, slot)) if slot >= window_open => slot,
+            _ if self.policy.pacing => self.shared.pacer().reserve(now, window_open),
+            _ => window_open.max(now),
+        };
+        let hold = slot.saturating_sub(now);
         if let Some(deadline) = self.policy.deadline {
             let elapsed = now.saturating_sub(self.started);
             if elapsed.saturating_add(hold) >= deadline {
                 return Err(StopReason::DeadlineExceeded);
             }
         }
-        self.pending_wait += hold;
+        if hold.is_zero() {
+            self.sent_at = now;
+            if let Some((since, _)) = self.hold {
+                self.hold = Some((since, now.max(since)));
+            }
+        } else {
+            let since = self.hold.map_or(now, |(since, _)| since);
+            self.hold = Some((since, slot));
+            self.sent_at = slot;
+        }
         Ok(hold)
     }
 
@@ -169,9 +219,19 @@ impl RetryRun {
         }
     }
 
+    /// What the current attempt's response said about the rate limit in its headers (see
+    /// [`RateLimitStatement::from_headers`]); used by the next [`RetryRun::after_attempt`].
+    pub fn observe_rate_limit(&mut self, statement: RateLimitStatement) {
+        self.statement = statement;
+    }
+
     /// Records an attempt that ended at `now` and decides what comes next. (A `Retry-After`
-    /// date was already resolved against the wall clock when the error was parsed.) A retry
-    /// also closes the client's rate-limit window when the server asked for the wait.
+    /// date was already resolved against the wall clock when the error was parsed.)
+    ///
+    /// A rate-limit rejection also closes the client's window for the wait the server asked
+    /// (at most the policy's maximum wait) and teaches the pacer, whatever is decided for
+    /// this request: even when it stops (a wait beyond the maximum, retries exhausted), the
+    /// client's other requests hold off.
     pub fn after_attempt(&mut self, outcome: Outcome<'_>, now: Duration) -> Decision {
         let decision = self.decide(&outcome, now);
         let (status, code, request_id, transport) = match outcome {
@@ -188,34 +248,65 @@ impl RetryRun {
             Decision::Retry { reason, .. } => (Some(reason), None),
             Decision::Stop(reason) => (None, Some(reason)),
         };
+        let held = self
+            .hold
+            .take()
+            .map_or(Duration::ZERO, |(since, until)| until.saturating_sub(since));
         self.attempts.push(AttemptRecord {
-            number: self.attempts.len() as u32 + 1,
+            number: u32::try_from(self.attempts.len())
+                .unwrap_or(u32::MAX)
+                .saturating_add(1),
             status,
             code,
             request_id,
             transport,
-            waited: std::mem::take(&mut self.pending_wait),
+            waited: std::mem::take(&mut self.pending_wait).saturating_add(held),
+            held,
             retry,
             stop,
         });
+        self.statement = RateLimitStatement::default();
         if let Decision::Retry { wait, .. } = decision {
             self.pending_wait = wait;
+            self.sent_at = now.saturating_add(wait);
         }
         decision
     }
 
     fn decide(&mut self, outcome: &Outcome<'_>, now: Duration) -> Decision {
-        let reason = match self.policy.classify(self.idempotency, outcome) {
+        let classified = self.policy.classify(self.idempotency, outcome);
+        if self.policy.pacing {
+            if matches!(outcome, Outcome::Success { .. }) {
+                self.shared.pacer().on_success(now);
+            }
+            if !matches!(classified, Ok(RetryReason::RateLimited))
+                && let Some(quota) = self.statement.quota()
+            {
+                self.shared.pacer().on_statement(quota);
+            }
+        }
+        let reason = match classified {
             Ok(reason) => reason,
             Err(stop) => return Decision::Stop(stop),
         };
+        let requested = match outcome {
+            Outcome::Api(e) => e.retry_after().or_else(|| {
+                (reason == RetryReason::RateLimited)
+                    .then(|| self.statement.requested_wait())
+                    .flatten()
+            }),
+            _ => None,
+        };
+        if reason == RetryReason::RateLimited {
+            let message = match outcome {
+                Outcome::Api(e) => e.message(),
+                _ => None,
+            };
+            self.throttled(now, requested, message);
+        }
         if !self.replayable {
             return Decision::Stop(StopReason::NotReplayable);
         }
-        let requested = match outcome {
-            Outcome::Api(e) => e.retry_after(),
-            _ => None,
-        };
         if let Some(requested) = requested
             && requested > self.policy.max_retry_after
         {
@@ -223,29 +314,74 @@ impl RetryRun {
                 requested_ms: millis(requested),
             });
         }
-        let retries_done = self.attempts.len() as u32;
-        if retries_done >= self.policy.max_retries {
+        // A wait the rate limiter asked for is flow control: it has its own count and does
+        // not spend the outage budget.
+        let server_directed = reason == RetryReason::RateLimited && requested.is_some();
+        let exhausted = if server_directed {
+            self.rate_limit_retries >= self.policy.max_rate_limit_retries
+        } else {
+            self.outage_retries >= self.policy.max_retries
+        };
+        if exhausted {
             return Decision::Stop(StopReason::RetriesExhausted);
         }
         let unit = self.rng.f64();
-        let wait = match requested {
-            Some(requested) => self.policy.jittered_retry_after(requested, unit),
-            None => self.policy.backoff(retries_done, unit),
+        // `must`: the part of the wait that may not be shortened; the rest is jitter.
+        let (must, wanted) = match requested {
+            Some(requested) if server_directed => {
+                (requested, self.policy.jittered_retry_after(requested, unit))
+            }
+            Some(requested) => {
+                // A 5xx's `Retry-After: 0` (or a past date) does not remove the backoff.
+                let backoff = self.policy.backoff(self.outage_retries, unit);
+                let jittered = self.policy.jittered_retry_after(requested, unit);
+                (requested.max(backoff), jittered.max(backoff))
+            }
+            None => {
+                let backoff = self.policy.backoff(self.outage_retries, unit);
+                (backoff, backoff)
+            }
         };
-        if let Some(deadline) = self.policy.deadline
-            && now.saturating_sub(self.started).saturating_add(wait) >= deadline
-        {
-            return Decision::Stop(StopReason::DeadlineExceeded);
-        }
-        if let Some(budget) = self.shared.budget()
+        let wait = match self.policy.deadline {
+            Some(deadline) => {
+                let left = deadline.saturating_sub(now.saturating_sub(self.started));
+                if must >= left {
+                    return Decision::Stop(StopReason::DeadlineExceeded);
+                }
+                // Jitter never pushes a wait that fits past the deadline: it may use at most
+                // half of the time that would be left.
+                wanted.min(must.saturating_add((left - must) / 2))
+            }
+            None => wanted,
+        };
+        if !server_directed
+            && let Some(budget) = self.shared.budget()
             && !budget.try_withdraw()
         {
             return Decision::Stop(StopReason::BudgetExhausted);
         }
-        if requested.is_some() && reason == RetryReason::RateLimited {
-            self.shared.gate().close_until(now.saturating_add(wait));
+        if server_directed {
+            self.rate_limit_retries += 1;
+        } else {
+            self.outage_retries += 1;
         }
         Decision::Retry { wait, reason }
+    }
+
+    /// A rate-limit rejection: close the client's window and teach the pacer.
+    fn throttled(&self, now: Duration, requested: Option<Duration>, message: Option<&str>) {
+        if let Some(requested) = requested {
+            let window = requested.min(self.policy.max_retry_after);
+            self.shared.gate().close_until(now.saturating_add(window));
+        }
+        if self.policy.pacing {
+            let quota = message
+                .and_then(RateLimitQuota::from_message)
+                .or(self.statement.quota());
+            self.shared
+                .pacer()
+                .on_throttle(now, self.sent_at, requested, quota);
+        }
     }
 
     /// The attempts so far.

@@ -1,0 +1,666 @@
+//! Pacing: how fast one client may send, from what the server states and what it observes.
+//!
+//! Rate limits are flow control, not failure. After a `429` the client does not only wait:
+//! it learns the server's pace and spaces its requests so a long batch runs at the server's
+//! limit with few rejections, and requests held by a closed window leave one by one instead
+//! of as a herd.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, SystemTime};
+
+use http::HeaderMap;
+
+/// The longest window a stated limit may have (a day); a longer one is not believed.
+const MAX_WINDOW: Duration = Duration::from_secs(86_400);
+/// The longest reset or wait a header may state (a day).
+const MAX_RESET: Duration = Duration::from_secs(86_400);
+/// Header values and messages longer than this are not examined.
+const MAX_TEXT: usize = 1024;
+/// The pacer stays this fraction under the rate it believes, so timing noise on either side
+/// does not turn into rejections.
+const MARGIN: f64 = 0.02;
+/// The slowest rate (per second) the pacer learns by itself; slower servers are paced by
+/// their `Retry-After` windows.
+const SLOWEST_LEARNED_RATE: f64 = 1.0;
+/// Width of one success-counting bucket.
+const BUCKET: Duration = Duration::from_millis(100);
+/// How many buckets are kept (12.8 s of history).
+const BUCKETS: usize = 128;
+
+/// A limit a server stated: at most `limit` requests per `window`.
+///
+/// ```
+/// use std::time::Duration;
+/// use errors_core::RateLimitQuota;
+///
+/// let quota = RateLimitQuota::from_message("Rate limit exceeded: 100 calls per 60 seconds").unwrap();
+/// assert_eq!(quota.limit(), 100);
+/// assert_eq!(quota.window(), Duration::from_secs(60));
+/// // Absurd statements are not believed.
+/// assert_eq!(RateLimitQuota::from_message("Rate limit exceeded: 0 calls per 0 seconds"), None);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimitQuota {
+    limit: u64,
+    window: Duration,
+}
+
+impl RateLimitQuota {
+    /// `limit` requests per `window`, or `None` when that is not a usable limit (no request
+    /// at all, an empty window, or a window longer than a day).
+    pub fn new(limit: u64, window: Duration) -> Option<RateLimitQuota> {
+        (limit > 0 && !window.is_zero() && window <= MAX_WINDOW)
+            .then_some(RateLimitQuota { limit, window })
+    }
+
+    /// The requests allowed per window.
+    pub fn limit(&self) -> u64 {
+        self.limit
+    }
+
+    /// The window.
+    pub fn window(&self) -> Duration {
+        self.window
+    }
+
+    /// Requests per second.
+    pub fn per_second(&self) -> f64 {
+        self.limit as f64 / self.window.as_secs_f64()
+    }
+
+    /// The limit an error message states, as the API's rate limiter writes it: "Rate limit
+    /// exceeded: 100 calls per 60 seconds" (also "requests", "per minute", "per 1 hour").
+    /// Only the first 1 KiB of the message is examined.
+    pub fn from_message(message: &str) -> Option<RateLimitQuota> {
+        let text = truncate(message, MAX_TEXT).to_ascii_lowercase();
+        let words: Vec<&str> = text
+            .split(|c: char| c.is_whitespace() || c == '/' || c == ':' || c == '(')
+            .map(|w| w.trim_end_matches([',', ';']))
+            .filter(|w| !w.is_empty())
+            .collect();
+        // "<n> calls per [<m>] <unit>"
+        for (i, pair) in words.windows(2).enumerate() {
+            let noun = pair[1].trim_end_matches('.');
+            if !matches!(
+                noun,
+                "calls" | "call" | "requests" | "request" | "reqs" | "req"
+            ) {
+                continue;
+            }
+            let Some(limit) = parse_count(pair[0]) else {
+                continue;
+            };
+            if words.get(i + 2) != Some(&"per") {
+                continue;
+            }
+            let (count, unit) = match words.get(i + 3).and_then(|w| parse_count(w)) {
+                Some(n) => (n, words.get(i + 4)),
+                None => (1, words.get(i + 3)),
+            };
+            let unit = unit.map(|u| u.trim_end_matches(['.', ')']));
+            let seconds = match unit {
+                Some("second" | "seconds" | "sec" | "secs" | "s") => 1,
+                Some("minute" | "minutes" | "min" | "mins" | "m") => 60,
+                Some("hour" | "hours" | "hr" | "hrs" | "h") => 3600,
+                Some("day" | "days" | "d") => 86_400,
+                _ => continue,
+            };
+            let window = Duration::from_secs(count.saturating_mul(seconds));
+            return RateLimitQuota::new(limit, window);
+        }
+        None
+    }
+}
+
+/// What a response's rate-limit headers state, for any status: the IETF `RateLimit-Policy`
+/// and `RateLimit` fields (drafts 7 and later: `"default";q=100;w=60` and
+/// `"default";r=0;t=30`, or `100;w=60` and `limit=100, remaining=0, reset=30`), the older
+/// `RateLimit-Limit/-Remaining/-Reset`, and the common `X-RateLimit-Limit/-Remaining/-Reset`
+/// (a reset may be seconds or a Unix time).
+///
+/// Contradictory or absurd values are dropped, never trusted: a remaining count above the
+/// limit, negative or non-numeric values, a reset in the past or more than a day ahead.
+///
+/// ```
+/// use std::time::{Duration, SystemTime};
+/// use errors_core::{RateLimitQuota, RateLimitStatement};
+/// use http::HeaderMap;
+///
+/// let mut headers = HeaderMap::new();
+/// headers.insert("ratelimit-policy", r#""default";q=50;w=1"#.parse().unwrap());
+/// headers.insert("ratelimit", r#""default";r=0;t=1"#.parse().unwrap());
+/// let stated = RateLimitStatement::from_headers(&headers, SystemTime::UNIX_EPOCH);
+/// assert_eq!(stated.quota(), RateLimitQuota::new(50, Duration::from_secs(1)));
+/// assert_eq!(stated.remaining(), Some(0));
+/// assert_eq!(stated.reset(), Some(Duration::from_secs(1)));
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RateLimitStatement {
+    quota: Option<RateLimitQuota>,
+    remaining: Option<u64>,
+    reset: Option<Duration>,
+}
+
+impl RateLimitStatement {
+    /// Reads the headers. `now` turns a Unix-time reset into a delay.
+    pub fn from_headers(headers: &HeaderMap, now: SystemTime) -> RateLimitStatement {
+        let mut limit: Option<u64> = None;
+        let mut window: Option<Duration> = None;
+        let mut remaining: Option<u64> = None;
+        let mut reset: Option<Duration> = None;
+        let mut quota: Option<RateLimitQuota> = None;
+
+        // RateLimit-Policy: the most restrictive policy listed.
+        for value in text_values(headers, "ratelimit-policy") {
+            for member in value.split(',') {
+                let mut q = None;
+                let mut w = None;
+                for (i, item) in member.split(';').enumerate() {
+                    match param(item) {
+                        Some(("q", v)) => q = parse_count(v),
+                        Some(("w", v)) => w = parse_count(v).map(Duration::from_secs),
+                        None if i == 0 => q = q.or_else(|| parse_count(item.trim())),
+                        _ => {}
+                    }
+                }
+                if let Some(found) = q.zip(w).and_then(|(q, w)| RateLimitQuota::new(q, w))
+                    && quota.is_none_or(|old| found.per_second() < old.per_second())
+                {
+                    quota = Some(found);
+                }
+            }
+        }
+        // RateLimit: draft 8+ `r=` / `t=`, draft 7 `limit=, remaining=, reset=`.
+        for value in text_values(headers, "ratelimit") {
+            for item in value.split([',', ';']) {
+                match param(item) {
+                    Some(("r" | "remaining", v)) => remaining = min_opt(remaining, parse_count(v)),
+                    Some(("t" | "reset", v)) => {
+                        reset = max_opt(reset, parse_count(v).map(Duration::from_secs))
+                    }
+                    Some(("limit", v)) => limit = parse_count(v),
+                    Some(("w", v)) => window = parse_count(v).map(Duration::from_secs),
+                    _ => {}
+                }
+            }
+        }
+        for [limit_name, remaining_name, reset_name] in [
+            ["ratelimit-limit", "ratelimit-remaining", "ratelimit-reset"],
+            [
+                "x-ratelimit-limit",
+                "x-ratelimit-remaining",
+                "x-ratelimit-reset",
+            ],
+        ] {
+            if let Some(v) = first_text(headers, limit_name) {
+                // `100` or `100, 100;w=60`
+                let mut parts = v.split([',', ';']);
+                limit = limit.or_else(|| parts.next().and_then(|p| parse_count(p.trim())));
+                for item in parts {
+                    if let Some(("w", w)) = param(item) {
+                        window = window.or_else(|| parse_count(w).map(Duration::from_secs));
+                    }
+                }
+            }
+            if let Some(v) = first_text(headers, remaining_name) {
+                remaining = remaining.or_else(|| parse_count(v.trim()));
+            }
+            if let Some(v) = first_text(headers, reset_name) {
+                reset = reset.or_else(|| parse_reset(v.trim(), now));
+            }
+        }
+        if quota.is_none()
+            && let (Some(l), Some(w)) = (limit, window)
+        {
+            quota = RateLimitQuota::new(l, w);
+        }
+        let limit = limit.or(quota.map(|q| q.limit));
+        // A remaining count above the limit contradicts it: believe neither.
+        if let (Some(r), Some(l)) = (remaining, limit)
+            && r > l
+        {
+            remaining = None;
+        }
+        let reset = reset.filter(|r| !r.is_zero() && *r <= MAX_RESET);
+        RateLimitStatement {
+            quota,
+            remaining,
+            reset,
+        }
+    }
+
+    /// A statement with only a quota (for tests and for drivers that read it elsewhere).
+    pub fn with_quota(quota: RateLimitQuota) -> RateLimitStatement {
+        RateLimitStatement {
+            quota: Some(quota),
+            ..RateLimitStatement::default()
+        }
+    }
+
+    /// The stated limit, if a policy gave both a count and a window.
+    pub fn quota(&self) -> Option<RateLimitQuota> {
+        self.quota
+    }
+
+    /// Requests left in the current window.
+    pub fn remaining(&self) -> Option<u64> {
+        self.remaining
+    }
+
+    /// Time until the window resets (never zero, at most a day).
+    pub fn reset(&self) -> Option<Duration> {
+        self.reset
+    }
+
+    /// The wait the headers ask for: the reset, when nothing remains.
+    pub fn requested_wait(&self) -> Option<Duration> {
+        (self.remaining == Some(0)).then_some(self.reset).flatten()
+    }
+
+    /// Whether the headers said anything usable.
+    pub fn is_empty(&self) -> bool {
+        *self == RateLimitStatement::default()
+    }
+}
+
+fn truncate(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+/// A non-negative integer that fits a `u64` (`1,000` allowed); anything else is `None`.
+fn parse_count(text: &str) -> Option<u64> {
+    let text = text.trim().trim_matches('"');
+    let digits: String = text.chars().filter(|c| *c != ',' && *c != '_').collect();
+    if digits.is_empty() || digits.len() > 20 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+/// A reset as seconds, or as a Unix time (a value past 1e9) relative to `now`. A reset in
+/// the past is `None`.
+fn parse_reset(text: &str, now: SystemTime) -> Option<Duration> {
+    let n = parse_count(text)?;
+    if n < 1_000_000_000 {
+        return Some(Duration::from_secs(n));
+    }
+    let at = SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(n))?;
+    at.duration_since(now).ok()
+}
+
+/// `key=value` (either side trimmed, the key lowercased).
+fn param(item: &str) -> Option<(&str, &str)> {
+    let (key, value) = item.split_once('=')?;
+    let key = key.trim();
+    let key = match key {
+        k if k.eq_ignore_ascii_case("q") => "q",
+        k if k.eq_ignore_ascii_case("w") => "w",
+        k if k.eq_ignore_ascii_case("r") => "r",
+        k if k.eq_ignore_ascii_case("t") => "t",
+        k if k.eq_ignore_ascii_case("limit") => "limit",
+        k if k.eq_ignore_ascii_case("remaining") => "remaining",
+        k if k.eq_ignore_ascii_case("reset") => "reset",
+        _ => return None,
+    };
+    Some((key, value.trim()))
+}
+
+fn text_values<'a>(headers: &'a HeaderMap, name: &str) -> impl Iterator<Item = &'a str> {
+    headers
+        .get_all(name)
+        .iter()
+        .take(8)
+        .filter_map(|v| v.to_str().ok())
+        .map(|v| truncate(v, MAX_TEXT))
+}
+
+fn first_text<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    text_values(headers, name).next()
+}
+
+fn min_opt(a: Option<u64>, b: Option<u64>) -> Option<u64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+fn max_opt(a: Option<Duration>, b: Option<Duration>) -> Option<Duration> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// Where the pacer's rate comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PaceSource {
+    /// The server stated its limit (the error message or rate-limit headers).
+    Stated,
+    /// Learned from what the client observed: successes against `429`s.
+    Learned,
+}
+
+/// The pace of one client's requests, shared by all of them (inside [`ClientRetryState`]).
+///
+/// Inactive until the server first rejects a request with `429`: a client that is never
+/// rate limited is never slowed down. From then on every attempt takes a send slot, spaced
+/// at the rate the pacer believes the server allows:
+///
+/// - **stated**: the limit the server gave (the API's message "… 50 calls per 1 seconds",
+///   `RateLimit-Policy`, `X-RateLimit-*`), 2% under it; unless what the client observed
+///   contradicts it (the server let through more than twice the stated rate, or requests
+///   sent at that pace are rejected three times), in which case it is learned instead;
+/// - **learned** (in the spirit of the AWS SDK's adaptive retry mode): the goodput measured
+///   over the last rate-limit cycle, raised by half every second while requests queue and no
+///   rejection comes, until a request sent at that pace is rejected; then it falls under both
+///   that ceiling (to 85% of it) and what got through in the last second, and creeps up by
+///   1% a second, at most to 95% of the ceiling.
+///
+/// Slots never form a burst: after a closed window the held requests leave one by one at
+/// the paced rate. Time is a [`Duration`] since the driver's anchor; nothing here reads a
+/// clock.
+///
+/// [`ClientRetryState`]: crate::ClientRetryState
+///
+/// ```
+/// use std::time::Duration;
+/// use errors_core::{Pacer, RateLimitQuota};
+///
+/// let pacer = Pacer::default();
+/// let ms = Duration::from_millis;
+/// // Not rate limited yet: no pacing.
+/// assert_eq!(pacer.reserve(ms(0), ms(0)), ms(0));
+/// assert_eq!(pacer.reserve(ms(0), ms(0)), ms(0));
+///
+/// // A 429 stating "50 calls per 1 seconds", asking for a 1 s wait.
+/// let quota = RateLimitQuota::new(50, Duration::from_secs(1));
+/// pacer.on_throttle(ms(10), ms(0), Some(Duration::from_secs(1)), quota);
+/// // Requests held until the window opens at 1.01 s leave ~20 ms apart, not together.
+/// let first = pacer.reserve(ms(20), ms(1010));
+/// let second = pacer.reserve(ms(20), ms(1010));
+/// assert_eq!(first, ms(1010));
+/// assert!(second - first >= ms(20));
+/// ```
+#[derive(Debug, Default)]
+pub struct Pacer {
+    active: AtomicBool,
+    state: Mutex<State>,
+    successes: Successes,
+}
+
+#[derive(Debug)]
+struct State {
+    /// Requests per second, when active.
+    rate: f64,
+    source: PaceSource,
+    /// Set after a rejection of a request sent at the learned pace: the rate that was too fast.
+    ceiling: Option<f64>,
+    stated: Option<RateLimitQuota>,
+    /// Rejections of requests sent at the stated pace.
+    stated_strikes: u32,
+    next_slot: Duration,
+    /// Start of the current measuring cycle (the end of the last rate-limit window).
+    cycle_start: Option<Duration>,
+    last_change: Duration,
+    /// When the last rejection that changed the rate arrived.
+    last_throttle: Option<Duration>,
+}
+
+impl Default for State {
+    fn default() -> Self {
+        State {
+            rate: 0.0,
+            source: PaceSource::Learned,
+            ceiling: None,
+            stated: None,
+            stated_strikes: 0,
+            next_slot: Duration::ZERO,
+            cycle_start: None,
+            last_change: Duration::ZERO,
+            last_throttle: None,
+        }
+    }
+}
+
+/// Success counts in 100 ms buckets over the last 12.8 s, lock-free: each slot packs the
+/// bucket's index (high 40 bits) with its count (low 24 bits).
+#[derive(Debug)]
+struct Successes {
+    slots: [AtomicU64; BUCKETS],
+}
+
+const COUNT_BITS: u32 = 24;
+const COUNT_MASK: u64 = (1 << COUNT_BITS) - 1;
+
+impl Default for Successes {
+    fn default() -> Self {
+        Successes {
+            slots: std::array::from_fn(|_| AtomicU64::new(u64::MAX)),
+        }
+    }
+}
+
+impl Successes {
+    /// The bucket index of `at` (time / 100 ms), kept within 40 bits.
+    fn index(at: Duration) -> u64 {
+        u64::try_from(at.as_nanos() / BUCKET.as_nanos())
+            .unwrap_or(u64::MAX)
+            .min((1 << (64 - COUNT_BITS)) - 2)
+    }
+
+    fn record(&self, at: Duration) {
+        let index = Successes::index(at);
+        let slot = &self.slots[(index % BUCKETS as u64) as usize];
+        let _ = slot.fetch_update(Ordering::AcqRel, Ordering::Acquire, |packed| {
+            if packed >> COUNT_BITS == index {
+                Some(packed + u64::from(packed & COUNT_MASK < COUNT_MASK))
+            } else if packed == u64::MAX || packed >> COUNT_BITS < index {
+                Some((index << COUNT_BITS) | 1)
+            } else {
+                None // a newer bucket already took the slot
+            }
+        });
+    }
+
+    /// Successes from `since` to `now` (as far back as the history goes), and the start of
+    /// the oldest bucket counted, if any.
+    fn since(&self, since: Duration, now: Duration) -> (u64, Option<Duration>) {
+        let to = Successes::index(now);
+        let from = Successes::index(since).max(to.saturating_sub(BUCKETS as u64 - 1));
+        let mut total = 0;
+        let mut oldest: Option<u64> = None;
+        for slot in &self.slots {
+            let packed = slot.load(Ordering::Acquire);
+            let index = packed >> COUNT_BITS;
+            if packed != u64::MAX && (from..=to).contains(&index) {
+                total += packed & COUNT_MASK;
+                oldest = Some(oldest.map_or(index, |o| o.min(index)));
+            }
+        }
+        let oldest = oldest.map(|i| BUCKET.saturating_mul(u32::try_from(i).unwrap_or(u32::MAX)));
+        (total, oldest)
+    }
+
+    fn span() -> Duration {
+        BUCKET * BUCKETS as u32
+    }
+}
+
+impl Pacer {
+    /// Whether the pacer is spacing requests (a `429` has been seen).
+    pub fn is_active(&self) -> bool {
+        self.active.load(Ordering::Acquire)
+    }
+
+    /// The rate in force (requests per second) and where it comes from, when active.
+    pub fn rate(&self) -> Option<(f64, PaceSource)> {
+        if !self.is_active() {
+            return None;
+        }
+        let state = self.lock();
+        Some((state.rate, state.source))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Takes the next send slot for a request ready at `now` that may not leave before
+    /// `not_before` (the end of the client's rate-limit window). Returns when it may be sent:
+    /// `max(now, not_before)` while inactive, else also one paced interval after the previous
+    /// slot.
+    pub fn reserve(&self, now: Duration, not_before: Duration) -> Duration {
+        let earliest = now.max(not_before);
+        if !self.is_active() {
+            return earliest;
+        }
+        let mut state = self.lock();
+        let queued = state.next_slot > earliest;
+        state.grow(now, queued);
+        let slot = earliest.max(state.next_slot);
+        let interval = interval(state.rate);
+        state.next_slot = slot.saturating_add(interval);
+        slot
+    }
+
+    /// A success that arrived at `now` (counted lock-free, so the first `429` can be
+    /// measured against the goodput before it).
+    pub fn on_success(&self, now: Duration) {
+        self.successes.record(now);
+    }
+
+    /// A limit the server stated on any response (its headers).
+    pub fn on_statement(&self, quota: RateLimitQuota) {
+        let mut state = self.lock();
+        if state.stated != Some(quota) {
+            state.stated = Some(quota);
+            state.stated_strikes = 0;
+            if self.is_active() && state.source == PaceSource::Stated {
+                state.rate = quota.per_second() * (1.0 - MARGIN);
+            }
+        }
+    }
+
+    /// A `429` that arrived at `now` for a request sent at `sent_at`, asking for `requested`
+    /// and stating `quota` if the message or headers did.
+    pub fn on_throttle(
+        &self,
+        now: Duration,
+        sent_at: Duration,
+        requested: Option<Duration>,
+        quota: Option<RateLimitQuota>,
+    ) {
+        let mut state = self.lock();
+        let was_active = self.is_active();
+        if let Some(quota) = quota
+            && state.stated != Some(quota)
+        {
+            state.stated = Some(quota);
+            state.stated_strikes = 0;
+        }
+        // Only a request sent after the last change says something about the current pace.
+        let fresh = state.last_throttle.is_none_or(|t| sent_at >= t);
+        if was_active && !fresh {
+            if state.source == PaceSource::Stated
+                && let Some(quota) = state.stated
+            {
+                state.rate = quota.per_second() * (1.0 - MARGIN);
+            }
+            return;
+        }
+        let window_end = now.saturating_add(requested.unwrap_or(Duration::ZERO));
+        // Goodput over the cycle: from the end of the last window (or the first success on
+        // record) to the end of this one.
+        let history = now.saturating_sub(Successes::span());
+        let (_, first_success) = self.successes.since(history, now);
+        let cycle_start = state
+            .cycle_start
+            .or(first_success)
+            .unwrap_or(sent_at)
+            .max(history);
+        let cycle = window_end
+            .saturating_sub(cycle_start)
+            .clamp(Duration::from_secs(1), Successes::span());
+        let (successes, _) = self.successes.since(window_end.saturating_sub(cycle), now);
+        let measured = successes as f64 / cycle.as_secs_f64();
+        let floor = SLOWEST_LEARNED_RATE;
+
+        let paced_at = state.rate;
+        let stated_ok = match state.stated {
+            Some(quota) => {
+                if was_active && state.source == PaceSource::Stated {
+                    state.stated_strikes += 1;
+                }
+                // Twice the stated rate got through: the statement is not this server's.
+                state.stated_strikes < 3 && quota.per_second() * 2.0 >= measured
+            }
+            None => false,
+        };
+        if let (true, Some(quota)) = (stated_ok, state.stated) {
+            state.rate = quota.per_second() * (1.0 - MARGIN);
+            state.source = PaceSource::Stated;
+        } else if was_active && state.source == PaceSource::Learned {
+            // Sent at the learned pace and still rejected: that pace is a ceiling. What got
+            // through in the last second is near the server's rate (a little above while its
+            // burst drained), so go under both.
+            let (last_second, _) = self
+                .successes
+                .since(now.saturating_sub(Duration::from_secs(1)), now);
+            state.ceiling = Some(paced_at);
+            state.rate = (last_second as f64).min(paced_at * 0.85).max(floor) * (1.0 - MARGIN);
+        } else {
+            state.rate = measured.max(floor) * (1.0 - MARGIN);
+            state.source = PaceSource::Learned;
+            state.ceiling = None;
+        }
+        state.cycle_start = Some(window_end);
+        state.last_change = window_end;
+        state.last_throttle = Some(now);
+        self.active.store(true, Ordering::Release);
+    }
+}
+
+impl State {
+    /// A learned rate grows while requests queue behind the pacer and no rejection comes.
+    fn grow(&mut self, now: Duration, queued: bool) {
+        if self.source != PaceSource::Learned
+            || now < self.last_change.saturating_add(Duration::from_secs(1))
+        {
+            return;
+        }
+        self.last_change = now;
+        if !queued {
+            return;
+        }
+        // A ceiling learned long ago may no longer hold.
+        if self
+            .last_throttle
+            .is_some_and(|t| now.saturating_sub(t) > Duration::from_secs(30))
+        {
+            self.ceiling = None;
+        }
+        self.rate = match self.ceiling {
+            None => self.rate * 1.5,
+            Some(ceiling) => (self.rate * 1.01).min(ceiling * 0.95).max(self.rate),
+        };
+    }
+}
+
+/// The spacing for `rate` requests per second (zero for an absurd rate).
+fn interval(rate: f64) -> Duration {
+    if rate.is_finite() && rate > 0.0 {
+        Duration::try_from_secs_f64(1.0 / rate).unwrap_or(Duration::ZERO)
+    } else {
+        Duration::ZERO
+    }
+}

@@ -1,0 +1,610 @@
+//! Rate limits as flow control: what the server states, the pacer, the shared window and how
+//! a 429 is decided. Time is handed in as a `Duration` (the drivers' monotonic clock), and
+//! dates come from a `ManualClock`: nothing here sleeps or reads a clock.
+
+use std::time::{Duration, SystemTime};
+
+use errors_core::{
+    ApiError, ClientRetryState, Clock, Decision, Idempotency, ManualClock, Outcome, PaceSource,
+    Pacer, RateLimitQuota, RateLimitStatement, RetryBudget, RetryPolicy, RetryReason, StopReason,
+};
+use http::{HeaderMap, HeaderValue, StatusCode};
+
+const MS: Duration = Duration::from_millis(1);
+
+fn secs(s: u64) -> Duration {
+    Duration::from_secs(s)
+}
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+    let mut map = HeaderMap::new();
+    for (name, value) in pairs {
+        map.append(
+            http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+            HeaderValue::from_str(value).unwrap(),
+        );
+    }
+    map
+}
+
+fn rate_limited(message: &str, retry_after: Option<&str>) -> ApiError {
+    let mut map = HeaderMap::new();
+    if let Some(value) = retry_after {
+        map.insert("retry-after", HeaderValue::from_str(value).unwrap());
+    }
+    let body = format!(
+        r#"{{"error":{{"code":"RATE_LIMIT_ERROR","message":"{message}","details":{{}}}},"request_id":"req-1"}}"#
+    );
+    ApiError::parse(
+        StatusCode::TOO_MANY_REQUESTS,
+        &map,
+        body.as_bytes(),
+        SystemTime::UNIX_EPOCH,
+    )
+}
+
+fn unavailable(retry_after: Option<&str>) -> ApiError {
+    let mut map = HeaderMap::new();
+    if let Some(value) = retry_after {
+        map.insert("retry-after", HeaderValue::from_str(value).unwrap());
+    }
+    // Parsed in 2023, so the 1994 date is in the past.
+    ApiError::parse(
+        StatusCode::SERVICE_UNAVAILABLE,
+        &map,
+        b"",
+        SystemTime::UNIX_EPOCH + secs(1_700_000_000),
+    )
+}
+
+fn ok() -> Outcome<'static> {
+    Outcome::Success {
+        status: StatusCode::OK,
+    }
+}
+
+// ---- what the server states ----
+
+#[test]
+fn the_apis_message_states_its_limit() {
+    let cases = [
+        ("Rate limit exceeded: 100 calls per 60 seconds", 100, 60),
+        ("Rate limit exceeded: 50 calls per 1 seconds", 50, 1),
+        ("rate limit exceeded: 1,000 requests per hour.", 1000, 3600),
+        ("Too many requests (10 requests per minute)", 10, 60),
+        ("Limit: 5 calls per 2 min", 5, 120),
+    ];
+    for (message, limit, window) in cases {
+        let quota = RateLimitQuota::from_message(message).unwrap_or_else(|| panic!("{message}"));
+        assert_eq!(
+            (quota.limit(), quota.window()),
+            (limit, secs(window)),
+            "{message}"
+        );
+    }
+    assert!(
+        (RateLimitQuota::from_message(cases[0].0)
+            .unwrap()
+            .per_second()
+            - 100.0 / 60.0)
+            .abs()
+            < 1e-9
+    );
+}
+
+#[test]
+fn absurd_or_missing_statements_are_not_believed() {
+    for message in [
+        "Rate limit exceeded",
+        "Rate limit exceeded: 0 calls per 0 seconds",
+        "Rate limit exceeded: 0 calls per 60 seconds",
+        "Rate limit exceeded: 10 calls per 0 seconds",
+        "Rate limit exceeded: -5 calls per 60 seconds",
+        "Rate limit exceeded: 10 calls per 99999999999999999999 seconds",
+        "Rate limit exceeded: 10 calls per 400 days",
+        "Rate limit exceeded: 100 calls per fortnight",
+        "Rate limit exceeded: 1e9 calls per 1 seconds",
+        "",
+    ] {
+        assert_eq!(RateLimitQuota::from_message(message), None, "{message}");
+    }
+    // Huge but well-formed counts are kept (they only mean "fast").
+    let huge = RateLimitQuota::from_message("18446744073709551615 calls per 1 second").unwrap();
+    assert_eq!(huge.limit(), u64::MAX);
+    // A long message is read only at its start, and never panics on a char boundary.
+    let long = format!("{}: 5 calls per 1 second", "é".repeat(2000));
+    assert_eq!(RateLimitQuota::from_message(&long), None);
+}
+
+#[test]
+fn ietf_fields_of_every_draft_are_read() {
+    let now = SystemTime::UNIX_EPOCH + secs(1_700_000_000);
+    // Draft 8 and later: structured fields with named policies; the strictest one counts.
+    let stated = RateLimitStatement::from_headers(
+        &headers(&[
+            (
+                "RateLimit-Policy",
+                r#""burst";q=100;w=1, "daily";q=1000;w=86400"#,
+            ),
+            ("RateLimit", r#""daily";r=3;t=50"#),
+        ]),
+        now,
+    );
+    assert_eq!(stated.quota(), RateLimitQuota::new(1000, secs(86_400)));
+    assert_eq!(stated.remaining(), Some(3));
+    assert_eq!(stated.reset(), Some(secs(50)));
+    assert_eq!(stated.requested_wait(), None);
+    // Draft 7.
+    let stated = RateLimitStatement::from_headers(
+        &headers(&[
+            ("RateLimit-Policy", "10;w=60"),
+            ("RateLimit", "limit=10, remaining=0, reset=42"),
+        ]),
+        now,
+    );
+    assert_eq!(stated.quota(), RateLimitQuota::new(10, secs(60)));
+    assert_eq!(stated.requested_wait(), Some(secs(42)));
+    // Drafts up to 6: separate fields, the window as a `w` parameter.
+    let stated = RateLimitStatement::from_headers(
+        &headers(&[
+            ("RateLimit-Limit", "100, 100;w=60"),
+            ("RateLimit-Remaining", "0"),
+            ("RateLimit-Reset", "7"),
+        ]),
+        now,
+    );
+    assert_eq!(stated.quota(), RateLimitQuota::new(100, secs(60)));
+    assert_eq!(stated.requested_wait(), Some(secs(7)));
+}
+
+#[test]
+fn x_ratelimit_headers_are_read_with_a_reset_in_seconds_or_unix_time() {
+    let clock = ManualClock::at_http_date("Tue, 14 Nov 2023 22:13:20 GMT").unwrap();
+    let unix_now = clock
+        .now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let stated = RateLimitStatement::from_headers(
+        &headers(&[
+            ("X-RateLimit-Limit", "60"),
+            ("X-RateLimit-Remaining", "0"),
+            ("X-RateLimit-Reset", &(unix_now + 30).to_string()),
+        ]),
+        clock.now(),
+    );
+    // No window is stated, so no quota; the reset is 30 s ahead of the clock.
+    assert_eq!(stated.quota(), None);
+    assert_eq!(stated.requested_wait(), Some(secs(30)));
+    clock.advance(secs(10));
+    let later = RateLimitStatement::from_headers(
+        &headers(&[
+            ("X-RateLimit-Remaining", "0"),
+            ("X-RateLimit-Reset", &(unix_now + 30).to_string()),
+        ]),
+        clock.now(),
+    );
+    assert_eq!(later.requested_wait(), Some(secs(20)));
+}
+
+#[test]
+fn contradictory_or_absurd_headers_are_dropped() {
+    let clock = ManualClock::new(SystemTime::UNIX_EPOCH + secs(1_700_000_000));
+    let cases: &[&[(&str, &str)]] = &[
+        // remaining above the limit
+        &[("X-RateLimit-Limit", "10"), ("X-RateLimit-Remaining", "50")],
+        // negative values
+        &[
+            ("X-RateLimit-Remaining", "-1"),
+            ("X-RateLimit-Reset", "-30"),
+        ],
+        // a reset in the past (Unix time) and years ahead
+        &[
+            ("X-RateLimit-Remaining", "0"),
+            ("X-RateLimit-Reset", "1000000000"),
+        ],
+        &[
+            ("X-RateLimit-Remaining", "0"),
+            ("X-RateLimit-Reset", "4000000000"),
+        ],
+        &[("RateLimit", "r=0;t=315360000")],
+        // "0 calls per 0 seconds", and garbage
+        &[("RateLimit-Policy", "q=0;w=0")],
+        &[("RateLimit-Policy", "0;w=0")],
+        &[("RateLimit-Policy", "q=99999999999999999999999;w=abc")],
+        &[("RateLimit", "r=;t=, ;;; ,=,")],
+        &[("X-RateLimit-Reset", "0")],
+    ];
+    for pairs in cases {
+        let stated = RateLimitStatement::from_headers(&headers(pairs), clock.now());
+        assert_eq!(stated.requested_wait(), None, "{pairs:?}");
+        assert_eq!(stated.quota(), None, "{pairs:?}");
+        if pairs[0].0 == "X-RateLimit-Limit" {
+            assert_eq!(stated.remaining(), None, "{pairs:?}");
+        }
+    }
+    assert!(RateLimitStatement::from_headers(&HeaderMap::new(), clock.now()).is_empty());
+}
+
+// ---- the pacer ----
+
+#[test]
+fn a_client_that_is_never_rate_limited_is_never_paced() {
+    let pacer = Pacer::default();
+    for i in 0..1000 {
+        assert_eq!(pacer.reserve(ms(i), ms(i)), ms(i));
+        pacer.on_success(ms(i));
+    }
+    assert!(!pacer.is_active());
+    assert_eq!(pacer.rate(), None);
+}
+
+#[test]
+fn held_requests_leave_one_by_one_at_the_stated_rate() {
+    let pacer = Pacer::default();
+    let quota = RateLimitQuota::new(50, secs(1));
+    pacer.on_throttle(ms(10), ms(0), Some(secs(1)), quota);
+    let (rate, source) = pacer.rate().unwrap();
+    assert_eq!(source, PaceSource::Stated);
+    assert!((48.0..50.0).contains(&rate), "{rate}");
+
+    // 64 requests held until the window opens at 1.01 s.
+    let slots: Vec<Duration> = (0..64).map(|_| pacer.reserve(ms(20), ms(1010))).collect();
+    assert_eq!(slots[0], ms(1010), "the first leaves when the window opens");
+    for pair in slots.windows(2) {
+        let gap = pair[1] - pair[0];
+        // 50/s less the margin: 20.4 ms apart, never a herd.
+        assert!(gap >= ms(20) && gap <= ms(21), "{gap:?}");
+    }
+    // Over any second, no more than the server allows.
+    let in_first_second = slots.iter().filter(|s| **s < ms(2010)).count();
+    assert!(in_first_second <= 50, "{in_first_second}");
+}
+
+#[test]
+fn an_idle_pacer_does_not_save_up_a_burst() {
+    let pacer = Pacer::default();
+    pacer.on_throttle(
+        ms(0),
+        ms(0),
+        Some(secs(1)),
+        RateLimitQuota::new(10, secs(1)),
+    );
+    let first = pacer.reserve(secs(60), secs(1));
+    let second = pacer.reserve(secs(60), secs(1));
+    assert_eq!(first, secs(60));
+    assert!(second - first >= ms(100));
+}
+
+#[test]
+fn the_pace_is_learned_from_goodput_when_the_limit_is_not_stated() {
+    let pacer = Pacer::default();
+    // 50 successes in the first 100 ms, then a 429 asking for 1 s.
+    for i in 0..50 {
+        pacer.on_success(ms(i * 2));
+    }
+    pacer.on_throttle(ms(100), ms(90), Some(secs(1)), None);
+    let (rate, source) = pacer.rate().unwrap();
+    assert_eq!(source, PaceSource::Learned);
+    // 50 successes over the cycle that ends with the window (~1.1 s).
+    assert!((40.0..=50.0).contains(&rate), "{rate}");
+
+    // While requests queue and nothing is rejected, the pace rises every second.
+    let mut now = ms(1100);
+    for _ in 0..3 {
+        for _ in 0..200 {
+            pacer.reserve(now, now);
+        }
+        now += secs(1);
+    }
+    let (grown, _) = pacer.rate().unwrap();
+    assert!(grown > rate * 2.0, "{rate} -> {grown}");
+
+    // A request sent at that pace is rejected: the pace falls under both the ceiling and
+    // what got through in the last second.
+    for i in 0..45 {
+        pacer.on_success(now - secs(1) + ms(i * 20));
+    }
+    pacer.on_throttle(now, now - ms(5), Some(secs(1)), None);
+    let (after, _) = pacer.rate().unwrap();
+    assert!(after <= 45.0 && after <= grown * 0.85, "{grown} -> {after}");
+    assert!(after >= 40.0, "{after}");
+}
+
+#[test]
+fn a_statement_contradicted_by_what_got_through_is_not_believed() {
+    // The message claims one call per day while 50 a second were getting through: pacing at
+    // the claim would make the client far slower than without it.
+    let pacer = Pacer::default();
+    for i in 0..50 {
+        pacer.on_success(ms(i * 20));
+    }
+    pacer.on_throttle(
+        secs(1),
+        secs(1),
+        Some(secs(1)),
+        RateLimitQuota::new(1, secs(86_400)),
+    );
+    let (rate, source) = pacer.rate().unwrap();
+    assert_eq!(source, PaceSource::Learned);
+    assert!(rate > 20.0, "{rate}");
+}
+
+#[test]
+fn rejections_of_requests_sent_before_the_last_change_do_not_lower_the_pace_again() {
+    let pacer = Pacer::default();
+    for i in 0..50 {
+        pacer.on_success(ms(i));
+    }
+    pacer.on_throttle(ms(60), ms(50), Some(secs(1)), None);
+    let (rate, _) = pacer.rate().unwrap();
+    // 13 more 429s for requests that were already in flight.
+    for i in 0..13 {
+        pacer.on_throttle(ms(61 + i), ms(40), Some(secs(1)), None);
+    }
+    assert_eq!(pacer.rate().unwrap().0, rate);
+}
+
+#[test]
+fn absurd_times_never_panic() {
+    let pacer = Pacer::default();
+    pacer.on_success(Duration::MAX);
+    pacer.on_throttle(Duration::MAX, Duration::MAX, Some(Duration::MAX), None);
+    let _ = pacer.reserve(Duration::MAX, Duration::MAX);
+    let _ = pacer.reserve(Duration::ZERO, Duration::MAX);
+    pacer.on_throttle(
+        Duration::ZERO,
+        Duration::MAX,
+        Some(Duration::ZERO),
+        RateLimitQuota::new(u64::MAX, Duration::from_nanos(1)),
+    );
+    let _ = pacer.reserve(Duration::ZERO, Duration::ZERO);
+    let _ = pacer.reserve(Duration::ZERO, Duration::ZERO);
+}
+
+// ---- how a run uses it ----
+
+#[test]
+fn waiting_as_the_limiter_asks_spends_neither_the_budget_nor_max_retries() {
+    let shared = ClientRetryState::with_budget(RetryBudget::new(0, 0.0));
+    let policy = RetryPolicy::default().with_max_retries(0);
+    let mut run = policy.start(Idempotency::NonIdempotent, &shared, Duration::ZERO, 1);
+    let e = rate_limited("Rate limit exceeded: 50 calls per 1 seconds", Some("1"));
+    for k in 0..5 {
+        let now = secs(k * 2);
+        assert_eq!(run.before_attempt(now), Ok(Duration::ZERO));
+        let decision = run.after_attempt(Outcome::Api(&e), now);
+        assert!(
+            matches!(
+                decision,
+                Decision::Retry {
+                    reason: RetryReason::RateLimited,
+                    ..
+                }
+            ),
+            "{decision:?}"
+        );
+    }
+    // An outage still stops at once: the budget is empty and no retry is allowed.
+    let mut outage = policy.start(Idempotency::Idempotent, &shared, Duration::ZERO, 2);
+    let e = unavailable(None);
+    assert_eq!(
+        outage.after_attempt(Outcome::Api(&e), Duration::ZERO),
+        Decision::Stop(StopReason::RetriesExhausted)
+    );
+    let mut outage =
+        policy
+            .with_max_retries(3)
+            .start(Idempotency::Idempotent, &shared, Duration::ZERO, 3);
+    assert_eq!(
+        outage.after_attempt(Outcome::Api(&e), Duration::ZERO),
+        Decision::Stop(StopReason::BudgetExhausted)
+    );
+}
+
+#[test]
+fn rate_limit_retries_have_their_own_bound() {
+    let shared = ClientRetryState::without_budget();
+    let policy = RetryPolicy::default()
+        .with_max_rate_limit_retries(2)
+        .with_deadline(None);
+    let mut run = policy.start(Idempotency::Idempotent, &shared, Duration::ZERO, 1);
+    let e = rate_limited("Rate limit exceeded", Some("0"));
+    assert!(matches!(
+        run.after_attempt(Outcome::Api(&e), ms(1)),
+        Decision::Retry { .. }
+    ));
+    assert!(matches!(
+        run.after_attempt(Outcome::Api(&e), ms(2)),
+        Decision::Retry { .. }
+    ));
+    assert_eq!(
+        run.after_attempt(Outcome::Api(&e), ms(3)),
+        Decision::Stop(StopReason::RetriesExhausted)
+    );
+}
+
+#[test]
+fn a_429_closes_the_window_for_the_whole_client_even_when_its_request_stops() {
+    let policy = RetryPolicy::default()
+        .with_max_retry_after(secs(10))
+        .with_pacing(false);
+    // Stops because the wait is beyond the maximum: the others still hold off, for the
+    // maximum at most.
+    let shared = ClientRetryState::without_budget();
+    let mut run = policy.start(Idempotency::Idempotent, &shared, Duration::ZERO, 1);
+    let e = rate_limited("Rate limit exceeded", Some("3600"));
+    assert_eq!(
+        run.after_attempt(Outcome::Api(&e), secs(1)),
+        Decision::Stop(StopReason::RetryAfterTooLong {
+            requested_ms: 3_600_000
+        })
+    );
+    assert_eq!(shared.gate().remaining(secs(1)), secs(10));
+
+    // Stops because it cannot be replayed, or has no retries left: same.
+    let e = rate_limited("Rate limit exceeded", Some("4"));
+    for (name, policy, replayable) in [
+        ("not replayable", policy, false),
+        ("no retries", policy.with_max_rate_limit_retries(0), true),
+    ] {
+        let shared = ClientRetryState::without_budget();
+        let mut run = policy.start(Idempotency::Idempotent, &shared, Duration::ZERO, 1);
+        if !replayable {
+            run.mark_not_replayable();
+        }
+        let decision = run.after_attempt(Outcome::Api(&e), secs(1));
+        assert!(
+            matches!(decision, Decision::Stop(_)),
+            "{name}: {decision:?}"
+        );
+        assert_eq!(shared.gate().remaining(secs(1)), secs(4), "{name}");
+    }
+}
+
+#[test]
+fn a_held_request_looks_again_after_waking_and_keeps_its_place_otherwise() {
+    let shared = ClientRetryState::without_budget();
+    let policy = RetryPolicy::default();
+    let e = rate_limited("Rate limit exceeded: 10 calls per 1 seconds", Some("1"));
+    let mut first = policy.start(Idempotency::Idempotent, &shared, Duration::ZERO, 1);
+    first.before_attempt(Duration::ZERO).unwrap();
+    first.after_attempt(Outcome::Api(&e), ms(100));
+
+    let mut held = policy.start(Idempotency::Idempotent, &shared, ms(200), 2);
+    let hold = held.before_attempt(ms(200)).unwrap();
+    assert_eq!(hold, ms(900), "until the window opens at 1.1 s");
+    // Waking on time: its place is still valid.
+    assert_eq!(held.before_attempt(ms(1100)), Ok(Duration::ZERO));
+    held.after_attempt(ok(), ms(1110));
+    assert_eq!(held.attempts()[0].held, ms(900));
+    assert_eq!(held.attempts()[0].waited, ms(900));
+
+    // Another request waits for its turn; meanwhile a 429 closes the window again past it.
+    let mut late = policy.start(Idempotency::Idempotent, &shared, ms(1100), 3);
+    let turn = late.before_attempt(ms(1100)).unwrap();
+    assert!(turn > Duration::ZERO);
+    let mut other = policy.start(Idempotency::Idempotent, &shared, ms(1100), 4);
+    other.before_attempt(ms(1100)).unwrap();
+    other.after_attempt(Outcome::Api(&e), ms(1150));
+    let again = late.before_attempt(ms(1100) + turn).unwrap();
+    assert!(
+        ms(1100) + turn + again >= ms(2150),
+        "it holds until the new window ends"
+    );
+    assert_eq!(
+        late.before_attempt(ms(1100) + turn + again),
+        Ok(Duration::ZERO)
+    );
+    late.after_attempt(ok(), ms(2200));
+    let record = &late.attempts()[0];
+    assert_eq!(record.held, turn + again, "the whole hold is recorded");
+    assert_eq!(record.waited, record.held);
+}
+
+#[test]
+fn jitter_never_pushes_a_wait_that_fits_past_the_deadline() {
+    let e = rate_limited("Rate limit exceeded", Some("30"));
+    for seed in 0..200 {
+        let shared = ClientRetryState::without_budget();
+        let policy = RetryPolicy::default()
+            .with_deadline(Some(secs(60)))
+            .with_retry_after_jitter(1.0);
+        let mut run = policy.start(Idempotency::Idempotent, &shared, Duration::ZERO, seed);
+        // 31 s left.
+        match run.after_attempt(Outcome::Api(&e), secs(29)) {
+            Decision::Retry { wait, .. } => {
+                assert!(wait >= secs(30), "never shortened: {wait:?}");
+                assert!(secs(29) + wait < secs(60), "inside the deadline: {wait:?}");
+            }
+            other => panic!("seed {seed}: {other:?}"),
+        }
+    }
+    // A wait that does not fit stops.
+    let shared = ClientRetryState::without_budget();
+    let mut run = RetryPolicy::default().with_deadline(Some(secs(60))).start(
+        Idempotency::Idempotent,
+        &shared,
+        Duration::ZERO,
+        1,
+    );
+    assert_eq!(
+        run.after_attempt(Outcome::Api(&e), secs(30)),
+        Decision::Stop(StopReason::DeadlineExceeded)
+    );
+}
+
+#[test]
+fn a_server_errors_retry_after_zero_does_not_remove_the_backoff() {
+    let policy = RetryPolicy::default()
+        .with_initial_backoff(secs(2))
+        .with_retry_after_jitter(0.0);
+    for seed in 0..50 {
+        let wait_of = |error: &ApiError| {
+            let shared = ClientRetryState::without_budget();
+            let mut run = policy.start(Idempotency::Idempotent, &shared, Duration::ZERO, seed);
+            match run.after_attempt(Outcome::Api(error), Duration::ZERO) {
+                Decision::Retry { wait, .. } => wait,
+                other => panic!("{other:?}"),
+            }
+        };
+        let backoff = wait_of(&unavailable(None));
+        assert_eq!(wait_of(&unavailable(Some("0"))), backoff, "seed {seed}");
+        assert_eq!(
+            wait_of(&unavailable(Some("Sun, 06 Nov 1994 08:49:37 GMT"))),
+            backoff
+        );
+        // A longer Retry-After wins.
+        assert!(wait_of(&unavailable(Some("5"))) >= secs(5));
+    }
+}
+
+#[test]
+fn headers_on_a_429_without_retry_after_give_the_wait() {
+    let shared = ClientRetryState::without_budget();
+    let policy = RetryPolicy::default().with_retry_after_jitter(0.0);
+    let mut run = policy.start(Idempotency::Idempotent, &shared, Duration::ZERO, 1);
+    let e = rate_limited("Rate limit exceeded", None);
+    run.observe_rate_limit(RateLimitStatement::from_headers(
+        &headers(&[("RateLimit", r#""default";r=0;t=3"#)]),
+        SystemTime::UNIX_EPOCH,
+    ));
+    assert_eq!(
+        run.after_attempt(Outcome::Api(&e), secs(1)),
+        Decision::Retry {
+            wait: secs(3),
+            reason: RetryReason::RateLimited
+        }
+    );
+    assert_eq!(shared.gate().remaining(secs(1)), secs(3));
+}
+
+#[test]
+fn after_a_stated_429_the_client_runs_at_the_stated_pace() {
+    // A client sending as fast as its runs allow, 64 at a time in effect: count how many
+    // requests leave in each second after the first rejection.
+    let shared = ClientRetryState::without_budget();
+    let policy = RetryPolicy::default();
+    let e = rate_limited("Rate limit exceeded: 50 calls per 1 seconds", Some("1"));
+    let mut first = policy.start(Idempotency::Idempotent, &shared, Duration::ZERO, 0);
+    first.before_attempt(Duration::ZERO).unwrap();
+    first.after_attempt(Outcome::Api(&e), ms(5));
+    let mut sends = Vec::new();
+    for seed in 1..=200 {
+        let mut run = policy.start(Idempotency::Idempotent, &shared, ms(10), seed);
+        let hold = run.before_attempt(ms(10)).unwrap();
+        sends.push(ms(10) + hold);
+    }
+    assert!(sends.iter().all(|s| *s >= ms(1005)));
+    for second in 1..4u64 {
+        let n = sends
+            .iter()
+            .filter(|s| **s >= secs(second) + MS * 5 && **s < secs(second + 1) + MS * 5)
+            .count();
+        assert!((48..=50).contains(&n), "second {second}: {n}");
+    }
+}
