@@ -343,7 +343,7 @@ fn retry_after_in_both_forms_is_waited_in_full() {
 fn every_catalogue_entry() {
     for entry in catalogue() {
         let scenario = Scenario::new(entry.name.clone(), vec![entry.fixture.clone()])
-            .policy(|p| p.with_max_retries(1));
+            .policy(|p| p.with_max_retries(1).with_max_rate_limit_retries(1));
         let outcomes = check(&scenario);
         let first = &outcomes[0];
         assert!(!first.ok);
@@ -387,4 +387,62 @@ fn deadline_and_budget() {
     let outcomes = check(&refused);
     assert_eq!(outcomes[0].attempts.len(), 3);
     assert_eq!(outcomes[0].stop, Some(StopReason::RetriesExhausted));
+}
+
+/// The pacing after a rate limit is the same through both facades (the blocking client
+/// drives the async one, so it inherits the pacer): the rejected call waits its
+/// `Retry-After`, the calls after it are held one paced interval apart, and each hold is in
+/// the attempt history.
+#[test]
+fn rate_limits_are_paced_the_same_through_both_facades() {
+    let limited = fixtures::rate_limited()
+        .message("Rate limit exceeded: 5 calls per 1 seconds")
+        .retry_after_secs(1);
+    let mut scenario = Scenario::new("stated limit, then paced", vec![limited, ok()])
+        .policy(|p| p.with_retry_after_jitter(0.0));
+    scenario.calls = 4;
+    let outcomes = check(&scenario);
+    assert!(outcomes.iter().all(|o| o.ok), "{outcomes:?}");
+    assert_eq!(outcomes[0].attempts.len(), 2);
+    for run in [run_async(&scenario), run_blocking(&scenario)] {
+        let records: Vec<_> = run
+            .iter()
+            .map(|r| r.as_ref().unwrap().attempts.clone())
+            .collect();
+        assert!(records[0][1].waited >= Duration::from_secs(1));
+        for call in &records[1..] {
+            // 5 a second, less the margin: about 204 ms after the previous call.
+            assert_eq!(call.len(), 1);
+            assert!(
+                call[0].held >= Duration::from_millis(150)
+                    && call[0].held <= Duration::from_millis(260),
+                "{call:?}"
+            );
+        }
+    }
+}
+
+/// A 429 whose wait is beyond the maximum stops its own call, and still holds the client's
+/// next call (for the maximum wait at most), through both facades.
+#[test]
+fn a_stopped_429_still_closes_the_window_through_both_facades() {
+    let mut scenario = Scenario::new(
+        "429 beyond the maximum wait, then another call",
+        vec![fixtures::rate_limited().retry_after_secs(3600), ok()],
+    )
+    .policy(|p| p.with_max_retry_after(Duration::from_secs(1)));
+    scenario.calls = 2;
+    let outcomes = check(&scenario);
+    assert_eq!(
+        outcomes[0].stop,
+        Some(StopReason::RetryAfterTooLong {
+            requested_ms: 3_600_000
+        })
+    );
+    assert!(outcomes[1].ok);
+    for run in [run_async(&scenario), run_blocking(&scenario)] {
+        let second = &run[1].as_ref().unwrap().attempts[0];
+        assert!(second.held >= Duration::from_millis(900), "{second:?}");
+        assert!(second.held <= Duration::from_millis(1100), "{second:?}");
+    }
 }

@@ -403,7 +403,8 @@ impl ApiClientBuilder {
         self
     }
 
-    /// The level of retry and failure events (default WARN).
+    /// The level of retry and rate-limit hold events (default DEBUG; failures after retrying
+    /// are WARN whatever this says). See the crate docs.
     pub fn log_level(mut self, level: tracing::Level) -> Self {
         self.log_level = Some(level);
         self

@@ -60,6 +60,28 @@
 //!   across a cross-origin redirect, whatever header carries it.
 //! - Requests carry `User-Agent: errors-http/<version>` unless told otherwise
 //!   ([`ApiClientBuilder::user_agent`], [`ApiClientBuilder::default_headers`]).
+//!
+//! ## Rate limits
+//!
+//! After a `429`, the client's other requests hold off until the wait the server asked ends,
+//! and from then on the client paces itself at the rate the server stated or the one it
+//! learned ([`errors_core::Pacer`]); waits the limiter asked for do not spend the retry
+//! budget. Each attempt's [`AttemptRecord::held`](errors_core::AttemptRecord::held) says
+//! how long it was held by the rate limit.
+//!
+//! ## Logging
+//!
+//! Through `tracing`, target `errors_http`. Each logical call runs in one INFO span,
+//! `api_request`, with `method` and `path` (the URL path only: never the query string, the
+//! host's credentials or the API key). Events, each with the `attempt` number:
+//!
+//! | event | level |
+//! | --- | --- |
+//! | `retrying request` (status, code, request id, `wait_ms`, `held_ms`, reason) | DEBUG, or the level set with `log_level` |
+//! | `holding for the client's rate limit` (`hold_ms`) | DEBUG, or the level set with `log_level` |
+//! | `request succeeded` | DEBUG |
+//! | `request failed` after retrying, or stopped by a limit (deadline, budget, retries, a wait beyond the maximum) | WARN |
+//! | `request failed` on a first answer that is final (404, 401, a POST's 500...) | DEBUG: the caller gets it as an error |
 
 mod attempts;
 mod client;

@@ -23,6 +23,13 @@ use reqwest_retry::{Retryable, RetryableStrategy};
 /// Use [`RetryMiddleware`](crate::RetryMiddleware), which sees all of it, unless you must keep
 /// reqwest-retry.
 ///
+/// Rate limits: a strategy only answers "transient or fatal" for one response, so under a
+/// rate limiter reqwest-retry cannot honour `Retry-After`, close a window for the client's
+/// other requests, or pace them (see [`errors_core::Pacer`]); its retries are bounded only by
+/// its own policy, so a batch either gives up on calls a short wait would have saved or
+/// sends about twice the requests (`cargo run --release --example ratelimit` measures both
+/// side by side).
+///
 /// ```
 /// use errors_http::ApiRetryableStrategy;
 /// use reqwest_retry::{RetryTransientMiddleware, policies::ExponentialBackoff};

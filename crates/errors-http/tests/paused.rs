@@ -165,8 +165,13 @@ async fn each_attempt_is_cut_at_the_attempt_timeout() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn other_requests_hold_off_until_the_window_ends() {
-    let server = fake([rate_limited(5), answer(200)]);
+async fn other_requests_hold_off_until_the_window_ends_then_leave_paced() {
+    let server = fake([
+        fixtures::rate_limited()
+            .message("Rate limit exceeded: 10 calls per 1 seconds")
+            .retry_after_secs(5),
+        answer(200),
+    ]);
     let retry = middleware(RetryPolicy::default().with_retry_after_jitter(0.0));
     let http = client(&retry, &server);
     let first = tokio::spawn({
@@ -186,19 +191,63 @@ async fn other_requests_hold_off_until_the_window_ends() {
         })
         .collect();
     let first = first.await.unwrap().unwrap();
+    // The rejected request keeps the head of the queue: exactly its Retry-After.
     assert_eq!(first.records[1].waited, Duration::from_secs(5));
+    assert_eq!(first.records[1].held, Duration::ZERO);
     for task in others {
         let held = task.await.unwrap().unwrap();
         assert_eq!(held.records.len(), 1);
-        // The wait before their only attempt is the rest of the window.
-        assert_window(held.records[0].waited, Duration::from_secs(5));
+        // Held at least the rest of the window, and the hold is marked as such.
+        assert!(held.records[0].waited >= Duration::from_secs(5) - Duration::from_millis(1));
+        assert_eq!(held.records[0].held, held.records[0].waited);
     }
     let arrivals = arrivals(&server);
     assert_eq!(arrivals.len(), 12);
     let window_end = arrivals[0] + Duration::from_secs(5);
-    for at in &arrivals[1..] {
-        assert_window(*at - arrivals[0], window_end - arrivals[0]);
+    assert_window(arrivals[1] - arrivals[0], Duration::from_secs(5));
+    // Then one by one at the stated 10 a second (less a 2% margin), not as a herd.
+    for pair in arrivals[1..].windows(2) {
+        let gap = pair[1] - pair[0];
+        assert!(
+            gap >= Duration::from_millis(100) && gap <= Duration::from_millis(105),
+            "{gap:?}"
+        );
     }
+    assert!(arrivals[11] - window_end < Duration::from_millis(1050));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_window_that_closes_again_holds_the_waiting_requests_again() {
+    // Request A is rejected (window of 2 s); B queues; when the window opens, A's retry is
+    // rejected again (window of 3 s more). B wakes, looks again, and holds until the new end.
+    let server = FakeServer::new(vec![rate_limited("2"), rate_limited("3"), answer(200)]);
+    let retry = middleware(RetryPolicy::default().with_retry_after_jitter(0.0));
+    let http = client(&retry, &server);
+    let a = tokio::spawn({
+        let http = http.clone();
+        async move { get(&http).await.map(|r| attempts(&r).clone()) }
+    });
+    while retry.rate_limited_for().is_zero() {
+        tokio::task::yield_now().await;
+    }
+    let b = tokio::spawn({
+        let http = http.clone();
+        async move { get(&http).await.map(|r| attempts(&r).clone()) }
+    });
+    let a = a.await.unwrap().unwrap();
+    let b = b.await.unwrap().unwrap();
+    assert_eq!(a.records.len(), 3);
+    assert_eq!(b.records.len(), 1);
+    let arrivals = arrivals(&server);
+    // A at 0, A again at 2, then (at 5, when the second window ends) A and B, paced.
+    assert_window(arrivals[1] - arrivals[0], Duration::from_secs(2));
+    assert!(arrivals[2] - arrivals[0] >= Duration::from_secs(5) - Duration::from_millis(1));
+    assert!(arrivals[3] - arrivals[0] >= Duration::from_secs(5) - Duration::from_millis(1));
+    assert!(
+        b.records[0].held >= Duration::from_secs(4),
+        "{:?}",
+        b.records[0]
+    );
 }
 
 #[tokio::test(start_paused = true)]

@@ -1,9 +1,11 @@
-//! One `tracing` event per retry decision, at the configured level; the success path only at
-//! DEBUG.
+//! What a logical call logs through `tracing`: one `api_request` span with the method and
+//! the URL path (never the query string or a secret), one event per decision carrying the
+//! attempt number, retries and rate-limit holds below WARN, a failure after retrying at WARN.
 
 mod support;
 
 use std::fmt::{self, Write as _};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -16,9 +18,22 @@ use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Level, Metadata, Subscriber};
 use wiremock::{MockServer, ResponseTemplate};
 
-/// Keeps this crate's events as `(level, "name=value ...")`.
+/// One event: its level, its fields, and the fields of the span it was logged in.
+#[derive(Clone, Debug)]
+struct Logged {
+    level: Level,
+    fields: String,
+    span: String,
+}
+
+/// Keeps this crate's spans and events.
 #[derive(Clone, Default)]
-struct Collect(Arc<Mutex<Vec<(Level, String)>>>);
+struct Collect {
+    events: Arc<Mutex<Vec<Logged>>>,
+    spans: Arc<Mutex<Vec<String>>>,
+    current: Arc<Mutex<Vec<u64>>>,
+    next: Arc<AtomicU64>,
+}
 
 struct Fields(String);
 
@@ -32,25 +47,50 @@ impl Subscriber for Collect {
     fn enabled(&self, metadata: &Metadata<'_>) -> bool {
         metadata.target().starts_with("errors_http")
     }
-    fn new_span(&self, _: &Attributes<'_>) -> Id {
-        Id::from_u64(1)
+    fn new_span(&self, attributes: &Attributes<'_>) -> Id {
+        let mut fields = Fields(format!("{} ", attributes.metadata().name()));
+        attributes.record(&mut fields);
+        let mut spans = self.spans.lock().unwrap();
+        spans.push(fields.0);
+        self.next.fetch_add(1, Ordering::Relaxed);
+        Id::from_u64(spans.len() as u64)
     }
     fn record(&self, _: &Id, _: &Record<'_>) {}
     fn record_follows_from(&self, _: &Id, _: &Id) {}
     fn event(&self, event: &Event<'_>) {
         let mut fields = Fields(String::new());
         event.record(&mut fields);
-        self.0
-            .lock()
-            .unwrap()
-            .push((*event.metadata().level(), fields.0));
+        let span = match self.current.lock().unwrap().last() {
+            Some(id) => self.spans.lock().unwrap()[*id as usize - 1].clone(),
+            None => String::new(),
+        };
+        self.events.lock().unwrap().push(Logged {
+            level: *event.metadata().level(),
+            fields: fields.0,
+            span,
+        });
     }
-    fn enter(&self, _: &Id) {}
-    fn exit(&self, _: &Id) {}
+    fn enter(&self, id: &Id) {
+        self.current.lock().unwrap().push(id.into_u64());
+    }
+    fn exit(&self, _: &Id) {
+        self.current.lock().unwrap().pop();
+    }
+}
+
+fn client(server: &MockServer, level: Option<Level>) -> ApiClient {
+    let mut builder = ApiClient::builder()
+        .base_url(server.uri())
+        .api_key("sk-live-secret")
+        .policy(RetryPolicy::default().with_initial_backoff(Duration::from_millis(1)));
+    if let Some(level) = level {
+        builder = builder.log_level(level);
+    }
+    builder.build().unwrap()
 }
 
 #[tokio::test(flavor = "current_thread")]
-async fn one_event_per_decision_at_the_configured_level() {
+async fn one_span_per_call_and_one_event_per_decision() {
     let collect = Collect::default();
     let _guard = tracing::subscriber::set_default(collect.clone());
 
@@ -62,51 +102,135 @@ async fn one_event_per_decision_at_the_configured_level() {
         envelope(404, "NOT_FOUND", "Rule not found"),
     ]);
     script.mount(&server).await;
+    let client = client(&server, None);
+    client
+        .send(client.request(Method::GET, "items/7?api_key=sk-live-secret&q=1"))
+        .await
+        .unwrap();
+
+    let spans = collect.spans.lock().unwrap().clone();
+    assert_eq!(spans.len(), 1, "{spans:#?}");
+    assert!(spans[0].starts_with("api_request "), "{}", spans[0]);
+    assert!(spans[0].contains("method=GET"), "{}", spans[0]);
+    assert!(spans[0].contains("path=/items/7"), "{}", spans[0]);
+    assert!(!spans[0].contains("api_key") && !spans[0].contains("q=1"));
+
+    let events = collect.events.lock().unwrap().clone();
+    assert_eq!(events.len(), 3, "{events:#?}");
+    assert!(events.iter().all(|e| e.span == spans[0]), "{events:#?}");
+    // Retries are DEBUG by default: the call may still succeed.
+    assert_eq!(events[0].level, Level::DEBUG);
+    assert!(events[0].fields.contains("retrying request"));
+    assert!(
+        events[0].fields.contains("attempt=1 status=503"),
+        "{}",
+        events[0].fields
+    );
+    assert!(events[0].fields.contains("wait_ms="));
+    assert!(events[0].fields.contains("reason=transient server error"));
+    assert_eq!(events[1].level, Level::DEBUG);
+    assert!(
+        events[1].fields.contains("attempt=2 status=429"),
+        "{}",
+        events[1].fields
+    );
+    assert!(events[1].fields.contains(r#"code="RATE_LIMIT_ERROR""#));
+    assert!(events[1].fields.contains(r#"request_id="req-429""#));
+    assert!(events[1].fields.contains("reason=rate limited"));
+    assert_eq!(events[2].level, Level::DEBUG);
+    assert!(events[2].fields.contains("request succeeded"));
+    assert!(events[2].fields.contains("attempt=3"));
+
+    // An answer that is final at once reaches the caller as an error: DEBUG, not a warning.
+    client
+        .send(client.request(Method::GET, "items/8"))
+        .await
+        .unwrap_err();
+    let events = collect.events.lock().unwrap().clone();
+    assert_eq!(events.len(), 4, "{events:#?}");
+    assert_eq!(events[3].level, Level::DEBUG);
+    assert!(events[3].fields.contains("request failed"));
+    assert!(events[3].fields.contains("status=404"));
+    assert!(events[3].span.contains("path=/items/8"));
+    assert_eq!(collect.spans.lock().unwrap().len(), 2);
+    let everything = format!("{:?}{:?}", events, collect.spans.lock().unwrap());
+    assert!(!everything.contains("sk-live-secret"));
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_failure_after_retrying_is_a_warning_and_the_retry_level_is_configurable() {
+    let collect = Collect::default();
+    let _guard = tracing::subscriber::set_default(collect.clone());
+    let server = MockServer::start().await;
+    Script::new(vec![ResponseTemplate::new(503)])
+        .mount(&server)
+        .await;
     let client = ApiClient::builder()
         .base_url(server.uri())
-        .api_key("sk-live-secret")
-        .policy(RetryPolicy::default().with_initial_backoff(Duration::from_millis(1)))
+        .policy(
+            RetryPolicy::default()
+                .with_max_retries(1)
+                .with_initial_backoff(Duration::from_millis(1)),
+        )
         .log_level(Level::INFO)
         .build()
         .unwrap();
-    client.send(client.request(Method::GET, "x")).await.unwrap();
-
-    let events = collect.0.lock().unwrap().clone();
-    assert_eq!(events.len(), 3, "{events:#?}");
-    assert_eq!(events[0].0, Level::INFO);
-    assert!(events[0].1.contains("retrying request"), "{}", events[0].1);
-    assert!(
-        events[0].1.contains("attempt=1 status=503"),
-        "{}",
-        events[0].1
-    );
-    assert!(events[0].1.contains("wait_ms="), "{}", events[0].1);
-    assert!(events[0].1.contains("reason=transient server error"));
-    assert_eq!(events[1].0, Level::INFO);
-    assert!(
-        events[1].1.contains("attempt=2 status=429"),
-        "{}",
-        events[1].1
-    );
-    assert!(events[1].1.contains(r#"code="RATE_LIMIT_ERROR""#));
-    assert!(events[1].1.contains(r#"request_id="req-429""#));
-    assert!(events[1].1.contains("reason=rate limited"));
-    // Success is only logged at DEBUG.
-    assert_eq!(events[2].0, Level::DEBUG);
-    assert!(events[2].1.contains("request succeeded"), "{}", events[2].1);
-
-    client
+    let error = client
         .send(client.request(Method::GET, "x"))
         .await
         .unwrap_err();
-    let events = collect.0.lock().unwrap().clone();
-    assert_eq!(events.len(), 4, "{events:#?}");
-    assert_eq!(events[3].0, Level::INFO);
-    assert!(events[3].1.contains("request failed"), "{}", events[3].1);
-    assert!(events[3].1.contains("status=404"), "{}", events[3].1);
-    assert!(
-        events
-            .iter()
-            .all(|(_, fields)| !fields.contains("sk-live-secret"))
-    );
+    assert_eq!(error.attempts().len(), 2);
+    let events = collect.events.lock().unwrap().clone();
+    assert_eq!(events.len(), 2, "{events:#?}");
+    assert_eq!(events[0].level, Level::INFO);
+    assert!(events[0].fields.contains("retrying request"));
+    assert_eq!(events[1].level, Level::WARN);
+    assert!(events[1].fields.contains("request failed"));
+    assert!(events[1].fields.contains("attempt=2"));
+    assert!(events[1].fields.contains("reason=retries exhausted"));
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn rate_limit_holds_are_logged_and_recorded() {
+    let collect = Collect::default();
+    let _guard = tracing::subscriber::set_default(collect.clone());
+    let server = MockServer::start().await;
+    Script::new(vec![
+        envelope(
+            429,
+            "RATE_LIMIT_ERROR",
+            "Rate limit exceeded: 20 calls per 1 seconds",
+        )
+        .insert_header("retry-after", "1"),
+        ok_json(),
+    ])
+    .mount(&server)
+    .await;
+    let client = client(&server, None);
+    let first = {
+        let client = client.clone();
+        tokio::spawn(async move { client.send(client.request(Method::GET, "a")).await })
+    };
+    while client.rate_limited_for().is_zero() {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    let second = client.send(client.request(Method::GET, "b")).await.unwrap();
+    first.await.unwrap().unwrap();
+    // The second call never met the 429 itself: it was held by the client's window.
+    assert_eq!(second.attempts.len(), 1);
+    assert!(second.attempts[0].held >= Duration::from_millis(900));
+    assert_eq!(second.attempts[0].waited, second.attempts[0].held);
+    let events = collect.events.lock().unwrap().clone();
+    let hold = events
+        .iter()
+        .find(|e| e.fields.contains("holding for the client's rate limit"))
+        .expect("a hold event");
+    assert_eq!(hold.level, Level::DEBUG);
+    assert!(hold.span.contains("path=/b"), "{hold:?}");
+    assert!(hold.fields.contains("attempt=1 hold_ms="), "{hold:?}");
+    let done = events
+        .iter()
+        .find(|e| e.span.contains("path=/b") && e.fields.contains("request succeeded"))
+        .expect("b succeeded");
+    assert!(!done.fields.contains("held_ms=0 "), "{done:?}");
 }

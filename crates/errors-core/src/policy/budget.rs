@@ -7,7 +7,7 @@ const RETRY_COST: u64 = 1000;
 
 /// A thread-safe token bucket that keeps retries a small share of a client's traffic.
 ///
-/// Each logical request deposits `ratio` of a token (up to `reserve` tokens in the bucket);
+/// Each logical request deposits `ratio` of a token (up to `reserve` tokens, and at least one);
 /// each retry withdraws one. While the server is healthy the bucket stays full; during an
 /// outage the reserve is spent in a burst, then retries are limited to `ratio` per request,
 /// so the client does not multiply the load on a struggling server.

@@ -352,8 +352,9 @@ pub enum PaceSource {
 
 /// The pace of one client's requests, shared by all of them (inside [`ClientRetryState`]).
 ///
-/// Inactive until the server first rejects a request with `429`: a client that is never
-/// rate limited is never slowed down. From then on every attempt takes a send slot, spaced
+/// Inactive until the server first rejects a request with `429` and either states its limit
+/// or some requests got through before (so there is a pace to learn): a client that is
+/// never rate limited is never slowed down. From then on every attempt takes a send slot, spaced
 /// at the rate the pacer believes the server allows:
 ///
 /// - **stated**: the limit the server gave (the API's message "… 50 calls per 1 seconds",
@@ -361,10 +362,11 @@ pub enum PaceSource {
 ///   contradicts it (the server let through more than twice the stated rate, or requests
 ///   sent at that pace are rejected three times), in which case it is learned instead;
 /// - **learned** (in the spirit of the AWS SDK's adaptive retry mode): the goodput measured
-///   over the last rate-limit cycle, raised by half every second while requests queue and no
-///   rejection comes, until a request sent at that pace is rejected; then it falls under both
-///   that ceiling (to 85% of it) and what got through in the last second, and creeps up by
-///   1% a second, at most to 95% of the ceiling.
+///   first what the client tried to send over the first rate-limit cycle (successes and
+///   rejections: an upper bound that the closed window does not hide), raised by half every
+///   second while requests queue and no rejection comes, until a request sent at that pace
+///   is rejected; then it falls to what got through in the last second, kept between 70% and
+///   85% of that ceiling, and creeps up by 2% a second, at most to 95% of the ceiling.
 ///
 /// Slots never form a burst: after a closed window the held requests leave one by one at
 /// the paced rate. Time is a [`Duration`] since the driver's anchor; nothing here reads a
@@ -414,6 +416,8 @@ struct State {
     last_change: Duration,
     /// When the last rejection that changed the rate arrived.
     last_throttle: Option<Duration>,
+    /// Rejections seen before the pacer had a pace (the client's demand, with successes).
+    early_rejections: u64,
 }
 
 impl Default for State {
@@ -428,6 +432,7 @@ impl Default for State {
             cycle_start: None,
             last_change: Duration::ZERO,
             last_throttle: None,
+            early_rejections: 0,
         }
     }
 }
@@ -562,6 +567,9 @@ impl Pacer {
     ) {
         let mut state = self.lock();
         let was_active = self.is_active();
+        if !was_active {
+            state.early_rejections = state.early_rejections.saturating_add(1);
+        }
         if let Some(quota) = quota
             && state.stated != Some(quota)
         {
@@ -593,6 +601,10 @@ impl Pacer {
             .clamp(Duration::from_secs(1), Successes::span());
         let (successes, _) = self.successes.since(window_end.saturating_sub(cycle), now);
         let measured = successes as f64 / cycle.as_secs_f64();
+        // What the client tried to send over that cycle: an upper bound of the server's pace
+        // that, unlike the goodput, is not hidden by the window the 429 closes.
+        let attempted =
+            successes.saturating_add(state.early_rejections) as f64 / cycle.as_secs_f64();
         let floor = SLOWEST_LEARNED_RATE;
 
         let paced_at = state.rate;
@@ -606,6 +618,11 @@ impl Pacer {
             }
             None => false,
         };
+        if !stated_ok && successes == 0 && !was_active {
+            // Nothing stated and nothing got through yet: no pace to learn from. The window
+            // holds the client; the pace is learned once something succeeds.
+            return;
+        }
         if let (true, Some(quota)) = (stated_ok, state.stated) {
             state.rate = quota.per_second() * (1.0 - MARGIN);
             state.source = PaceSource::Stated;
@@ -613,13 +630,19 @@ impl Pacer {
             // Sent at the learned pace and still rejected: that pace is a ceiling. What got
             // through in the last second is near the server's rate (a little above while its
             // burst drained), so go under both.
-            let (last_second, _) = self
+            // What got through in the last second, kept between 70% and 85% of the pace
+            // that was rejected (a window inside that second hides part of the goodput).
+            let (got_through, _) = self
                 .successes
                 .since(now.saturating_sub(Duration::from_secs(1)), now);
             state.ceiling = Some(paced_at);
-            state.rate = (last_second as f64).min(paced_at * 0.85).max(floor) * (1.0 - MARGIN);
+            state.rate = (got_through as f64)
+                .min(paced_at * 0.85)
+                .max(paced_at * 0.7)
+                .max(floor)
+                * (1.0 - MARGIN);
         } else {
-            state.rate = measured.max(floor) * (1.0 - MARGIN);
+            state.rate = attempted.max(floor) * (1.0 - MARGIN);
             state.source = PaceSource::Learned;
             state.ceiling = None;
         }
@@ -642,16 +665,19 @@ impl State {
         if !queued {
             return;
         }
-        // A ceiling learned long ago may no longer hold.
-        if self
-            .last_throttle
-            .is_some_and(|t| now.saturating_sub(t) > Duration::from_secs(30))
+        // A ceiling learned long ago may no longer hold: it rises by a tenth every 30 s
+        // without a rejection.
+        if let Some(ceiling) = self.ceiling
+            && self
+                .last_throttle
+                .is_some_and(|t| now.saturating_sub(t) > Duration::from_secs(30))
         {
-            self.ceiling = None;
+            self.ceiling = Some(ceiling * 1.1);
+            self.last_throttle = Some(now);
         }
         self.rate = match self.ceiling {
             None => self.rate * 1.5,
-            Some(ceiling) => (self.rate * 1.01).min(ceiling * 0.95).max(self.rate),
+            Some(ceiling) => (self.rate * 1.02).min(ceiling * 0.95).max(self.rate),
         };
     }
 }

@@ -266,9 +266,17 @@ impl RetryRun {
             stop,
         });
         self.statement = RateLimitStatement::default();
-        if let Decision::Retry { wait, .. } = decision {
+        if let Decision::Retry { wait, reason } = decision {
             self.pending_wait = wait;
-            self.sent_at = now.saturating_add(wait);
+            let back = now.saturating_add(wait);
+            self.sent_at = back;
+            // The request the limiter rejected takes its place in the paced queue now, ahead
+            // of the requests that will queue while it waits.
+            if reason == RetryReason::RateLimited && self.policy.pacing {
+                let window_open = self.shared.gate().open_at();
+                let slot = self.shared.pacer().reserve(back, window_open);
+                self.hold = Some((back, slot));
+            }
         }
         decision
     }
