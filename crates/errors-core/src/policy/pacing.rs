@@ -416,8 +416,10 @@ struct State {
     last_change: Duration,
     /// When the last rejection that changed the rate arrived.
     last_throttle: Option<Duration>,
-    /// Rejections seen before the pacer had a pace (the client's demand, with successes).
+    /// Rejections seen during the first window (the client's demand, with the successes).
     early_rejections: u64,
+    /// Successes and length of the first cycle, for the first learned estimate.
+    first_cycle: Option<(u64, Duration)>,
 }
 
 impl Default for State {
@@ -433,6 +435,7 @@ impl Default for State {
             last_change: Duration::ZERO,
             last_throttle: None,
             early_rejections: 0,
+            first_cycle: None,
         }
     }
 }
@@ -583,6 +586,15 @@ impl Pacer {
                 && let Some(quota) = state.stated
             {
                 state.rate = quota.per_second() * (1.0 - MARGIN);
+            } else if state.ceiling.is_none()
+                && state.cycle_start.is_some_and(|end| now < end)
+                && let Some((successes, cycle)) = state.first_cycle
+            {
+                // More of the first batch rejected: the client tried that much more.
+                state.early_rejections = state.early_rejections.saturating_add(1);
+                let attempted =
+                    successes.saturating_add(state.early_rejections) as f64 / cycle.as_secs_f64();
+                state.rate = attempted.max(SLOWEST_LEARNED_RATE) * (1.0 - MARGIN);
             }
             return;
         }
@@ -645,6 +657,7 @@ impl Pacer {
             state.rate = attempted.max(floor) * (1.0 - MARGIN);
             state.source = PaceSource::Learned;
             state.ceiling = None;
+            state.first_cycle = Some((successes, cycle));
         }
         state.cycle_start = Some(window_end);
         state.last_change = window_end;
