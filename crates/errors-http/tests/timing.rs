@@ -14,7 +14,8 @@ fn rate_limited(retry_after: &str) -> ResponseTemplate {
     envelope(
         429,
         "RATE_LIMIT_ERROR",
-        "Rate limit exceeded: 100 calls per 60 seconds",
+        // A limit stated fast enough that the paced release after the window stays short.
+        "Rate limit exceeded: 200 calls per 1 seconds",
     )
     .insert_header("retry-after", retry_after)
 }
@@ -133,6 +134,9 @@ async fn concurrent_requests_wait_out_the_servers_rate_limit_window() {
             window_end - *at
         );
     }
+    // Released paced at the stated 200 a second (5.1 ms apart), not as a herd.
+    let spread = arrivals[51] - arrivals[1];
+    assert!(spread >= Duration::from_millis(240), "{spread:?}");
 }
 
 async fn requests_per_call(budget: Option<RetryBudget>, calls: usize) -> f64 {
