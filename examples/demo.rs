@@ -60,6 +60,7 @@ fn main() {
         .with_initial_backoff(Duration::from_millis(100))
         .with_max_backoff(Duration::from_millis(400))
         .with_max_retries(1)
+        .with_max_rate_limit_retries(1)
         .with_deadline(Some(Duration::from_secs(10)));
     let outage_policy = policy.with_max_retries(4);
 

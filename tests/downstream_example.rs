@@ -238,7 +238,8 @@ fn label_or_advice(client: &Client, image: u32) -> Result<String, String> {
 fn blocking_client(api: &BlockingMockApi, max_retries: u32) -> Client {
     let policy = RetryPolicy::default()
         .with_initial_backoff(Duration::from_millis(1))
-        .with_max_retries(max_retries);
+        .with_max_retries(max_retries)
+        .with_max_rate_limit_retries(max_retries);
     Client::builder()
         .base_url(api.uri())
         .api_key("sk-test")

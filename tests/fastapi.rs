@@ -79,6 +79,8 @@ fn policy() -> RetryPolicy {
     RetryPolicy::default()
         .with_initial_backoff(Duration::from_millis(20))
         .with_max_retries(1)
+        // Rate-limit retries have their own bound (the limiter's waits are flow control).
+        .with_max_rate_limit_retries(1)
         .with_deadline(Some(Duration::from_secs(10)))
 }
 
