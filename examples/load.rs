@@ -31,7 +31,12 @@ impl Respond for Faulty {
         if draw < 0.30 {
             fixtures::vlm_provider_error().to_template()
         } else if draw < 0.40 {
-            fixtures::rate_limited().retry_after_secs(1).to_template()
+            // A 429 at random is not a rate limiter with a pace: its message states none
+            // (a stated "100 calls per 60 seconds" would rightly pace the client to that).
+            fixtures::rate_limited()
+                .message("Rate limit exceeded")
+                .retry_after_secs(1)
+                .to_template()
         } else if draw < 0.45 {
             fixtures::hang(Duration::from_secs(5)).to_template()
         } else {

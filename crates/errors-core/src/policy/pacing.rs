@@ -366,7 +366,9 @@ pub enum PaceSource {
 ///   rejections: an upper bound that the closed window does not hide), raised by half every
 ///   second while requests queue and no rejection comes, until a request sent at that pace
 ///   is rejected; then it falls to what got through in the last second, kept between 70% and
-///   85% of that ceiling, and creeps up by 2% a second, at most to 95% of the ceiling.
+///   85% of that ceiling but never under the goodput sustained over the last 12.8 s (so
+///   rejections unrelated to the pace cannot spiral it down), and creeps up by 2% a second,
+///   at most to 95% of the ceiling.
 ///
 /// Slots never form a burst: after a closed window the held requests leave one by one at
 /// the paced rate. Time is a [`Duration`] since the driver's anchor; nothing here reads a
@@ -647,10 +649,21 @@ impl Pacer {
             let (got_through, _) = self
                 .successes
                 .since(now.saturating_sub(Duration::from_secs(1)), now);
+            // Never under the goodput the server sustained over the whole history (12.8 s):
+            // rejections that are not about the pace (a limiter answering 429 at random)
+            // must not spiral the client down to a crawl.
+            let (sustained, oldest) = self.successes.since(history, now);
+            let lived = oldest.map_or(Successes::span(), |o| now.saturating_sub(o));
+            let sustained = sustained as f64
+                / lived
+                    .clamp(Duration::from_secs(1), Successes::span())
+                    .as_secs_f64();
             state.ceiling = Some(paced_at);
             state.rate = (got_through as f64)
                 .min(paced_at * 0.85)
                 .max(paced_at * 0.7)
+                .min(paced_at)
+                .max(sustained)
                 .max(floor)
                 * (1.0 - MARGIN);
         } else {
