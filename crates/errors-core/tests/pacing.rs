@@ -432,7 +432,7 @@ fn rate_limit_retries_have_their_own_bound() {
         .with_max_rate_limit_retries(2)
         .with_deadline(None);
     let mut run = policy.start(Idempotency::Idempotent, &shared, Duration::ZERO, 1);
-    let e = rate_limited("Rate limit exceeded", Some("0"));
+    let e = rate_limited("Rate limit exceeded", Some("1"));
     assert!(matches!(
         run.after_attempt(Outcome::Api(&e), ms(1)),
         Decision::Retry { .. }
@@ -633,5 +633,27 @@ fn after_a_stated_429_the_client_runs_at_the_stated_pace() {
             .count();
         // 49 slots a second (50 less the margin), the first one the rejected request's.
         assert!((47..=49).contains(&n), "second {second}: {n}");
+    }
+}
+
+#[test]
+fn a_zero_or_past_retry_after_is_no_flow_control_and_counts_as_an_outage_retry() {
+    let shared = ClientRetryState::without_budget();
+    let policy = RetryPolicy::default().with_max_retries(1);
+    for value in ["0", "Thu, 01 Jan 1970 00:00:00 GMT"] {
+        let mut run = policy.start(Idempotency::Idempotent, &shared, Duration::ZERO, 1);
+        let e = rate_limited("Rate limit exceeded", Some(value));
+        assert!(
+            matches!(
+                run.after_attempt(Outcome::Api(&e), ms(1)),
+                Decision::Retry { .. }
+            ),
+            "{value}"
+        );
+        assert_eq!(
+            run.after_attempt(Outcome::Api(&e), ms(2)),
+            Decision::Stop(StopReason::RetriesExhausted),
+            "{value}"
+        );
     }
 }

@@ -38,7 +38,10 @@ async fn a_throttled_provider_error_is_a_rate_limit() {
             r#"{"error":{"code":"VLM_PROVIDER_ERROR","message":"provider throttled"},"request_id":"r-1"}"#,
         )
         .insert_header("retry-after", "2"),
-        RetryPolicy::default().with_max_retries(0),
+        // No retries of either kind (a rate limit's wait has its own count).
+        RetryPolicy::default()
+            .with_max_retries(0)
+            .with_max_rate_limit_retries(0),
     )
     .await;
     assert_eq!(err.code(), Some(&ErrorCode::VlmProviderError));

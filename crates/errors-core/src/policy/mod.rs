@@ -151,7 +151,9 @@ impl RetryPolicy {
     /// The most retries after 429s whose wait the server stated (`Retry-After`, or a
     /// rate-limit reset): default 50. They are not counted in `max_retries` and do not spend
     /// the retry budget, since waiting as asked is flow control, not an outage; the deadline
-    /// bounds them, and this count bounds a server that rejects forever with `Retry-After: 0`.
+    /// bounds them, and this count bounds a server that rejects forever with short waits. (A
+    /// `Retry-After: 0` or a date in the past asks for no wait: that retry counts as an
+    /// outage retry, against `max_retries` and the budget.)
     pub fn with_max_rate_limit_retries(mut self, retries: u32) -> Self {
         self.max_rate_limit_retries = retries;
         self

@@ -324,7 +324,10 @@ impl RetryRun {
         }
         // A wait the rate limiter asked for is flow control: it has its own count and does
         // not spend the outage budget.
-        let server_directed = reason == RetryReason::RateLimited && requested.is_some();
+        // (A zero wait, or a date in the past, asks for nothing: it counts as an outage
+        // retry, so a hostile `Retry-After: 0` cannot loop the client.)
+        let server_directed =
+            reason == RetryReason::RateLimited && requested.is_some_and(|r| !r.is_zero());
         let exhausted = if server_directed {
             self.rate_limit_retries >= self.policy.max_rate_limit_retries
         } else {
