@@ -266,6 +266,28 @@ fn held_requests_leave_one_by_one_at_the_stated_rate() {
 }
 
 #[test]
+fn a_request_that_cannot_wait_for_its_slot_takes_no_place_in_the_queue() {
+    let pacer = Pacer::default();
+    pacer.on_throttle(
+        ms(0),
+        ms(0),
+        Some(secs(1)),
+        RateLimitQuota::new(10, secs(1)),
+    );
+    // 100 ms apart from the window's end at 1 s: the third slot is at 1.2 s.
+    assert_eq!(pacer.try_reserve(ms(10), secs(1), secs(5)), Ok(secs(1)));
+    assert!(pacer.try_reserve(ms(10), secs(1), secs(5)).is_ok());
+    // Callers whose deadline falls before their slot give up without taking it...
+    for _ in 0..1000 {
+        let refused = pacer.try_reserve(ms(10), secs(1), ms(1100)).unwrap_err();
+        assert!(refused >= ms(1100), "{refused:?}");
+    }
+    // ...so the next patient request still gets the third slot, not the thousand-and-third.
+    let third = pacer.try_reserve(ms(10), secs(1), secs(5)).unwrap();
+    assert!(third < ms(1300), "{third:?}");
+}
+
+#[test]
 fn an_idle_pacer_does_not_save_up_a_burst() {
     let pacer = Pacer::default();
     pacer.on_throttle(

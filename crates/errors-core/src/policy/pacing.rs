@@ -530,17 +530,38 @@ impl Pacer {
     /// `max(now, not_before)` while inactive, else also one paced interval after the previous
     /// slot.
     pub fn reserve(&self, now: Duration, not_before: Duration) -> Duration {
+        self.try_reserve(now, not_before, Duration::MAX)
+            .unwrap_or_else(|slot| slot)
+    }
+
+    /// Like [`Pacer::reserve`], for a request that cannot wait past `before` (its deadline):
+    /// the slot when it is earlier than `before`, else `Err` with the slot it would have had,
+    /// and nothing is taken. A request that gives up keeps no place in the queue, so the
+    /// requests behind it are not pushed back by one that was never sent.
+    pub fn try_reserve(
+        &self,
+        now: Duration,
+        not_before: Duration,
+        before: Duration,
+    ) -> Result<Duration, Duration> {
         let earliest = now.max(not_before);
         if !self.is_active() {
-            return earliest;
+            return if earliest < before {
+                Ok(earliest)
+            } else {
+                Err(earliest)
+            };
         }
         let mut state = self.lock();
         let queued = state.next_slot > earliest;
         state.grow(now, queued);
         let slot = earliest.max(state.next_slot);
+        if slot >= before {
+            return Err(slot);
+        }
         let interval = interval(state.rate);
         state.next_slot = slot.saturating_add(interval);
-        slot
+        Ok(slot)
     }
 
     /// A success that arrived at `now` (counted lock-free, so the first `429` can be

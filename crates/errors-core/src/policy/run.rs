@@ -174,10 +174,20 @@ impl RetryRun {
     /// the paced queue across calls unless the window closed again past it.
     pub fn before_attempt(&mut self, now: Duration) -> Result<Duration, StopReason> {
         let window_open = self.shared.gate().open_at();
+        let before = self
+            .policy
+            .deadline
+            .map_or(Duration::MAX, |d| self.started.saturating_add(d));
         let slot = match self.hold {
             // The place taken earlier, unless the window closed again past it.
             Some((_, slot)) if slot >= window_open => slot,
-            _ if self.policy.pacing => self.shared.pacer().reserve(now, window_open),
+            // A slot past the deadline is not taken: this request stops below, and must not
+            // push back the requests paced after it.
+            _ if self.policy.pacing => self
+                .shared
+                .pacer()
+                .try_reserve(now, window_open, before)
+                .unwrap_or_else(|slot| slot),
             _ => window_open.max(now),
         };
         let hold = slot.saturating_sub(now);
