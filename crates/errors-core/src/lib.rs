@@ -60,3 +60,8 @@ pub use status::{StatusInfo, reason_phrase};
 
 /// Re-exported so callers name the same `http` types this crate takes.
 pub use http;
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
