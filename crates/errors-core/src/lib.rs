@@ -56,7 +56,7 @@ pub use policy::{
     RetryRun, StopReason, TransportFailure, TransportKind,
 };
 pub use retry_after::{InvalidRetryAfter, RetryAfter};
-pub use status::{StatusInfo, reason_phrase};
+pub use status::{StatusInfo, is_error_status, reason_phrase};
 
 /// Re-exported so callers name the same `http` types this crate takes.
 pub use http;

@@ -97,6 +97,22 @@ pub fn reason_phrase(status: u16) -> &'static str {
         .unwrap_or("")
 }
 
+/// Whether a response with this status is an error answer under the API's contract (4xx and
+/// 5xx): the one rule every driver uses to decide between handing the response back and
+/// parsing an [`ApiError`](crate::ApiError) from it.
+///
+/// ```
+/// use errors_core::{http::StatusCode, is_error_status};
+///
+/// assert!(is_error_status(StatusCode::TOO_MANY_REQUESTS));
+/// assert!(is_error_status(StatusCode::BAD_GATEWAY));
+/// assert!(!is_error_status(StatusCode::NO_CONTENT));
+/// assert!(!is_error_status(StatusCode::FOUND)); // a redirect is not the API's error
+/// ```
+pub fn is_error_status(status: http::StatusCode) -> bool {
+    status.is_client_error() || status.is_server_error()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -72,10 +72,7 @@ impl Middleware for ClientLayer {
         }
         let mut response = self.send_following(request, extensions, next).await?;
         let status = response.status();
-        if extensions.get::<ReadWholeBody>().is_some()
-            && !status.is_client_error()
-            && !status.is_server_error()
-        {
+        if extensions.get::<ReadWholeBody>().is_some() && !errors_core::is_error_status(status) {
             response = self
                 .read_whole(response)
                 .await

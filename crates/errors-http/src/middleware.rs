@@ -430,7 +430,7 @@ async fn send_and_read(
         .await
         .map_err(AttemptFailure::Send)?;
     let status = response.status();
-    if !status.is_client_error() && !status.is_server_error() {
+    if !errors_core::is_error_status(status) {
         return Ok(Received::Success(response));
     }
     let head = Head {

@@ -32,7 +32,7 @@ pub trait ResponseExt: Sized {
 impl ResponseExt for reqwest::Response {
     async fn error_for_api_status(mut self) -> Result<reqwest::Response, Error> {
         let status = self.status();
-        if !status.is_client_error() && !status.is_server_error() {
+        if !errors_core::is_error_status(status) {
             return Ok(self);
         }
         let attempts = self.extensions_mut().remove::<Attempts>();

@@ -80,7 +80,7 @@ impl RetryableStrategy for ApiRetryableStrategy {
         let retry = match result {
             Ok(response) => {
                 let status = response.status();
-                if !status.is_client_error() && !status.is_server_error() {
+                if !errors_core::is_error_status(status) {
                     return None;
                 }
                 // Status and headers only: the body is the caller's to read.
