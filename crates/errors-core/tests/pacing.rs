@@ -77,6 +77,9 @@ fn the_apis_message_states_its_limit() {
         ("rate limit exceeded: 1,000 requests per hour.", 1000, 3600),
         ("Too many requests (10 requests per minute)", 10, 60),
         ("Limit: 5 calls per 2 min", 5, 120),
+        // The `limits` library, behind slowapi, says it without a noun.
+        ("Rate limit exceeded: 50 per 1 second", 50, 1),
+        ("20 per minute", 20, 60),
     ];
     for (message, limit, window) in cases {
         let quota = RateLimitQuota::from_message(message).unwrap_or_else(|| panic!("{message}"));
@@ -85,6 +88,15 @@ fn the_apis_message_states_its_limit() {
             (limit, secs(window)),
             "{message}"
         );
+    }
+    // A count that is not followed by "per" states nothing.
+    for message in [
+        "Rate limit exceeded: 50",
+        "per second",
+        "50 calls",
+        "0 per 0 seconds",
+    ] {
+        assert_eq!(RateLimitQuota::from_message(message), None, "{message}");
     }
     assert!(
         (RateLimitQuota::from_message(cases[0].0)
@@ -189,6 +201,23 @@ fn x_ratelimit_headers_are_read_with_a_reset_in_seconds_or_unix_time() {
         clock.now(),
     );
     assert_eq!(later.requested_wait(), Some(secs(20)));
+    // A fractional Unix time (as `limits` sends it) is rounded up; garbage after the point
+    // is not a reset.
+    let fractional = RateLimitStatement::from_headers(
+        &headers(&[
+            ("X-RateLimit-Remaining", "0"),
+            ("X-RateLimit-Reset", &format!("{}.6764777", unix_now + 30)),
+        ]),
+        clock.now(),
+    );
+    assert_eq!(fractional.requested_wait(), Some(secs(21)));
+    for bad in [".5", "12.x", "12.-5", "1.2.3"] {
+        let stated = RateLimitStatement::from_headers(
+            &headers(&[("X-RateLimit-Remaining", "0"), ("X-RateLimit-Reset", bad)]),
+            clock.now(),
+        );
+        assert_eq!(stated.requested_wait(), None, "{bad}");
+    }
 }
 
 #[test]
@@ -385,7 +414,10 @@ fn rejections_of_requests_sent_before_the_last_change_do_not_lower_the_pace_agai
     }
     let (after_batch, _) = pacer.rate().unwrap();
     assert!(after_batch >= rate, "{rate} -> {after_batch}");
-    // Nor do late ones, after the window.
+    // Nor do late ones, after the window (where the first estimate settles).
+    pacer.schedule(secs(2));
+    let (after_batch, _) = pacer.rate().unwrap();
+    assert!(after_batch >= rate, "{rate} -> {after_batch}");
     pacer.on_throttle(secs(2), ms(40), Some(secs(1)), None);
     assert_eq!(pacer.rate().unwrap().0, after_batch);
 }
@@ -676,6 +708,188 @@ fn a_zero_or_past_retry_after_is_no_flow_control_and_counts_as_an_outage_retry()
             run.after_attempt(Outcome::Api(&e), ms(2)),
             Decision::Stop(StopReason::RetriesExhausted),
             "{value}"
+        );
+    }
+}
+
+#[test]
+fn the_first_estimate_counts_the_whole_batch_before_the_window_opens() {
+    // A batch of 64 meets a limiter that lets 50 through and asks for 1 s: the answers come
+    // back in any order, the first 429 after only one success.
+    let pacer = Pacer::default();
+    pacer.on_success(ms(2));
+    pacer.on_throttle(ms(3), ms(0), Some(secs(1)), None);
+    let (provisional, _) = pacer.rate().unwrap();
+    assert!(provisional < 5.0, "{provisional}");
+    // Nobody is spaced at that pace: requests wait for the estimate to settle.
+    assert_eq!(pacer.reserve(ms(4), ms(1003)), ms(1003));
+    assert_eq!(pacer.reserve(ms(4), ms(1003)), ms(1003));
+    for i in 0..49 {
+        pacer.on_success(ms(4 + i / 10));
+    }
+    for i in 0..13 {
+        pacer.on_throttle(ms(5 + i), ms(0), Some(secs(1)), None);
+    }
+    let before = pacer.schedule(ms(500));
+    assert_eq!(pacer.schedule(ms(1002)), before, "still provisional");
+    // When the window opens, the estimate settles on the whole batch: 64 tried in ~1 s.
+    let settled = pacer.schedule(ms(1003));
+    assert_ne!(
+        settled, before,
+        "a new schedule: slots taken before are taken again"
+    );
+    let (rate, source) = pacer.rate().unwrap();
+    assert_eq!(source, PaceSource::Learned);
+    assert!((60.0..=64.0).contains(&rate), "{rate}");
+}
+
+#[test]
+fn requests_held_at_a_provisional_pace_look_again_when_it_settles() {
+    let shared = ClientRetryState::without_budget();
+    let policy = RetryPolicy::default().with_retry_after_jitter(0.0);
+    let unstated = rate_limited("Rate limit exceeded", Some("1"));
+    // One success, then the first 429: the provisional pace is about one request a second.
+    let mut lucky = policy.start(Idempotency::Idempotent, &shared, Duration::ZERO, 1);
+    lucky.before_attempt(Duration::ZERO).unwrap();
+    lucky.after_attempt(ok(), ms(2));
+    let mut rejected: Vec<_> = (0..20)
+        .map(|i| {
+            let mut run = policy.start(Idempotency::Idempotent, &shared, Duration::ZERO, i + 2);
+            run.before_attempt(Duration::ZERO).unwrap();
+            run
+        })
+        .collect();
+    for (i, run) in rejected.iter_mut().enumerate() {
+        let decision = run.after_attempt(Outcome::Api(&unstated), ms(3 + i as u64 / 4));
+        assert!(matches!(decision, Decision::Retry { .. }));
+    }
+    // Each waits out its Retry-After, then holds: not past the window's opening, where the
+    // pace settles.
+    let opens = shared.gate().open_at();
+    let mut slots = Vec::new();
+    for run in &mut rejected {
+        let hold = run.before_attempt(secs(1)).unwrap();
+        assert!(
+            secs(1) + hold <= opens,
+            "{hold:?} past the opening {opens:?}"
+        );
+    }
+    for run in &mut rejected {
+        let mut now = opens;
+        let mut steps = 0;
+        loop {
+            let hold = run.before_attempt(now).unwrap();
+            if hold.is_zero() {
+                break;
+            }
+            now += hold;
+            steps += 1;
+            assert!(steps < 4, "a held request converges on its slot");
+        }
+        slots.push(now);
+    }
+    // Settled on 21 tried in about a second: the last of the 20 leaves within a second of
+    // the opening, not 20 s later as the provisional pace would have spaced them.
+    let last = *slots.iter().max().unwrap();
+    assert!(last - opens < secs(1), "{:?}", last - opens);
+    slots.sort();
+    assert!(
+        slots.windows(2).all(|w| w[1] > w[0]),
+        "one by one: {slots:?}"
+    );
+}
+
+#[test]
+fn rejections_at_random_whatever_the_pace_turn_the_pacer_off_for_a_while() {
+    let pacer = Pacer::default();
+    // Unpaced, 40 a second got through; then a 429 (and a few more from the same batch).
+    for i in 0..40 {
+        pacer.on_success(ms(i * 25));
+    }
+    pacer.on_throttle(secs(1), ms(990), Some(secs(1)), None);
+    pacer.schedule(secs(2));
+    assert!(pacer.is_active());
+    // Over the first cycle (to the window's end, 2 s), 20 a second got through unpaced.
+    // Paced and rejected at the first estimate (what the client tried: a little above
+    // that), then twice more at lower paces: no limiter rejects a client that slowed below
+    // what it let through unpaced. The second such rejection ends pacing.
+    pacer.on_throttle(ms(2200), ms(2190), Some(secs(1)), None);
+    assert!(pacer.is_active());
+    let (rate, _) = pacer.rate().unwrap();
+    assert!(rate <= 20.0, "{rate}");
+    pacer.on_throttle(ms(3400), ms(3390), Some(secs(1)), None);
+    assert!(pacer.is_active(), "one rejection proves nothing");
+    pacer.on_throttle(ms(4600), ms(4590), Some(secs(1)), None);
+    assert!(!pacer.is_active());
+    assert_eq!(
+        pacer.reserve(ms(4700), ms(5600)),
+        ms(5600),
+        "the window only"
+    );
+    assert_eq!(pacer.reserve(ms(4700), ms(5600)), ms(5600), "no spacing");
+    // For 30 s, 429s do not start it again; later they may.
+    pacer.on_throttle(secs(20), secs(20), Some(secs(1)), None);
+    assert!(!pacer.is_active());
+    for i in 0..40 {
+        pacer.on_success(secs(40) + ms(i * 25));
+    }
+    pacer.on_throttle(secs(41), secs(41), Some(secs(1)), None);
+    assert!(pacer.is_active());
+}
+
+#[test]
+fn a_limiter_that_rejects_only_above_its_rate_keeps_the_pacer_on() {
+    // A small-burst bucket: 5 of the first batch got through, then the client was paced
+    // above the bucket's rate and rejected, twice.
+    let pacer = Pacer::default();
+    for i in 0..5 {
+        pacer.on_success(ms(i));
+    }
+    for i in 0..59 {
+        pacer.on_throttle(ms(5 + i / 10), ms(0), Some(secs(1)), None);
+    }
+    pacer.schedule(ms(1020));
+    let (first, _) = pacer.rate().unwrap();
+    assert!(first > 50.0, "{first}");
+    for i in 0..25 {
+        pacer.on_success(ms(1020 + i * 16));
+    }
+    pacer.on_throttle(ms(1420), ms(1419), Some(secs(1)), None);
+    let (second, _) = pacer.rate().unwrap();
+    assert!(second < first, "{first} -> {second}");
+    for i in 0..20 {
+        pacer.on_success(ms(2420 + i * 22));
+    }
+    pacer.on_throttle(ms(2900), ms(2899), Some(secs(1)), None);
+    assert!(pacer.is_active());
+    assert_eq!(pacer.rate().unwrap().1, PaceSource::Learned);
+}
+
+#[test]
+fn calls_started_before_the_first_estimate_settles_are_not_failed_by_it() {
+    // The first 429 came after a single success: the provisional pace is about a request a
+    // second. Calls that start meanwhile, with a 3 s deadline, wait for the window and the
+    // settled pace; none is failed because 30 slots at the provisional pace would have
+    // reached past its deadline.
+    let shared = ClientRetryState::without_budget();
+    let policy = RetryPolicy::default()
+        .with_retry_after_jitter(0.0)
+        .with_deadline(Some(secs(3)));
+    let unstated = rate_limited("Rate limit exceeded", Some("1"));
+    let mut lucky = policy.start(Idempotency::Idempotent, &shared, Duration::ZERO, 1);
+    lucky.before_attempt(Duration::ZERO).unwrap();
+    lucky.after_attempt(ok(), ms(2));
+    let mut rejected = policy.start(Idempotency::Idempotent, &shared, Duration::ZERO, 2);
+    rejected.before_attempt(Duration::ZERO).unwrap();
+    rejected.after_attempt(Outcome::Api(&unstated), ms(3));
+    assert!(shared.pacer().is_active());
+    for i in 0..30 {
+        let mut call = policy.start(Idempotency::Idempotent, &shared, ms(100), 10 + i);
+        let hold = call.before_attempt(ms(100));
+        assert_eq!(
+            hold,
+            Ok(ms(903)),
+            "call {i} waits for the window, no longer"
         );
     }
 }

@@ -27,6 +27,12 @@ const SLOWEST_LEARNED_RATE: f64 = 1.0;
 const BUCKET: Duration = Duration::from_millis(100);
 /// How many buckets are kept (12.8 s of history).
 const BUCKETS: usize = 128;
+/// How long the pacer stays off after it concluded that the server's `429`s are not about
+/// the pace (see [`Pacer`]).
+const CALM: Duration = Duration::from_secs(30);
+/// Rejections in a row, of requests paced no faster than the server let through unpaced,
+/// that make the pacer conclude its `429`s are not about the pace.
+const UNRELATED_STRIKES: u32 = 2;
 
 /// A limit a server stated: at most `limit` requests per `window`.
 ///
@@ -79,24 +85,27 @@ impl RateLimitQuota {
             .map(|w| w.trim_end_matches([',', ';']))
             .filter(|w| !w.is_empty())
             .collect();
-        // "<n> calls per [<m>] <unit>"
-        for (i, pair) in words.windows(2).enumerate() {
-            let noun = pair[1].trim_end_matches('.');
-            if !matches!(
-                noun,
-                "calls" | "call" | "requests" | "request" | "reqs" | "req"
-            ) {
-                continue;
-            }
-            let Some(limit) = parse_count(pair[0]) else {
+        // "<n> calls per [<m>] <unit>", or without the noun, as the `limits` library (behind
+        // slowapi) writes it: "50 per 1 second".
+        for (i, word) in words.iter().enumerate() {
+            let Some(limit) = parse_count(word) else {
                 continue;
             };
-            if words.get(i + 2) != Some(&"per") {
+            let noun = words.get(i + 1).map(|w| w.trim_end_matches('.'));
+            let per = if matches!(
+                noun,
+                Some("calls" | "call" | "requests" | "request" | "reqs" | "req")
+            ) {
+                i + 2
+            } else {
+                i + 1
+            };
+            if words.get(per) != Some(&"per") {
                 continue;
             }
-            let (count, unit) = match words.get(i + 3).and_then(|w| parse_count(w)) {
-                Some(n) => (n, words.get(i + 4)),
-                None => (1, words.get(i + 3)),
+            let (count, unit) = match words.get(per + 1).and_then(|w| parse_count(w)) {
+                Some(n) => (n, words.get(per + 2)),
+                None => (1, words.get(per + 1)),
             };
             let unit = unit.map(|u| u.trim_end_matches(['.', ')']));
             let seconds = match unit {
@@ -285,10 +294,20 @@ fn parse_count(text: &str) -> Option<u64> {
     digits.parse().ok()
 }
 
-/// A reset as seconds, or as a Unix time (a value past 1e9) relative to `now`. A reset in
-/// the past is `None`.
+/// A reset as seconds, or as a Unix time (a value past 1e9) relative to `now`; a fraction is
+/// rounded up (`limits`, behind slowapi, sends `1795636907.6764777`). A reset in the past is
+/// `None`.
 fn parse_reset(text: &str, now: SystemTime) -> Option<Duration> {
-    let n = parse_count(text)?;
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    if fraction.len() > 20 || !fraction.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let n = parse_count(whole)?;
+    let n = if fraction.bytes().any(|b| b != b'0') {
+        n.checked_add(1)?
+    } else {
+        n
+    };
     if n < 1_000_000_000 {
         return Some(Duration::from_secs(n));
     }
@@ -361,14 +380,23 @@ pub enum PaceSource {
 ///   `RateLimit-Policy`, `X-RateLimit-*`), 2% under it; unless what the client observed
 ///   contradicts it (the server let through more than twice the stated rate, or requests
 ///   sent at that pace are rejected three times), in which case it is learned instead;
-/// - **learned** (in the spirit of the AWS SDK's adaptive retry mode): the goodput measured
-///   first what the client tried to send over the first rate-limit cycle (successes and
-///   rejections: an upper bound that the closed window does not hide), raised by half every
-///   second while requests queue and no rejection comes, until a request sent at that pace
-///   is rejected; then it falls to what got through in the last second, kept between 70% and
-///   85% of that ceiling but never under the goodput sustained over the last 12.8 s (so
-///   rejections unrelated to the pace cannot spiral it down), and creeps up by 2% a second,
-///   at most to 95% of the ceiling.
+/// - **learned** (in the spirit of the AWS SDK's adaptive retry mode): first what the
+///   client tried to send over the first rate-limit cycle (successes and rejections: an
+///   upper bound that the closed window does not hide), settled when that window opens (the
+///   rest of the batch that met the limit is answered in any order meanwhile, and no request
+///   leaves before: all take their slots then, see [`Pacer::schedule`]); raised by half
+///   every second while requests queue and no rejection comes, until a request sent at that
+///   pace is rejected; then it falls to what got through in the last second, kept between
+///   70% and 85% of that ceiling but never under the goodput sustained over the last 12.8 s,
+///   and creeps up by 2% a second, at most to 95% of the ceiling.
+///
+/// **`429`s that are not about the pace.** Some servers answer `429` whatever the rate (a
+/// shed load, a flaky gateway). Pacing cannot help there, and it hurts: every `429` closes
+/// the window, and a paced release sends fewer requests before the next one than a herd
+/// does. A limiter never rejects a client that slowed down below what it let through before
+/// any pacing; so when requests paced no faster than that are rejected twice in a row, the
+/// pacer concludes the `429`s are not about the pace and steps aside for 30 s (the window
+/// each `429` closes still holds the client).
 ///
 /// Slots never form a burst: after a closed window the held requests leave one by one at
 /// the paced rate. Time is a [`Duration`] since the driver's anchor; nothing here reads a
@@ -398,6 +426,9 @@ pub enum PaceSource {
 #[derive(Debug, Default)]
 pub struct Pacer {
     active: AtomicBool,
+    /// Bumped whenever a `429` or a statement changes the rate: slots taken before were
+    /// spaced at a rate no longer believed.
+    schedule: AtomicU64,
     state: Mutex<State>,
     successes: Successes,
 }
@@ -420,8 +451,17 @@ struct State {
     last_throttle: Option<Duration>,
     /// Rejections seen during the first window (the client's demand, with the successes).
     early_rejections: u64,
-    /// Successes and length of the first cycle, for the first learned estimate.
-    first_cycle: Option<(u64, Duration)>,
+    /// Start and length of the first cycle, for the first learned estimate.
+    first_cycle: Option<(Duration, Duration)>,
+    /// The first estimate is provisional until its window opens: the `429`s and successes
+    /// of the batch that met the limit arrive in any order while it is closed.
+    provisional: bool,
+    /// What got through per second in the first cycle, before any pacing.
+    unpaced_goodput: Option<f64>,
+    /// Rejections in a row of requests paced no faster than `unpaced_goodput`.
+    unrelated_strikes: u32,
+    /// Until when `429`s do not start the pacer (it concluded they are not about the pace).
+    calm_until: Option<Duration>,
 }
 
 impl Default for State {
@@ -438,6 +478,10 @@ impl Default for State {
             last_throttle: None,
             early_rejections: 0,
             first_cycle: None,
+            provisional: false,
+            unpaced_goodput: None,
+            unrelated_strikes: 0,
+            calm_until: None,
         }
     }
 }
@@ -521,6 +565,48 @@ impl Pacer {
         Some((state.rate, state.source))
     }
 
+    /// The current schedule: it changes whenever a `429` or a statement changes the rate,
+    /// and the slots taken under an earlier schedule should be taken again (the requests
+    /// holding them were spaced at a rate no longer believed; the first `429`s of a batch
+    /// arrive together and each refines the estimate).
+    ///
+    /// `now` also settles the first learned estimate once the window that the first `429`
+    /// closed has opened (until then it is provisional: the rest of the batch that met the
+    /// limit is still being answered), which starts a new schedule.
+    pub fn schedule(&self, now: Duration) -> u64 {
+        if self.is_active() {
+            let mut state = self.lock();
+            if state.provisional && state.cycle_start.is_some_and(|end| now >= end) {
+                self.settle(&mut state);
+            }
+        }
+        self.schedule.load(Ordering::Acquire)
+    }
+
+    /// The first learned estimate, from the whole first cycle: what the client tried to
+    /// send (successes and rejections), an upper bound of the server's pace that the window
+    /// does not hide.
+    fn settle(&self, state: &mut State) {
+        state.provisional = false;
+        let Some((start, cycle)) = state.first_cycle else {
+            return;
+        };
+        let end = start.saturating_add(cycle);
+        let (successes, _) = self.successes.since(start, end);
+        let seconds = cycle.as_secs_f64();
+        let attempted = successes.saturating_add(state.early_rejections) as f64 / seconds;
+        state.rate = attempted.max(SLOWEST_LEARNED_RATE) * (1.0 - MARGIN);
+        state.unpaced_goodput = Some(successes as f64 / seconds);
+        self.reschedule(state);
+    }
+
+    /// Starts a new schedule after the rate changed: the slots taken so far are dropped
+    /// (their holders take new ones), and the next slot is at the window's opening.
+    fn reschedule(&self, state: &mut State) {
+        state.next_slot = Duration::ZERO;
+        self.schedule.fetch_add(1, Ordering::AcqRel);
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -544,15 +630,43 @@ impl Pacer {
         not_before: Duration,
         before: Duration,
     ) -> Result<Duration, Duration> {
+        self.take_slot(now, not_before, before)
+            .map(|(slot, _)| slot)
+    }
+
+    /// [`Pacer::try_reserve`], also returning the schedule the slot belongs to.
+    pub(crate) fn take_slot(
+        &self,
+        now: Duration,
+        not_before: Duration,
+        before: Duration,
+    ) -> Result<(Duration, u64), Duration> {
         let earliest = now.max(not_before);
         if !self.is_active() {
             return if earliest < before {
-                Ok(earliest)
+                Ok((earliest, self.schedule.load(Ordering::Acquire)))
             } else {
                 Err(earliest)
             };
         }
         let mut state = self.lock();
+        if state.provisional && state.cycle_start.is_some_and(|end| now >= end) {
+            self.settle(&mut state);
+        }
+        if state.provisional
+            && let Some(settles) = state.cycle_start
+        {
+            // No slot is spaced at a provisional pace: a request leaves no earlier than the
+            // estimate settles, and takes its slot then (a slot spaced at a pace that may be
+            // ten times too slow could put a request past its deadline for nothing).
+            let at = earliest.max(settles);
+            let schedule = self.schedule.load(Ordering::Acquire);
+            return if at < before {
+                Ok((at, schedule))
+            } else {
+                Err(at)
+            };
+        }
         let queued = state.next_slot > earliest;
         state.grow(now, queued);
         let slot = earliest.max(state.next_slot);
@@ -561,7 +675,7 @@ impl Pacer {
         }
         let interval = interval(state.rate);
         state.next_slot = slot.saturating_add(interval);
-        Ok(slot)
+        Ok((slot, self.schedule.load(Ordering::Acquire)))
     }
 
     /// A success that arrived at `now` (counted lock-free, so the first `429` can be
@@ -578,6 +692,7 @@ impl Pacer {
             state.stated_strikes = 0;
             if self.is_active() && state.source == PaceSource::Stated {
                 state.rate = quota.per_second() * (1.0 - MARGIN);
+                self.reschedule(&mut state);
             }
         }
     }
@@ -592,6 +707,14 @@ impl Pacer {
         quota: Option<RateLimitQuota>,
     ) {
         let mut state = self.lock();
+        if state.provisional && state.cycle_start.is_some_and(|end| now >= end) {
+            self.settle(&mut state);
+        }
+        if state.calm_until.is_some_and(|until| now < until) {
+            // Concluded lately that these 429s are not about the pace: the window they
+            // close is all the client does about them.
+            return;
+        }
         let was_active = self.is_active();
         if !was_active {
             state.early_rejections = state.early_rejections.saturating_add(1);
@@ -602,6 +725,7 @@ impl Pacer {
             state.stated = Some(quota);
             state.stated_strikes = 0;
         }
+        let paced_before = state.rate;
         // Only a request sent after the last change says something about the current pace.
         let fresh = state.last_throttle.is_none_or(|t| sent_at >= t);
         if was_active && !fresh {
@@ -609,15 +733,18 @@ impl Pacer {
                 && let Some(quota) = state.stated
             {
                 state.rate = quota.per_second() * (1.0 - MARGIN);
-            } else if state.ceiling.is_none()
-                && state.cycle_start.is_some_and(|end| now < end)
-                && let Some((successes, cycle)) = state.first_cycle
-            {
+            } else if state.provisional {
                 // More of the first batch rejected: the client tried that much more.
                 state.early_rejections = state.early_rejections.saturating_add(1);
-                let attempted =
-                    successes.saturating_add(state.early_rejections) as f64 / cycle.as_secs_f64();
-                state.rate = attempted.max(SLOWEST_LEARNED_RATE) * (1.0 - MARGIN);
+                if let Some((start, cycle)) = state.first_cycle {
+                    let (successes, _) = self.successes.since(start, now);
+                    let attempted = successes.saturating_add(state.early_rejections) as f64
+                        / cycle.as_secs_f64();
+                    state.rate = attempted.max(SLOWEST_LEARNED_RATE) * (1.0 - MARGIN);
+                }
+            }
+            if state.rate != paced_before {
+                self.reschedule(&mut state);
             }
             return;
         }
@@ -662,6 +789,26 @@ impl Pacer {
             state.rate = quota.per_second() * (1.0 - MARGIN);
             state.source = PaceSource::Stated;
         } else if was_active && state.source == PaceSource::Learned {
+            // Rejected while paced no faster than what the server let through before any
+            // pacing: a limiter would not do that (its rate did not fall because the client
+            // slowed down), a server answering 429 at random, whatever the rate, would.
+            // Pacing then only slows the client (each 429 closes the window, and a paced
+            // release sends fewer requests before the next one), so the pacer steps aside.
+            if state.unpaced_goodput.is_some_and(|g| paced_at <= g) {
+                state.unrelated_strikes += 1;
+            } else {
+                state.unrelated_strikes = 0;
+            }
+            if state.unrelated_strikes >= UNRELATED_STRIKES {
+                *state = State {
+                    calm_until: Some(now.saturating_add(CALM)),
+                    stated: state.stated,
+                    ..State::default()
+                };
+                self.active.store(false, Ordering::Release);
+                self.reschedule(&mut state);
+                return;
+            }
             // Sent at the learned pace and still rejected: that pace is a ceiling. What got
             // through in the last second is near the server's rate (a little above while its
             // burst drained), so go under both.
@@ -691,11 +838,13 @@ impl Pacer {
             state.rate = attempted.max(floor) * (1.0 - MARGIN);
             state.source = PaceSource::Learned;
             state.ceiling = None;
-            state.first_cycle = Some((successes, cycle));
+            state.first_cycle = Some((window_end.saturating_sub(cycle), cycle));
+            state.provisional = true;
         }
         state.cycle_start = Some(window_end);
         state.last_change = window_end;
         state.last_throttle = Some(now);
+        self.reschedule(&mut state);
         self.active.store(true, Ordering::Release);
     }
 }

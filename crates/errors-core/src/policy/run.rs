@@ -125,8 +125,8 @@ pub struct RetryRun {
     attempts: Vec<AttemptRecord>,
     /// The decided wait before the next attempt (backoff or `Retry-After`).
     pending_wait: Duration,
-    /// When the current hold began and the slot it holds for.
-    hold: Option<(Duration, Duration)>,
+    /// The current hold, if any.
+    hold: Option<Hold>,
     /// When the current attempt was (or will be) sent.
     sent_at: Duration,
     /// What the current attempt's response headers said about the rate limit.
@@ -136,6 +136,17 @@ pub struct RetryRun {
     /// Retries after 429s with a server-requested wait.
     rate_limit_retries: u32,
     replayable: bool,
+}
+
+/// A request held before an attempt: since when, until which slot, and the pacer's
+/// schedule the slot belongs to.
+#[derive(Debug, Clone, Copy)]
+struct Hold {
+    since: Duration,
+    slot: Duration,
+    /// The pacer's [`Pacer::schedule`] when the slot was taken; `None` for a slot the
+    /// pacer did not give (the window only).
+    schedule: Option<u64>,
 }
 
 impl RetryRun {
@@ -178,17 +189,23 @@ impl RetryRun {
             .policy
             .deadline
             .map_or(Duration::MAX, |d| self.started.saturating_add(d));
-        let slot = match self.hold {
-            // The place taken earlier, unless the window closed again past it.
-            Some((_, slot)) if slot >= window_open => slot,
+        let pacer = self.shared.pacer();
+        let (slot, schedule) = match self.hold {
+            // The place taken earlier, unless the window closed again past it or the pacer
+            // has drawn a new schedule since (its rate changed after a 429: the slot was
+            // spaced at a rate no longer believed).
+            Some(Hold { slot, schedule, .. })
+                if slot >= window_open && schedule.is_none_or(|s| s == pacer.schedule(now)) =>
+            {
+                (slot, schedule)
+            }
             // A slot past the deadline is not taken: this request stops below, and must not
             // push back the requests paced after it.
-            _ if self.policy.pacing => self
-                .shared
-                .pacer()
-                .try_reserve(now, window_open, before)
-                .unwrap_or_else(|slot| slot),
-            _ => window_open.max(now),
+            _ if self.policy.pacing => match pacer.take_slot(now, window_open, before) {
+                Ok((slot, schedule)) => (slot, Some(schedule)),
+                Err(slot) => (slot, None),
+            },
+            _ => (window_open.max(now), None),
         };
         let hold = slot.saturating_sub(now);
         if let Some(deadline) = self.policy.deadline {
@@ -199,14 +216,18 @@ impl RetryRun {
         }
         if hold.is_zero() {
             self.sent_at = now;
-            if let Some((since, _)) = self.hold {
-                self.hold = Some((since, now.max(since)));
+            if let Some(held) = &mut self.hold {
+                held.slot = now.max(held.since);
             }
-        } else {
-            let since = self.hold.map_or(now, |(since, _)| since);
-            self.hold = Some((since, slot));
-            self.sent_at = slot;
+            return Ok(Duration::ZERO);
         }
+        let since = self.hold.map_or(now, |h| h.since);
+        self.hold = Some(Hold {
+            since,
+            slot,
+            schedule,
+        });
+        self.sent_at = slot;
         Ok(hold)
     }
 
@@ -261,7 +282,7 @@ impl RetryRun {
         let held = self
             .hold
             .take()
-            .map_or(Duration::ZERO, |(since, until)| until.saturating_sub(since));
+            .map_or(Duration::ZERO, |h| h.slot.saturating_sub(h.since));
         self.attempts.push(AttemptRecord {
             number: u32::try_from(self.attempts.len())
                 .unwrap_or(u32::MAX)
@@ -284,8 +305,16 @@ impl RetryRun {
             // of the requests that will queue while it waits.
             if reason == RetryReason::RateLimited && self.policy.pacing {
                 let window_open = self.shared.gate().open_at();
-                let slot = self.shared.pacer().reserve(back, window_open);
-                self.hold = Some((back, slot));
+                let (slot, schedule) = self
+                    .shared
+                    .pacer()
+                    .take_slot(now, back.max(window_open), Duration::MAX)
+                    .unwrap_or_else(|slot| (slot, 0));
+                self.hold = Some(Hold {
+                    since: back,
+                    slot,
+                    schedule: Some(schedule),
+                });
             }
         }
         decision
