@@ -9,7 +9,15 @@
 //! ```text
 //! cargo run --release --example ratelimit               # every shape (about 6 minutes)
 //! cargo run --release --example ratelimit -- tb-50-5    # shapes whose name contains this
+//! cargo run --release --example ratelimit -- slowapi    # FastAPI behind slowapi (PyPI)
 //! ```
+//!
+//! The `slowapi-*` shapes (examples/ratelimit/slowapi.rs) put a real limiter we did not write
+//! in front: tests/fastapi/slowapi_app.py under uvicorn, with `FASTAPI_PYTHON` (skipped, saying
+//! so, when no such Python is there).
+
+#[path = "ratelimit/slowapi.rs"]
+mod slowapi;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -403,17 +411,7 @@ where
 
 async fn run_ours(shape: &Shape) -> Report {
     let (url, counters, server) = serve((shape.make)(), shape).await;
-    let client = ApiClient::builder().base_url(url).build().unwrap();
-    let (wall, failed) = drive(shape.calls, move |i| {
-        let client = client.clone();
-        async move {
-            client
-                .send(client.request(reqwest::Method::GET, &format!("items/{i}")))
-                .await
-                .is_ok()
-        }
-    })
-    .await;
+    let (wall, failed) = drive_ours(url, shape.calls).await;
     server.abort();
     Report {
         wall,
@@ -423,14 +421,41 @@ async fn run_ours(shape: &Shape) -> Report {
     }
 }
 
+/// The default `ApiClient` sending `calls` GETs of `items/{i}` under `url`.
+async fn drive_ours(url: String, calls: usize) -> (Duration, usize) {
+    let client = ApiClient::builder().base_url(url).build().unwrap();
+    drive(calls, move |i| {
+        let client = client.clone();
+        async move {
+            client
+                .send(client.request(reqwest::Method::GET, &format!("items/{i}")))
+                .await
+                .is_ok()
+        }
+    })
+    .await
+}
+
 async fn run_reqwest_retry(shape: &Shape) -> Report {
     let (url, counters, server) = serve((shape.make)(), shape).await;
+    let (wall, failed) = drive_reqwest_retry(url, shape.calls).await;
+    server.abort();
+    Report {
+        wall,
+        requests: counters.requests.load(Ordering::Relaxed),
+        rejected: counters.rejected.load(Ordering::Relaxed),
+        failed,
+    }
+}
+
+/// reqwest-retry's default sending `calls` GETs of `items/{i}` under `url`.
+async fn drive_reqwest_retry(url: String, calls: usize) -> (Duration, usize) {
     let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
         .with(RetryTransientMiddleware::new_with_policy(
             ExponentialBackoff::builder().build_with_max_retries(3),
         ))
         .build();
-    let (wall, failed) = drive(shape.calls, move |i| {
+    drive(calls, move |i| {
         let (client, url) = (client.clone(), url.clone());
         async move {
             match client.get(format!("{url}items/{i}")).send().await {
@@ -443,14 +468,7 @@ async fn run_reqwest_retry(shape: &Shape) -> Report {
             }
         }
     })
-    .await;
-    server.abort();
-    Report {
-        wall,
-        requests: counters.requests.load(Ordering::Relaxed),
-        rejected: counters.rejected.load(Ordering::Relaxed),
-        failed,
-    }
+    .await
 }
 
 fn row(client: &str, shape: &Shape, report: &Report) {
@@ -495,4 +513,5 @@ async fn main() {
         let theirs = run_reqwest_retry(&shape).await;
         row("reqwest-retry default", &shape, &theirs);
     }
+    slowapi::run_shapes(&filters).await;
 }

@@ -6,7 +6,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use errors_core::{ErrorCode, RetryPolicy, Shape, StopReason};
+use errors_core::{ErrorCode, RetryPolicy, RetryReason, Shape, StopReason};
 use errors_http::{ApiClient, ApiResponse, Error};
 use reqwest::Method;
 
@@ -30,6 +30,11 @@ fn python() -> Option<String> {
 }
 
 fn start() -> Option<App> {
+    start_app("app:app", &[])
+}
+
+/// Starts `module` (in tests/fastapi) under uvicorn with `env`, on a free port.
+fn start_app(module: &str, env: &[(&str, &str)]) -> Option<App> {
     let Some(python) = python() else {
         let message = "FastAPI tests need a Python with tests/fastapi/requirements.txt installed: \
                        set FASTAPI_PYTHON or create .venv (see tests/fastapi/README.md)";
@@ -45,33 +50,45 @@ fn start() -> Option<App> {
         .args([
             "-m",
             "uvicorn",
-            "app:app",
+            module,
             "--host",
             "127.0.0.1",
             "--port",
             &port.to_string(),
         ])
+        .envs(env.iter().copied())
         .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fastapi"))
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .expect("start uvicorn");
-    // Ready when uvicorn says so on stderr (read on a thread, waited for with a bound).
+    // Ready when uvicorn says so on stderr (read on a thread, waited for with a bound); what
+    // it said before exiting, if it exits first (a missing package, say).
     let stderr = child.stderr.take().unwrap();
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
+        let mut said = Vec::new();
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
             if line.contains("Uvicorn running") {
-                let _ = tx.send(());
+                let _ = tx.send(Ok(()));
+            } else if said.len() < 30 {
+                said.push(line);
             }
         }
+        let _ = tx.send(Err(said.join("\n")));
     });
     let app = App {
         child,
         url: format!("http://127.0.0.1:{port}/"),
     };
-    rx.recv_timeout(Duration::from_secs(30))
-        .expect("uvicorn did not start within 30 s");
+    match rx.recv_timeout(Duration::from_secs(30)) {
+        Ok(Ok(())) => {}
+        Ok(Err(said)) => panic!(
+            "uvicorn {module} exited before it was ready (tests/fastapi/requirements.txt \
+             installed?):\n{said}"
+        ),
+        Err(_) => panic!("uvicorn {module} did not start within 30 s"),
+    }
     Some(app)
 }
 
@@ -258,4 +275,158 @@ fn fastapi_errors_through_both_clients() {
         started.elapsed() >= Duration::from_secs(2),
         "each client waited its Retry-After"
     );
+}
+
+/// Against a real limiter we did not write: `slowapi_app.py`, FastAPI behind slowapi (on
+/// `limits`, from PyPI) with a fixed window of 20 per second, answering 429 in the API's
+/// envelope (limit stated in the message, `Retry-After` from the limiter's reset) or with
+/// slowapi's own answer (`{"error": "Rate limit exceeded: 20 per 1 second"}`, X-RateLimit-*
+/// headers, its own `Retry-After`). Both apps run at once, each driven by its own default
+/// client: 60 GETs, 8 at a time (about 3 s: three windows).
+#[test]
+fn slowapi_limiter_through_the_default_client() {
+    const CALLS: usize = 60;
+    let envelope = std::thread::spawn(|| {
+        start_app(
+            "slowapi_app:app",
+            &[
+                ("SLOWAPI_APP_LIMIT", "20/second"),
+                ("SLOWAPI_APP_ANSWER", "envelope"),
+            ],
+        )
+    });
+    let default = start_app(
+        "slowapi_app:app",
+        &[
+            ("SLOWAPI_APP_LIMIT", "20/second"),
+            ("SLOWAPI_APP_ANSWER", "default"),
+        ],
+    );
+    let (Some(envelope), Some(default)) = (envelope.join().unwrap(), default) else {
+        return;
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let (stated, learned) = runtime.block_on(async {
+        tokio::join!(
+            slowapi_load(&envelope.url, CALLS),
+            slowapi_load(&default.url, CALLS)
+        )
+    });
+
+    for (answer, (results, (requests, rejected)), max_per_call) in
+        [("envelope", stated, 1.25), ("slowapi's own", learned, 1.5)]
+    {
+        let responses: Vec<ApiResponse> = results
+            .into_iter()
+            .map(|r| r.unwrap_or_else(|e| panic!("{answer}: a call failed: {e}")))
+            .collect();
+        let records: Vec<_> = responses.iter().flat_map(|r| &r.attempts).collect();
+        // The app's own count of requests and 429s is what the clients' histories hold.
+        assert_eq!(requests, records.len() as u64, "{answer}");
+        let rejections = records.iter().filter(|r| r.status == Some(429)).count() as u64;
+        assert_eq!(rejected, rejections, "{answer}");
+        assert!(rejected > 0, "{answer}: the limit was never reached");
+        let per_call = requests as f64 / CALLS as f64;
+        assert!(
+            per_call <= max_per_call,
+            "{answer}: {per_call:.3} requests per call ({rejected} 429s)"
+        );
+        // Every 429 was taken for the limiter's and retried no sooner than its Retry-After
+        // (1 s: the window's end, rounded up).
+        for response in &responses {
+            assert_eq!(response.status, 200);
+            for pair in response.attempts.windows(2) {
+                if pair[0].status == Some(429) {
+                    assert_eq!(pair[0].retry, Some(RetryReason::RateLimited), "{answer}");
+                    assert!(
+                        pair[1].waited >= Duration::from_secs(1),
+                        "{answer}: retried {:?} after a 429 asking for 1 s",
+                        pair[1].waited
+                    );
+                }
+            }
+        }
+    }
+
+    // One 429 seen as the caller sees it: no retry allowed, so the error comes back.
+    let runtime = &runtime;
+    let probe = |app: &App| {
+        runtime.block_on(async {
+            let client = ApiClient::builder()
+                .base_url(format!("{}v1/", app.url))
+                .policy(RetryPolicy::default().with_max_rate_limit_retries(0))
+                .build()
+                .unwrap();
+            // Sequential GETs: at most 21 fit in one window of 20; bounded however slow.
+            for i in 0..60 {
+                if let Err(err) = client
+                    .send(client.request(Method::GET, &format!("items/{i}")))
+                    .await
+                {
+                    return err;
+                }
+            }
+            panic!("no 429 in 60 sequential GETs against 20 per second");
+        })
+    };
+    let err = probe(&envelope);
+    let api = err.api_error().unwrap_or_else(|| panic!("{err:?}"));
+    assert!(api.is_rate_limited(), "{api}");
+    assert_eq!(api.code(), Some(&ErrorCode::RateLimitError));
+    assert_eq!(
+        api.message(),
+        Some("Rate limit exceeded: 20 calls per 1 seconds")
+    );
+    assert_eq!(api.retry_after(), Some(Duration::from_secs(1)));
+    assert_eq!(
+        err.request_id().map(str::len),
+        Some(36),
+        "a uuid4 request id"
+    );
+
+    let err = probe(&default);
+    let api = err.api_error().unwrap_or_else(|| panic!("{err:?}"));
+    assert!(api.is_rate_limited(), "{api}");
+    assert_eq!(api.status().as_u16(), 429);
+    assert_eq!(api.code(), None);
+    assert_eq!(api.message(), Some("Rate limit exceeded: 20 per 1 second"));
+    assert_eq!(api.retry_after(), Some(Duration::from_secs(1)));
+}
+
+/// `calls` GETs of `v1/items/{i}`, 8 at a time, through a default client (deadline 20 s, to
+/// bound the test); returns every result and the app's (requests, 429s) counts.
+async fn slowapi_load(url: &str, calls: usize) -> (Vec<Result<ApiResponse, Error>>, (u64, u64)) {
+    let client = ApiClient::builder()
+        .base_url(format!("{url}v1/"))
+        .policy(RetryPolicy::default().with_deadline(Some(Duration::from_secs(20))))
+        .build()
+        .unwrap();
+    let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(8));
+    let tasks: Vec<_> = (0..calls)
+        .map(|i| {
+            let (client, permits) = (client.clone(), permits.clone());
+            tokio::spawn(async move {
+                let _permit = permits.acquire_owned().await.unwrap();
+                client
+                    .send(client.request(Method::GET, &format!("items/{i}")))
+                    .await
+            })
+        })
+        .collect();
+    let mut results = Vec::with_capacity(calls);
+    for task in tasks {
+        results.push(task.await.unwrap());
+    }
+    let stats: serde_json::Value = reqwest::get(format!("{url}stats"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let count = |name: &str| stats[name].as_u64().unwrap_or_else(|| panic!("{stats}"));
+    (results, (count("requests"), count("rejected")))
 }
