@@ -393,3 +393,67 @@ async fn the_limits_read_well() {
 
     insta::assert_snapshot!(lines.join("\n"));
 }
+
+/// Runs `calls` GETs, `concurrency` at a time, through one middleware; returns how many
+/// succeeded.
+async fn batch(
+    retry: &RetryMiddleware,
+    server: &FakeApi,
+    calls: usize,
+    concurrency: usize,
+) -> usize {
+    let http = client(retry, server);
+    let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(concurrency));
+    let tasks: Vec<_> = (0..calls)
+        .map(|_| {
+            let (http, permits) = (http.clone(), permits.clone());
+            tokio::spawn(async move {
+                let _permit = permits.acquire_owned().await.unwrap();
+                get(&http).await.is_ok_and(|r| r.status() == 200)
+            })
+        })
+        .collect();
+    let mut ok = 0;
+    for task in tasks {
+        ok += usize::from(task.await.unwrap());
+    }
+    ok
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_server_answering_429_at_random_does_not_stall_a_paced_batch() {
+    // One answer in ten is a 429 asking for a second, drawn in advance whatever the rate;
+    // every answer takes 20 ms. Paced release would let about ten requests out per window
+    // before the next random 429 closes it, and the queue would reach past the calls'
+    // deadlines; the pacer sees rejections at a pace the server sustained unpaced and steps
+    // aside, so held requests leave together when the window opens.
+    let mut rng = fastrand::Rng::with_seed(42);
+    let delay = Duration::from_millis(20);
+    let script = (0..4000).fold(Script::new(), |script, _| {
+        script.then(if rng.f64() < 0.1 {
+            fixtures::rate_limited()
+                .message("Rate limit exceeded")
+                .retry_after_secs(1)
+                .delay_by(delay)
+        } else {
+            answer(200).delay_by(delay)
+        })
+    });
+    let server = FakeApi::new();
+    server.mount(script);
+    let policy = RetryPolicy::default().with_deadline(Some(Duration::from_secs(10)));
+    let retry = RetryMiddleware::builder(policy)
+        .state(ClientRetryState::without_budget())
+        .jitter_seed(3)
+        .build();
+    let started = Instant::now();
+    let ok = batch(&retry, &server, 600, 32).await;
+    assert_eq!(ok, 600, "every call succeeds within its deadline");
+    assert!(
+        !retry.state().pacer().is_active(),
+        "the pacer stepped aside"
+    );
+    // About 29 calls per one-second window: well under the 60 s that ten per window take.
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(35), "{took:?}");
+}
