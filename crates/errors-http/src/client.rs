@@ -191,7 +191,7 @@ impl ApiClient {
             .map(|a| a.records)
             .unwrap_or_default();
         let status = response.status();
-        let headers = response.headers().clone();
+        let headers = std::mem::take(response.headers_mut());
         // Already in memory (read by the client's layer within the attempt).
         match response.bytes().await {
             Ok(body) => Ok(ApiResponse {
