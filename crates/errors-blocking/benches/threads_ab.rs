@@ -8,7 +8,7 @@
 //!
 //! `cargo bench -p errors-blocking --bench threads_ab`
 //! (`-- ours` or `-- theirs` runs one client only, for a profiler; `-- rounds=N` changes the
-//! number of rounds.)
+//! number of rounds, `-- threads=2,8` the thread counts.)
 
 use std::io::{Read as _, Write as _};
 use std::net::{TcpListener, TcpStream};
@@ -116,7 +116,9 @@ fn main() {
         assert_eq!(body.len(), 11);
     };
 
-    println!("threads | ours req/s (median) | reqwest req/s (median) | ratio median [min, max] over {rounds} rounds");
+    println!(
+        "threads | ours req/s (median) | reqwest req/s (median) | ratio median [min, max] over {rounds} rounds"
+    );
     for &n in &thread_counts {
         // Warm both pools to this many connections.
         round(n, &ours);
