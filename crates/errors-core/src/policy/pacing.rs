@@ -844,7 +844,11 @@ impl Pacer {
         state.cycle_start = Some(window_end);
         state.last_change = window_end;
         state.last_throttle = Some(now);
-        self.reschedule(&mut state);
+        // Slots taken at the same rate stay valid (a rejection at the stated pace changes
+        // nothing but the window, which holders look at anyway).
+        if !was_active || state.rate != paced_before {
+            self.reschedule(&mut state);
+        }
         self.active.store(true, Ordering::Release);
     }
 }
