@@ -4,57 +4,18 @@
 //!
 //! `cargo bench -p errors-blocking --bench threads`
 
-use std::io::{Read as _, Write as _};
-use std::net::{TcpListener, TcpStream};
 use std::time::Duration;
+
+#[path = "support/server.rs"]
+mod support;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 
 /// Requests each thread sends per iteration.
 const PER_THREAD: usize = 25;
 
-const RESPONSE: &[u8] =
-    b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 11\r\n\r\n{\"ok\":true}";
-
-/// A keep-alive server answering every request with `RESPONSE`, one thread per connection
-/// (the clients keep a handful of pooled connections). Runs until the process exits.
-fn server() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/v1/ping", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        for socket in listener.incoming() {
-            let Ok(socket) = socket else { return };
-            std::thread::spawn(move || serve(socket));
-        }
-    });
-    url
-}
-
-fn serve(mut socket: TcpStream) {
-    let _ = socket.set_nodelay(true);
-    let mut buf = vec![0u8; 8192];
-    let mut filled = 0;
-    loop {
-        match socket.read(&mut buf[filled..]) {
-            Ok(0) | Err(_) => return,
-            Ok(n) => filled += n,
-        }
-        // Answer every complete request head in the buffer (GETs: no bodies).
-        while let Some(end) = buf[..filled].windows(4).position(|w| w == b"\r\n\r\n") {
-            if socket.write_all(RESPONSE).is_err() {
-                return;
-            }
-            buf.copy_within(end + 4..filled, 0);
-            filled -= end + 4;
-        }
-        if filled == buf.len() {
-            return;
-        }
-    }
-}
-
 fn threads(c: &mut Criterion) {
-    let url = server();
+    let url = support::server();
     let ours = errors_blocking::Client::builder().build().unwrap();
     let no_deadline = errors_blocking::Client::builder()
         .policy(errors_blocking::RetryPolicy::default().with_deadline(None))
@@ -78,7 +39,7 @@ fn threads(c: &mut Criterion) {
                                 let response = ours
                                     .send(ours.request(errors_blocking::Method::GET, &url))
                                     .unwrap();
-                                assert_eq!(response.body.len(), 11);
+                                assert_eq!(response.body.len(), support::BODY_LEN);
                             }
                         });
                     }
@@ -99,7 +60,7 @@ fn threads(c: &mut Criterion) {
                                             no_deadline.request(errors_blocking::Method::GET, &url),
                                         )
                                         .unwrap();
-                                    assert_eq!(response.body.len(), 11);
+                                    assert_eq!(response.body.len(), support::BODY_LEN);
                                 }
                             });
                         }
@@ -114,7 +75,7 @@ fn threads(c: &mut Criterion) {
                         s.spawn(|| {
                             for _ in 0..PER_THREAD {
                                 let body = theirs.get(&url).send().unwrap().bytes().unwrap();
-                                assert_eq!(body.len(), 11);
+                                assert_eq!(body.len(), support::BODY_LEN);
                             }
                         });
                     }

@@ -10,8 +10,9 @@
 //! (`-- ours` or `-- theirs` runs one client only, for a profiler; `-- rounds=N` changes the
 //! number of rounds, `-- threads=2,8` the thread counts.)
 
-use std::io::{Read as _, Write as _};
-use std::net::{TcpListener, TcpStream};
+#[path = "support/server.rs"]
+mod support;
+
 use std::time::Instant;
 
 /// Requests per round for each client, shared among the threads.
@@ -19,45 +20,6 @@ const PER_ROUND: usize = 4000;
 
 /// Paired rounds per thread count unless `rounds=N` is given.
 const ROUNDS: usize = 11;
-
-const RESPONSE: &[u8] =
-    b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 11\r\n\r\n{\"ok\":true}";
-
-/// A keep-alive server answering every request with `RESPONSE`, one thread per connection.
-/// Runs until the process exits.
-fn server() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/v1/ping", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        for socket in listener.incoming() {
-            let Ok(socket) = socket else { return };
-            std::thread::spawn(move || serve(socket));
-        }
-    });
-    url
-}
-
-fn serve(mut socket: TcpStream) {
-    let _ = socket.set_nodelay(true);
-    let mut buf = vec![0u8; 8192];
-    let mut filled = 0;
-    loop {
-        match socket.read(&mut buf[filled..]) {
-            Ok(0) | Err(_) => return,
-            Ok(n) => filled += n,
-        }
-        while let Some(end) = buf[..filled].windows(4).position(|w| w == b"\r\n\r\n") {
-            if socket.write_all(RESPONSE).is_err() {
-                return;
-            }
-            buf.copy_within(end + 4..filled, 0);
-            filled -= end + 4;
-        }
-        if filled == buf.len() {
-            return;
-        }
-    }
-}
 
 /// Requests per second for `PER_ROUND` requests spread over `threads` threads, each running
 /// `call` in a bounded loop.
@@ -102,18 +64,18 @@ fn main() {
         })
         .unwrap_or_else(|| vec![1, 2, 4, 8]);
 
-    let url = server();
+    let url = support::server();
     let ours_client = errors_blocking::Client::builder().build().unwrap();
     let theirs_client = reqwest::blocking::Client::new();
     let ours = || {
         let response = ours_client
             .send(ours_client.request(errors_blocking::Method::GET, &url))
             .unwrap();
-        assert_eq!(response.body.len(), 11);
+        assert_eq!(response.body.len(), support::BODY_LEN);
     };
     let theirs = || {
         let body = theirs_client.get(&url).send().unwrap().bytes().unwrap();
-        assert_eq!(body.len(), 11);
+        assert_eq!(body.len(), support::BODY_LEN);
     };
 
     println!(
