@@ -567,8 +567,7 @@ impl Pacer {
 
     /// The current schedule: it changes whenever a `429` or a statement changes the rate,
     /// and the slots taken under an earlier schedule should be taken again (the requests
-    /// holding them were spaced at a rate no longer believed; the first `429`s of a batch
-    /// arrive together and each refines the estimate).
+    /// holding them were spaced at a rate no longer believed).
     ///
     /// `now` also settles the first learned estimate once the window that the first `429`
     /// closed has opened (until then it is provisional: the rest of the batch that met the
@@ -576,17 +575,18 @@ impl Pacer {
     pub fn schedule(&self, now: Duration) -> u64 {
         if self.is_active() {
             let mut state = self.lock();
-            if state.provisional && state.cycle_start.is_some_and(|end| now >= end) {
-                self.settle(&mut state);
-            }
+            self.settle_if_due(&mut state, now);
         }
         self.schedule.load(Ordering::Acquire)
     }
 
-    /// The first learned estimate, from the whole first cycle: what the client tried to
-    /// send (successes and rejections), an upper bound of the server's pace that the window
-    /// does not hide.
-    fn settle(&self, state: &mut State) {
+    /// Settles the first learned estimate once its window has opened (`now` past it), from
+    /// the whole first cycle: what the client tried to send (successes and rejections), an
+    /// upper bound of the server's pace that the window does not hide.
+    fn settle_if_due(&self, state: &mut State, now: Duration) {
+        if !state.provisional || state.cycle_start.is_none_or(|end| now < end) {
+            return;
+        }
         state.provisional = false;
         let Some((start, cycle)) = state.first_cycle else {
             return;
@@ -650,9 +650,7 @@ impl Pacer {
             };
         }
         let mut state = self.lock();
-        if state.provisional && state.cycle_start.is_some_and(|end| now >= end) {
-            self.settle(&mut state);
-        }
+        self.settle_if_due(&mut state, now);
         if state.provisional
             && let Some(settles) = state.cycle_start
         {
@@ -707,9 +705,7 @@ impl Pacer {
         quota: Option<RateLimitQuota>,
     ) {
         let mut state = self.lock();
-        if state.provisional && state.cycle_start.is_some_and(|end| now >= end) {
-            self.settle(&mut state);
-        }
+        self.settle_if_due(&mut state, now);
         if state.calm_until.is_some_and(|until| now < until) {
             // Concluded lately that these 429s are not about the pace: the window they
             // close is all the client does about them.
@@ -734,14 +730,9 @@ impl Pacer {
             {
                 state.rate = quota.per_second() * (1.0 - MARGIN);
             } else if state.provisional {
-                // More of the first batch rejected: the client tried that much more.
+                // More of the first batch rejected: the client tried that much more (counted
+                // when the estimate settles; until then no slot is spaced at any rate).
                 state.early_rejections = state.early_rejections.saturating_add(1);
-                if let Some((start, cycle)) = state.first_cycle {
-                    let (successes, _) = self.successes.since(start, now);
-                    let attempted = successes.saturating_add(state.early_rejections) as f64
-                        / cycle.as_secs_f64();
-                    state.rate = attempted.max(SLOWEST_LEARNED_RATE) * (1.0 - MARGIN);
-                }
             }
             if state.rate != paced_before {
                 self.reschedule(&mut state);
