@@ -471,16 +471,25 @@ async fn drive_reqwest_retry(url: String, calls: usize) -> (Duration, usize) {
     .await
 }
 
-fn row(client: &str, shape: &Shape, report: &Report) {
-    let ideal = shape.calls as f64 / shape.rate;
+/// A shape's heading and its table's header; `rate` is the limiter's long-run rate.
+fn table_head(name: &str, calls: usize, rate: f64) {
+    let ideal = calls as f64 / rate;
+    println!("\n{name} ({calls} GETs, {CONCURRENCY} at a time, ideal {ideal:.1} s)");
+    println!("| client | wall | vs ideal | requests/call | 429s | failed |");
+    println!("| --- | ---: | ---: | ---: | ---: | ---: |");
+}
+
+/// One client's row: wall time against the ideal (`calls / rate`), requests per call, 429s
+/// and failed calls.
+fn row(client: &str, calls: usize, rate: f64, report: &Report) {
+    let ideal = calls as f64 / rate;
     println!(
-        "| {client} | {:.1} s | {:.3}x | {:.3} | {} | {} of {} |",
+        "| {client} | {:.1} s | {:.3}x | {:.3} | {} | {} of {calls} |",
         report.wall.as_secs_f64(),
         report.wall.as_secs_f64() / ideal,
-        report.requests as f64 / shape.calls as f64,
+        report.requests as f64 / calls as f64,
         report.rejected,
         report.failed,
-        shape.calls,
     );
 }
 
@@ -501,17 +510,11 @@ async fn main() {
             calls: calls.unwrap_or(shape.calls),
             ..shape
         };
-        let ideal = shape.calls as f64 / shape.rate;
-        println!(
-            "\n{} ({} GETs, {CONCURRENCY} at a time, ideal {ideal:.1} s)",
-            shape.name, shape.calls
-        );
-        println!("| client | wall | vs ideal | requests/call | 429s | failed |");
-        println!("| --- | ---: | ---: | ---: | ---: | ---: |");
+        table_head(shape.name, shape.calls, shape.rate);
         let ours = run_ours(&shape).await;
-        row("ApiClient (default)", &shape, &ours);
+        row("ApiClient (default)", shape.calls, shape.rate, &ours);
         let theirs = run_reqwest_retry(&shape).await;
-        row("reqwest-retry default", &shape, &theirs);
+        row("reqwest-retry default", shape.calls, shape.rate, &theirs);
     }
     slowapi::run_shapes(&filters).await;
 }

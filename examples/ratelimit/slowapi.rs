@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use super::{CONCURRENCY, Report, drive_ours, drive_reqwest_retry};
+use super::{Report, drive_ours, drive_reqwest_retry};
 
 /// How long uvicorn may take to say it is ready.
 const STARTUP_CAP: Duration = Duration::from_secs(30);
@@ -183,16 +183,7 @@ fn row(client: &str, shape: &SlowShape, report: &Result<Report, String>) {
         Ok(report) => report,
         Err(e) => return println!("| {client} | skipped: {e} |"),
     };
-    let ideal = shape.calls as f64 / shape.rate;
-    println!(
-        "| {client} | {:.1} s | {:.3}x | {:.3} | {} | {} of {} |",
-        report.wall.as_secs_f64(),
-        report.wall.as_secs_f64() / ideal,
-        report.requests as f64 / shape.calls as f64,
-        report.rejected,
-        report.failed,
-        shape.calls,
-    );
+    super::row(client, shape.calls, shape.rate, report);
 }
 
 /// Runs the shapes whose name contains one of `filters` (all when empty).
@@ -218,13 +209,7 @@ pub(super) async fn run_shapes(filters: &[String]) {
             calls: calls.unwrap_or(shape.calls),
             ..shape
         };
-        let ideal = shape.calls as f64 / shape.rate;
-        println!(
-            "\n{} ({} GETs, {CONCURRENCY} at a time, ideal {ideal:.1} s)",
-            shape.name, shape.calls
-        );
-        println!("| client | wall | vs ideal | requests/call | 429s | failed |");
-        println!("| --- | ---: | ---: | ---: | ---: | ---: |");
+        super::table_head(shape.name, shape.calls, shape.rate);
         let ours = run(&python, &shape, drive_ours).await;
         row("ApiClient (default)", &shape, &ours);
         let theirs = run(&python, &shape, drive_reqwest_retry).await;
