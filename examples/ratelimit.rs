@@ -181,7 +181,7 @@ fn shapes() -> Vec<Shape> {
         },
         Shape {
             name: "fw-100-5 fixed window 100 per 5 s, stated",
-            calls: 500,
+            calls: 1000,
             rate: 20.0,
             limit: 100,
             window_secs: 5,
