@@ -386,9 +386,12 @@ pub enum PaceSource {
 ///   rest of the batch that met the limit is answered in any order meanwhile, and no request
 ///   leaves before: all take their slots then, see [`Pacer::schedule`]); raised by half
 ///   every second while requests queue and no rejection comes, until a request sent at that
-///   pace is rejected; then it falls to what got through in the last second, kept between
-///   70% and 85% of that ceiling but never under the goodput sustained over the last 12.8 s,
-///   and creeps up by 2% a second, at most to 95% of the ceiling.
+///   pace is rejected; then it falls to an estimate of the server's rate: what got through
+///   since the window opened, less the burst the first batch got through, over the time
+///   since (a fixed window that filled: what got through in the last second), kept between
+///   70% and 95% of the rejected pace and never under the goodput sustained over the last
+///   12.8 s. That estimate is the new ceiling; every 30 s without a rejection the ceiling
+///   rises by a tenth and the pace creeps up by 2% a second, at most to 95% of it.
 ///
 /// **`429`s that are not about the pace.** Some servers answer `429` whatever the rate (a
 /// shed load, a flaky gateway). Pacing cannot help there, and it hurts: every `429` closes
@@ -458,6 +461,8 @@ struct State {
     provisional: bool,
     /// What got through per second in the first cycle, before any pacing.
     unpaced_goodput: Option<f64>,
+    /// What got through in the first cycle: the burst the limiter lets through at once.
+    first_burst: u64,
     /// Rejections in a row of requests paced no faster than `unpaced_goodput`.
     unrelated_strikes: u32,
     /// Until when `429`s do not start the pacer (it concluded they are not about the pace).
@@ -480,6 +485,7 @@ impl Default for State {
             first_cycle: None,
             provisional: false,
             unpaced_goodput: None,
+            first_burst: 0,
             unrelated_strikes: 0,
             calm_until: None,
         }
@@ -597,6 +603,7 @@ impl Pacer {
         let attempted = successes.saturating_add(state.early_rejections) as f64 / seconds;
         state.rate = attempted.max(SLOWEST_LEARNED_RATE) * (1.0 - MARGIN);
         state.unpaced_goodput = Some(successes as f64 / seconds);
+        state.first_burst = successes;
         self.reschedule(state);
     }
 
@@ -666,7 +673,12 @@ impl Pacer {
             };
         }
         let queued = state.next_slot > earliest;
-        state.grow(now, queued);
+        state.grow(now, queued, || {
+            let (got_through, _) = self
+                .successes
+                .since(now.saturating_sub(Duration::from_secs(1)), now);
+            got_through as f64
+        });
         let slot = earliest.max(state.next_slot);
         if slot >= before {
             return Err(slot);
@@ -800,31 +812,35 @@ impl Pacer {
                 self.reschedule(&mut state);
                 return;
             }
-            // Sent at the learned pace and still rejected: that pace is a ceiling. What got
-            // through in the last second is near the server's rate (a little above while its
-            // burst drained), so go under both.
-            // What got through in the last second, kept between 70% and 85% of the pace
-            // that was rejected (a window inside that second hides part of the goodput).
-            let (got_through, _) = self
-                .successes
-                .since(now.saturating_sub(Duration::from_secs(1)), now);
-            // Never under the goodput the server sustained over the whole history (12.8 s):
-            // rejections that are not about the pace (a limiter answering 429 at random)
-            // must not spiral the client down to a crawl.
-            let (sustained, oldest) = self.successes.since(history, now);
+            // Sent at the learned pace and still rejected: the server's rate is under that
+            // pace. Estimate it from what got through since the window opened (see
+            // `State::estimate`), kept between 70% and 95% of the pace that was rejected: an
+            // estimate from a poor sample (429s that are not about the pace leave idle
+            // windows in it) must not drop the client to a crawl in one step.
+            let estimate = state
+                .estimate(&self.successes, now)
+                .min(paced_at * 0.95)
+                .max(paced_at * 0.7);
+            // Never under the goodput the server sustained over the whole history (12.8 s)
+            // since the first, unpaced cycle (whose burst is not a rate): rejections that
+            // are not about the pace (a limiter answering 429 at random) must not spiral the
+            // client down to a crawl.
+            let paced_since = state.first_cycle.map_or(history, |(start, cycle)| {
+                history.max(start.saturating_add(cycle))
+            });
+            let (sustained, oldest) = self.successes.since(paced_since, now);
             let lived = oldest.map_or(Successes::span(), |o| now.saturating_sub(o));
             let sustained = sustained as f64
                 / lived
                     .clamp(Duration::from_secs(1), Successes::span())
                     .as_secs_f64();
-            state.ceiling = Some(paced_at);
-            state.rate = (got_through as f64)
-                .min(paced_at * 0.85)
-                .max(paced_at * 0.7)
-                .min(paced_at)
-                .max(sustained)
-                .max(floor)
-                * (1.0 - MARGIN);
+            let estimate = estimate.max(sustained).max(floor);
+            // The estimate, not the rejected pace, is the ceiling: creeping back toward a
+            // pace far above the server's rate would only find the limit again, at the cost
+            // of another window of idle client. The ceiling itself rises by a tenth every
+            // 30 s without a rejection (`State::grow`), so a limit that was raised is found.
+            state.ceiling = Some(estimate);
+            state.rate = estimate * (1.0 - MARGIN);
         } else {
             state.rate = attempted.max(floor) * (1.0 - MARGIN);
             state.source = PaceSource::Learned;
@@ -845,15 +861,55 @@ impl Pacer {
 }
 
 impl State {
-    /// A learned rate grows while requests queue behind the pacer and no rejection comes.
-    fn grow(&mut self, now: Duration, queued: bool) {
+    /// The server's rate, estimated at a rejection that arrived at `now` of a request sent at
+    /// the learned pace, from what got through since the window before it opened (when the
+    /// client started sending at that pace).
+    ///
+    /// A limiter lets through its burst (what the client's first, unpaced batch got through:
+    /// it had the whole idle window before to refill) and then its rate: so the successes
+    /// since the opening, less that burst, over the time since, are its rate. This tells a
+    /// token bucket with a small burst (5 of the first batch through, then 50 a second) from
+    /// a bucket with a large one, whose burst would otherwise read as rate. When no more than
+    /// the burst got through (a fixed or sliding window that filled), the window's count is
+    /// the rate: what got through in the last second. Past the success history (12.8 s),
+    /// the goodput over that history.
+    fn estimate(&self, successes: &Successes, now: Duration) -> f64 {
+        let span = Successes::span();
+        let last_second = || {
+            let (n, _) = successes.since(now.saturating_sub(Duration::from_secs(1)), now);
+            n as f64
+        };
+        let Some(opened) = self.cycle_start.filter(|&o| o < now) else {
+            return last_second();
+        };
+        let elapsed = now - opened;
+        if elapsed > span {
+            let (n, _) = successes.since(now.saturating_sub(span), now);
+            return n as f64 / span.as_secs_f64();
+        }
+        let (since_opening, _) = successes.since(opened, now);
+        // Too short a time to tell a rate from the burst: a tenth of a second, or fewer
+        // than ten successes beyond the burst.
+        if elapsed < Duration::from_millis(100) || since_opening < self.first_burst + 10 {
+            return last_second();
+        }
+        (since_opening - self.first_burst) as f64 / elapsed.as_secs_f64()
+    }
+
+    /// A learned rate grows while requests queue behind the pacer, no rejection comes, and
+    /// the client actually sends at it: what got through in the last second
+    /// (`got_through`) is near the pace. Requests keep the slots they took at the slower
+    /// pace, so a rise takes effect only once they have left; growing again before would
+    /// compound rises that were never tried (once 6 a second rose to 760 while 50 a second
+    /// went out, and the first request sent at the real pace met the limit 15 times over).
+    fn grow(&mut self, now: Duration, queued: bool, got_through: impl FnOnce() -> f64) {
         if self.source != PaceSource::Learned
             || now < self.last_change.saturating_add(Duration::from_secs(1))
         {
             return;
         }
         self.last_change = now;
-        if !queued {
+        if !queued || got_through() < self.rate * 0.8 {
             return;
         }
         // A ceiling learned long ago may no longer hold: it rises by a tenth every 30 s
