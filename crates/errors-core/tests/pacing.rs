@@ -856,11 +856,15 @@ fn requests_held_at_a_provisional_pace_look_again_when_it_settles() {
 #[test]
 fn rejections_at_random_whatever_the_pace_turn_the_pacer_off_for_a_while() {
     let pacer = Pacer::default();
-    // Unpaced, 40 a second got through; then a 429 (and a few more from the same batch).
+    // Unpaced, 40 a second got through; then a 429, and the rest of the batch mostly
+    // succeeds: 429s among successes, as answers drawn at random come.
     for i in 0..40 {
         pacer.on_success(ms(i * 25));
     }
     pacer.on_throttle(secs(1), ms(990), Some(secs(1)), None);
+    for i in 0..4 {
+        pacer.on_success(ms(1001 + i));
+    }
     pacer.schedule(secs(2));
     assert!(pacer.is_active());
     // Over the first cycle (to the window's end, 2 s), 20 a second got through unpaced.

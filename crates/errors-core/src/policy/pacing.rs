@@ -399,7 +399,11 @@ pub enum PaceSource {
 /// does. A limiter never rejects a client that slowed down below what it let through before
 /// any pacing; so when requests paced no faster than that are rejected twice in a row, the
 /// pacer concludes the `429`s are not about the pace and steps aside for 30 s (the window
-/// each `429` closes still holds the client).
+/// each `429` closes still holds the client). What got through unpaced may be a burst,
+/// though (a bucket of 20 a second holding 40 lets 40 through in the first second): when the
+/// first batch's answers look like a limiter's (after its first `429`, more rejections than
+/// successes, where answers drawn at random keep mixing them), only paces under half of it
+/// count.
 ///
 /// Slots never form a burst: after a closed window the held requests leave one by one at
 /// the paced rate. Time is a [`Duration`] since the driver's anchor; nothing here reads a
@@ -434,6 +438,11 @@ pub struct Pacer {
     schedule: AtomicU64,
     state: Mutex<State>,
     successes: Successes,
+    /// Set while the first estimate is provisional: successes then are counted in
+    /// `late_successes` too.
+    counting_late: AtomicBool,
+    /// Successes that arrived after the first `429`, from requests sent before it.
+    late_successes: AtomicU64,
 }
 
 #[derive(Debug)]
@@ -461,6 +470,10 @@ struct State {
     provisional: bool,
     /// What got through per second in the first cycle, before any pacing.
     unpaced_goodput: Option<f64>,
+    /// Whether the first batch's answers mixed successes and `429`s after the first `429`
+    /// (more successes than rejections came after it), as answers drawn at random do; a
+    /// limiter that ran out answers the rest of the batch with rejections.
+    interleaved: bool,
     /// What got through in the first cycle: the burst the limiter lets through at once.
     first_burst: u64,
     /// Rejections in a row of requests paced no faster than `unpaced_goodput`.
@@ -485,6 +498,7 @@ impl Default for State {
             first_cycle: None,
             provisional: false,
             unpaced_goodput: None,
+            interleaved: false,
             first_burst: 0,
             unrelated_strikes: 0,
             calm_until: None,
@@ -603,6 +617,8 @@ impl Pacer {
         let attempted = successes.saturating_add(state.early_rejections) as f64 / seconds;
         state.rate = attempted.max(SLOWEST_LEARNED_RATE) * (1.0 - MARGIN);
         state.unpaced_goodput = Some(successes as f64 / seconds);
+        self.counting_late.store(false, Ordering::Release);
+        state.interleaved = self.late_successes.swap(0, Ordering::AcqRel) > state.early_rejections;
         state.first_burst = successes;
         self.reschedule(state);
     }
@@ -692,6 +708,9 @@ impl Pacer {
     /// measured against the goodput before it).
     pub fn on_success(&self, now: Duration) {
         self.successes.record(now);
+        if self.counting_late.load(Ordering::Acquire) {
+            self.late_successes.fetch_add(1, Ordering::AcqRel);
+        }
     }
 
     /// A limit the server stated on any response (its headers).
@@ -797,7 +816,14 @@ impl Pacer {
             // slowed down), a server answering 429 at random, whatever the rate, would.
             // Pacing then only slows the client (each 429 closes the window, and a paced
             // release sends fewer requests before the next one), so the pacer steps aside.
-            if state.unpaced_goodput.is_some_and(|g| paced_at <= g) {
+            // Unless the first batch looked like a limiter's (its 429s came after its
+            // successes, not among them): then what got through unpaced may be a burst
+            // larger than a second of the limiter's rate (a bucket of 20 a second holding
+            // 40), and only a pace under half of it counts.
+            let unrelated = state
+                .unpaced_goodput
+                .is_some_and(|g| paced_at <= if state.interleaved { g } else { g * 0.5 });
+            if unrelated {
                 state.unrelated_strikes += 1;
             } else {
                 state.unrelated_strikes = 0;
@@ -847,6 +873,8 @@ impl Pacer {
             state.ceiling = None;
             state.first_cycle = Some((window_end.saturating_sub(cycle), cycle));
             state.provisional = true;
+            self.late_successes.store(0, Ordering::Release);
+            self.counting_late.store(true, Ordering::Release);
         }
         state.cycle_start = Some(window_end);
         state.last_change = window_end;
