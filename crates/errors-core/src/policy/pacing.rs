@@ -459,6 +459,9 @@ struct State {
     /// Start of the current measuring cycle (the end of the last rate-limit window).
     cycle_start: Option<Duration>,
     last_change: Duration,
+    /// Slots handed out since `last_change`: what the client actually sends (in a closed
+    /// loop, a request takes a slot when the one before it has gone and been answered).
+    granted: u64,
     /// When the last rejection that changed the rate arrived.
     last_throttle: Option<Duration>,
     /// Rejections seen during the first window (the client's demand, with the successes).
@@ -493,6 +496,7 @@ impl Default for State {
             next_slot: Duration::ZERO,
             cycle_start: None,
             last_change: Duration::ZERO,
+            granted: 0,
             last_throttle: None,
             early_rejections: 0,
             first_cycle: None,
@@ -689,16 +693,12 @@ impl Pacer {
             };
         }
         let queued = state.next_slot > earliest;
-        state.grow(now, queued, || {
-            let (got_through, _) = self
-                .successes
-                .since(now.saturating_sub(Duration::from_secs(1)), now);
-            got_through as f64
-        });
+        state.grow(now, queued);
         let slot = earliest.max(state.next_slot);
         if slot >= before {
             return Err(slot);
         }
+        state.granted = state.granted.saturating_add(1);
         let interval = interval(state.rate);
         state.next_slot = slot.saturating_add(interval);
         Ok((slot, self.schedule.load(Ordering::Acquire)))
@@ -878,6 +878,7 @@ impl Pacer {
         }
         state.cycle_start = Some(window_end);
         state.last_change = window_end;
+        state.granted = 0;
         state.last_throttle = Some(now);
         // Slots taken at the same rate stay valid (a rejection at the stated pace changes
         // nothing but the window, which holders look at anyway).
@@ -925,19 +926,21 @@ impl State {
     }
 
     /// A learned rate grows while requests queue behind the pacer, no rejection comes, and
-    /// the client actually sends at it: what got through in the last second
-    /// (`got_through`) is near the pace. Requests keep the slots they took at the slower
-    /// pace, so a rise takes effect only once they have left; growing again before would
-    /// compound rises that were never tried (once 6 a second rose to 760 while 50 a second
-    /// went out, and the first request sent at the real pace met the limit 15 times over).
-    fn grow(&mut self, now: Duration, queued: bool, got_through: impl FnOnce() -> f64) {
+    /// the client actually sends at it (slots handed out since the last look, against the
+    /// pace). Requests keep the slots they took at the slower pace, so a rise takes effect
+    /// only once they have left; growing again before would compound rises that were never
+    /// tried (once 6 a second rose to 760 while 50 a second went out, and the first request
+    /// sent at the real pace met the limit 15 times over).
+    fn grow(&mut self, now: Duration, queued: bool) {
         if self.source != PaceSource::Learned
             || now < self.last_change.saturating_add(Duration::from_secs(1))
         {
             return;
         }
+        let elapsed = now.saturating_sub(self.last_change).as_secs_f64();
+        let sent = std::mem::take(&mut self.granted) as f64;
         self.last_change = now;
-        if !queued || got_through() < self.rate * 0.8 {
+        if !queued || sent < self.rate * elapsed * 0.8 {
             return;
         }
         // A ceiling learned long ago may no longer hold: it rises by a tenth every 30 s
