@@ -891,8 +891,9 @@ impl Pacer {
 
 impl State {
     /// The server's rate, estimated at a rejection that arrived at `now` of a request sent at
-    /// the learned pace, from what got through since the window before it opened (when the
-    /// client started sending at that pace).
+    /// the learned pace. At the first such rejection, from what got through since the
+    /// window before it opened (when the client started sending at that pace); at later ones,
+    /// what got through in the last second.
     ///
     /// A limiter lets through its burst (what the client's first, unpaced batch got through:
     /// it had the whole idle window before to refill) and then its rate: so the successes
@@ -908,7 +909,13 @@ impl State {
             let (n, _) = successes.since(now.saturating_sub(Duration::from_secs(1)), now);
             n as f64
         };
-        let Some(opened) = self.cycle_start.filter(|&o| o < now) else {
+        // Only at the first rejection of a paced request does the window before the opening
+        // follow the first, unpaced batch, whose burst is known; later, a fixed window that
+        // filled in each of several seconds would read as a burst and a low rate.
+        let Some(opened) = self
+            .cycle_start
+            .filter(|&o| o < now && self.ceiling.is_none())
+        else {
             return last_second();
         };
         let elapsed = now - opened;
