@@ -388,9 +388,10 @@ pub enum PaceSource {
 ///   every second while requests queue and no rejection comes, until a request sent at that
 ///   pace is rejected; then it falls to an estimate of the server's rate: what got through
 ///   since the window opened, less the burst the first batch got through, over the time
-///   since (a fixed window that filled: what got through in the last second), kept between
-///   70% and 95% of the rejected pace and never under the goodput sustained over the last
-///   12.8 s. That estimate is the new ceiling; every 30 s without a rejection the ceiling
+///   since (a fixed window that filled, or any later rejection: what got through in the
+///   last second), at most 95% of the rejected pace, at least 70% of it (40% when the first
+///   batch's 429s all came after its successes, as a limiter's do) and never under the
+///   goodput sustained over the last 12.8 s. That estimate is the new ceiling; every 30 s without a rejection the ceiling
 ///   rises by a tenth and the pace creeps up by 2% a second, at most to 95% of it.
 ///
 /// **`429`s that are not about the pace.** Some servers answer `429` whatever the rate (a
@@ -839,14 +840,18 @@ impl Pacer {
                 return;
             }
             // Sent at the learned pace and still rejected: the server's rate is under that
-            // pace. Estimate it from what got through since the window opened (see
-            // `State::estimate`), kept between 70% and 95% of the pace that was rejected: an
-            // estimate from a poor sample (429s that are not about the pace leave idle
-            // windows in it) must not drop the client to a crawl in one step.
+            // pace. Estimate it from what got through (see `State::estimate`), at most 95% of
+            // the pace that was rejected, and at least 70% of it when the first batch mixed
+            // 429s among successes: an estimate from a poor sample (429s that are not about
+            // the pace leave idle windows in it) must not drop the client to a crawl in one
+            // step. After a first batch that looked like a limiter's, 40%: the first
+            // estimate (what the client tried, often twice what got through) is far above
+            // the limit, and every step down costs a window of idle client.
+            let floor_share = if state.interleaved { 0.7 } else { 0.4 };
             let estimate = state
                 .estimate(&self.successes, now)
                 .min(paced_at * 0.95)
-                .max(paced_at * 0.7);
+                .max(paced_at * floor_share);
             // Never under the goodput the server sustained over the whole history (12.8 s)
             // since the first, unpaced cycle (whose burst is not a rate): rejections that
             // are not about the pace (a limiter answering 429 at random) must not spiral the
