@@ -391,8 +391,9 @@ pub enum PaceSource {
 ///   since (a fixed window that filled, or any later rejection: what got through in the
 ///   last second), at most 95% of the rejected pace, at least 70% of it (40% when the first
 ///   batch's 429s all came after its successes, as a limiter's do) and never under the
-///   goodput sustained over the last 12.8 s. That estimate is the new ceiling; every 30 s without a rejection the ceiling
-///   rises by a tenth and the pace creeps up by 2% a second, at most to 95% of it.
+///   goodput sustained over the last 12.8 s. That estimate is the new ceiling; every 30 s
+///   without a rejection the ceiling rises by a tenth and the pace creeps up by 2% a
+///   second, at most to 95% of it.
 ///
 /// **`429`s that are not about the pace.** Some servers answer `429` whatever the rate (a
 /// shed load, a flaky gateway). Pacing cannot help there, and it hurts: every `429` closes
