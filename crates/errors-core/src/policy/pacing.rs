@@ -473,15 +473,14 @@ struct State {
     /// The first estimate is provisional until its window opens: the `429`s and successes
     /// of the batch that met the limit arrive in any order while it is closed.
     provisional: bool,
-    /// What got through per second in the first cycle, before any pacing.
-    unpaced_goodput: Option<f64>,
     /// Whether the first batch's answers mixed successes and `429`s after the first `429`
     /// (more successes than rejections came after it), as answers drawn at random do; a
     /// limiter that ran out answers the rest of the batch with rejections.
     interleaved: bool,
-    /// What got through in the first cycle: the burst the limiter lets through at once.
-    first_burst: u64,
-    /// Rejections in a row of requests paced no faster than `unpaced_goodput`.
+    /// What got through in the first cycle, before any pacing (set when the first estimate
+    /// settles): the burst the limiter lets through at once.
+    first_burst: Option<u64>,
+    /// Rejections in a row of requests paced no faster than the unpaced goodput.
     unrelated_strikes: u32,
     /// Until when `429`s do not start the pacer (it concluded they are not about the pace).
     calm_until: Option<Duration>,
@@ -503,9 +502,8 @@ impl Default for State {
             early_rejections: 0,
             first_cycle: None,
             provisional: false,
-            unpaced_goodput: None,
             interleaved: false,
-            first_burst: 0,
+            first_burst: None,
             unrelated_strikes: 0,
             calm_until: None,
         }
@@ -622,10 +620,9 @@ impl Pacer {
         let seconds = cycle.as_secs_f64();
         let attempted = successes.saturating_add(state.early_rejections) as f64 / seconds;
         state.rate = attempted.max(SLOWEST_LEARNED_RATE) * (1.0 - MARGIN);
-        state.unpaced_goodput = Some(successes as f64 / seconds);
         self.counting_late.store(false, Ordering::Release);
         state.interleaved = self.late_successes.swap(0, Ordering::AcqRel) > state.early_rejections;
-        state.first_burst = successes;
+        state.first_burst = Some(successes);
         self.reschedule(state);
     }
 
@@ -823,7 +820,7 @@ impl Pacer {
             // larger than a second of the limiter's rate (a bucket of 20 a second holding
             // 40), and only a pace under half of it counts.
             let unrelated = state
-                .unpaced_goodput
+                .unpaced_goodput()
                 .is_some_and(|g| paced_at <= if state.interleaved { g } else { g * 0.5 });
             if unrelated {
                 state.unrelated_strikes += 1;
@@ -932,10 +929,19 @@ impl State {
         let (since_opening, _) = successes.since(opened, now);
         // Too short a time to tell a rate from the burst: a tenth of a second, or fewer
         // than ten successes beyond the burst.
-        if elapsed < Duration::from_millis(100) || since_opening < self.first_burst + 10 {
+        let burst = self.first_burst.unwrap_or(0);
+        if elapsed < Duration::from_millis(100) || since_opening < burst + 10 {
             return last_second();
         }
-        (since_opening - self.first_burst) as f64 / elapsed.as_secs_f64()
+        (since_opening - burst) as f64 / elapsed.as_secs_f64()
+    }
+
+    /// What got through per second in the first cycle, before any pacing, once the first
+    /// estimate has settled.
+    fn unpaced_goodput(&self) -> Option<f64> {
+        let burst = self.first_burst?;
+        let (_, cycle) = self.first_cycle?;
+        Some(burst as f64 / cycle.as_secs_f64())
     }
 
     /// A learned rate grows while requests queue behind the pacer, no rejection comes, and
