@@ -154,6 +154,15 @@ pub struct RateLimitStatement {
 impl RateLimitStatement {
     /// Reads the headers. `now` turns a Unix-time reset into a delay.
     pub fn from_headers(headers: &HeaderMap, now: SystemTime) -> RateLimitStatement {
+        // Most answers carry none of these fields and this runs on every success: one pass
+        // over the names (lowercase in a `HeaderMap`) instead of eight lookups.
+        let mentions_rate_limit = |name: &http::HeaderName| {
+            let name = name.as_str();
+            name.starts_with("ratelimit") || name.starts_with("x-ratelimit")
+        };
+        if !headers.keys().any(mentions_rate_limit) {
+            return RateLimitStatement::default();
+        }
         let mut limit: Option<u64> = None;
         let mut window: Option<Duration> = None;
         let mut remaining: Option<u64> = None;
