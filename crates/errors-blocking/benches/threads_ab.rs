@@ -6,9 +6,14 @@
 //! alternating from round to round). Each round gives one ratio; the report is their
 //! median with the lowest and highest, next to the median throughputs.
 //!
+//! A third contender, `bare`, is a bare `reqwest::Client` driven exactly as the facade drives
+//! its stack (a current-thread runtime on a thread of its own, `Handle::block_on` on the
+//! caller): the threading model without the stack, to tell the two costs apart.
+//!
 //! `cargo bench -p errors-blocking --bench threads_ab`
-//! (`-- ours` or `-- theirs` runs one client only, for a profiler; `-- rounds=N` changes the
-//! number of rounds, `-- threads=2,8` the thread counts.)
+//! (`-- pair=ours,bare` or `-- pair=bare,theirs` compares another pair; `-- only=ours` runs
+//! one contender, for a profiler; `-- rounds=N` changes the number of rounds,
+//! `-- threads=2,8` the thread counts.)
 
 #[path = "support/server.rs"]
 mod support;
@@ -50,23 +55,29 @@ fn median(values: &mut [f64]) -> f64 {
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let only_ours = args.iter().any(|a| a == "ours");
-    let only_theirs = args.iter().any(|a| a == "theirs");
-    let rounds = args
-        .iter()
-        .find_map(|a| a.strip_prefix("rounds=")?.parse().ok())
+    let arg = |name: &str| args.iter().find_map(|a| a.strip_prefix(name));
+    let rounds = arg("rounds=")
+        .and_then(|n| n.parse().ok())
         .unwrap_or(ROUNDS);
-    let thread_counts: Vec<usize> = args
-        .iter()
-        .find_map(|a| {
-            let list = a.strip_prefix("threads=")?;
-            list.split(',').map(|n| n.parse().ok()).collect()
-        })
+    let thread_counts: Vec<usize> = arg("threads=")
+        .and_then(|list| list.split(',').map(|n| n.parse().ok()).collect())
         .unwrap_or_else(|| vec![1, 2, 4, 8]);
+    let (first, second) = arg("pair=")
+        .and_then(|pair| pair.split_once(','))
+        .unwrap_or(("ours", "theirs"));
+    let only = arg("only=");
 
     let url = support::server();
     let ours_client = errors_blocking::Client::builder().build().unwrap();
     let theirs_client = reqwest::blocking::Client::new();
+    let bare_runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let bare_handle = bare_runtime.handle().clone();
+    std::thread::spawn(move || bare_runtime.block_on(std::future::pending::<()>()));
+    let bare_client = reqwest::Client::new();
+
     let ours = || {
         let response = ours_client
             .send(ours_client.request(errors_blocking::Method::GET, &url))
@@ -77,46 +88,57 @@ fn main() {
         let body = theirs_client.get(&url).send().unwrap().bytes().unwrap();
         assert_eq!(body.len(), support::BODY_LEN);
     };
+    let bare = || {
+        let body = bare_handle.block_on(async {
+            let response = bare_client.get(&url).send().await.unwrap();
+            response.bytes().await.unwrap()
+        });
+        assert_eq!(body.len(), support::BODY_LEN);
+    };
+    let contender = |name: &str| -> &(dyn Fn() + Sync) {
+        match name {
+            "ours" => &ours,
+            "theirs" => &theirs,
+            "bare" => &bare,
+            other => panic!("no contender {other:?}: ours, theirs or bare"),
+        }
+    };
 
+    if let Some(name) = only {
+        println!("threads | {name} req/s (median over {rounds} rounds)");
+        for &n in &thread_counts {
+            round(n, contender(name));
+            let mut rates: Vec<f64> = (0..rounds).map(|_| round(n, contender(name))).collect();
+            println!("{n} | {:.0}", median(&mut rates));
+        }
+        return;
+    }
+    let (a_call, b_call) = (contender(first), contender(second));
     println!(
-        "threads | ours req/s (median) | reqwest req/s (median) | ratio median [min, max] over {rounds} rounds"
+        "threads | {first} req/s (median) | {second} req/s (median) | ratio median [min, max] over {rounds} rounds"
     );
     for &n in &thread_counts {
         // Warm both pools to this many connections.
-        round(n, &ours);
-        round(n, &theirs);
+        round(n, a_call);
+        round(n, b_call);
         let (mut a, mut b, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
         for r in 0..rounds {
-            if only_ours {
-                a.push(round(n, &ours));
-                continue;
-            }
-            if only_theirs {
-                b.push(round(n, &theirs));
-                continue;
-            }
             let (x, y) = if r % 2 == 0 {
-                let x = round(n, &ours);
-                (x, round(n, &theirs))
+                let x = round(n, a_call);
+                (x, round(n, b_call))
             } else {
-                let y = round(n, &theirs);
-                (round(n, &ours), y)
+                let y = round(n, b_call);
+                (round(n, a_call), y)
             };
             a.push(x);
             b.push(y);
             ratios.push(x / y);
         }
-        let ma = if a.is_empty() { 0.0 } else { median(&mut a) };
-        let mb = if b.is_empty() { 0.0 } else { median(&mut b) };
-        if ratios.is_empty() {
-            println!("{n} | {ma:.0} | {mb:.0} | -");
-        } else {
-            let mr = median(&mut ratios);
-            println!(
-                "{n} | {ma:.0} | {mb:.0} | {mr:.3} [{:.3}, {:.3}]",
-                ratios[0],
-                ratios[ratios.len() - 1]
-            );
-        }
+        let (ma, mb, mr) = (median(&mut a), median(&mut b), median(&mut ratios));
+        println!(
+            "{n} | {ma:.0} | {mb:.0} | {mr:.3} [{:.3}, {:.3}]",
+            ratios[0],
+            ratios[ratios.len() - 1]
+        );
     }
 }

@@ -12,9 +12,11 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::attempts::Attempts;
+use crate::downstream::Layered;
 use crate::error::{Error, ErrorKind};
 use crate::layer::{ClientLayer, ReadWholeBody};
 use crate::middleware::RetryMiddleware;
+use crate::origin::same_origin;
 use crate::response::ResponseExt as _;
 
 /// An async client for the API: requests go through [`RetryMiddleware`], carry the API key,
@@ -45,8 +47,27 @@ pub struct ApiClient {
 struct ClientInner {
     http: ClientWithMiddleware,
     middleware: RetryMiddleware,
+    /// The layer below the retry middleware, also in `http`'s chain.
+    layer: ClientLayer,
+    /// No middleware was added below the client's own: [`ApiClient::send`] may run the
+    /// retry middleware and the layer over reqwest directly rather than through the chain.
+    direct: bool,
+    /// Tells this client's requests from others' in [`ApiClient::send`].
+    id: IssuedBy,
     base_url: Option<reqwest::Url>,
     auth: Option<(HeaderName, HeaderValue)>,
+}
+
+/// Marks a request built by [`ApiClient::request`] with the client that built it: only such
+/// a request may skip the chain its builder carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct IssuedBy(u64);
+
+impl IssuedBy {
+    fn next() -> IssuedBy {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        IssuedBy(NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+    }
 }
 
 impl fmt::Debug for ApiClient {
@@ -134,14 +155,22 @@ impl ApiClient {
     pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
         let Some(url) = self.url(path) else {
             // Not a URL: reqwest reports it when the request is sent (one attempt, not retried).
-            return self.inner.http.request(method, path);
+            return self
+                .inner
+                .http
+                .request(method, path)
+                .with_extension(self.inner.id);
         };
         let to_api = self
             .inner
             .base_url
             .as_ref()
-            .is_some_and(|base| base.origin() == url.origin());
-        let mut builder = self.inner.http.request(method, url);
+            .is_some_and(|base| same_origin(base, &url));
+        let mut builder = self
+            .inner
+            .http
+            .request(method, url)
+            .with_extension(self.inner.id);
         if let Some((name, value)) = &self.inner.auth
             && to_api
         {
@@ -178,12 +207,26 @@ impl ApiClient {
     /// attempt the policy may retry (an idempotent request) like any other. With
     /// [`ApiClientBuilder::max_response_bytes`], a longer body ends the call with
     /// [`ErrorKind::ResponseTooLarge`] without buffering past the limit.
-    pub async fn send(&self, request: RequestBuilder) -> Result<ApiResponse, Error> {
-        let response = request
-            .with_extension(ReadWholeBody)
-            .send()
-            .await
-            .map_err(Error::from_middleware)?;
+    pub async fn send(&self, mut request: RequestBuilder) -> Result<ApiResponse, Error> {
+        let inner = &*self.inner;
+        let response = if inner.direct && request.extensions().get() == Some(&inner.id) {
+            // The same middleware and layer as the chain, without its boxed future per layer.
+            let mut extensions = std::mem::take(request.extensions());
+            let (_, built) = request.build_split();
+            let built =
+                built.map_err(|e| Error::from_middleware(reqwest_middleware::Error::Reqwest(e)))?;
+            let below = Layered::new(&inner.layer, inner.http.as_ref(), true);
+            inner
+                .middleware
+                .drive(built, &mut extensions, &below)
+                .await?
+        } else {
+            request
+                .with_extension(ReadWholeBody)
+                .send()
+                .await
+                .map_err(Error::from_middleware)?
+        };
         let mut response = response.error_for_api_status().await?;
         let attempts = response
             .extensions_mut()
@@ -604,9 +647,10 @@ impl ApiClientBuilder {
             auth_header: auth_name,
             max_response_bytes: self.max_response_bytes,
         };
+        let direct = self.attempt_middleware.is_empty();
         let mut http = reqwest_middleware::ClientBuilder::new(client)
             .with(middleware.clone())
-            .with(layer);
+            .with(layer.clone());
         for extra in self.attempt_middleware {
             http = http.with_arc(extra);
         }
@@ -615,6 +659,9 @@ impl ApiClientBuilder {
             inner: Arc::new(ClientInner {
                 http,
                 middleware,
+                layer,
+                direct,
+                id: IssuedBy::next(),
                 base_url,
                 auth,
             }),

@@ -16,7 +16,9 @@ use http::{Extensions, Method, StatusCode};
 use reqwest::{Request, Response, ResponseBuilderExt as _, Url};
 use reqwest_middleware::{Middleware, Next};
 
+use crate::downstream::Downstream;
 use crate::error::{Error, ErrorKind};
+use crate::origin::same_origin;
 
 /// The most cross-origin redirects re-issued for one attempt (reqwest itself follows at most
 /// ten within an origin).
@@ -46,7 +48,7 @@ pub(crate) fn redirect_policy() -> reqwest::redirect::Policy {
         let cross_origin = attempt
             .previous()
             .last()
-            .is_some_and(|previous| previous.origin() != attempt.url().origin());
+            .is_some_and(|previous| !same_origin(previous, attempt.url()));
         if cross_origin {
             attempt.stop()
         } else if attempt.previous().len() > 10 {
@@ -61,18 +63,33 @@ pub(crate) fn redirect_policy() -> reqwest::redirect::Policy {
 impl Middleware for ClientLayer {
     async fn handle(
         &self,
-        mut request: Request,
+        request: Request,
         extensions: &mut Extensions,
         next: Next<'_>,
+    ) -> reqwest_middleware::Result<Response> {
+        let read_whole_body = extensions.get::<ReadWholeBody>().is_some();
+        self.handle_over(request, extensions, &next, read_whole_body)
+            .await
+    }
+}
+
+impl ClientLayer {
+    /// The layer's work for one attempt, sending through `below`.
+    pub(crate) async fn handle_over(
+        &self,
+        mut request: Request,
+        extensions: &mut Extensions,
+        below: &impl Downstream,
+        read_whole_body: bool,
     ) -> reqwest_middleware::Result<Response> {
         for (name, value) in &self.default_headers {
             if !request.headers().contains_key(name) {
                 request.headers_mut().insert(name.clone(), value.clone());
             }
         }
-        let mut response = self.send_following(request, extensions, next).await?;
+        let mut response = self.send_following(request, extensions, below).await?;
         let status = response.status();
-        if extensions.get::<ReadWholeBody>().is_some() && !errors_core::is_error_status(status) {
+        if read_whole_body && !errors_core::is_error_status(status) {
             response = self
                 .read_whole(response)
                 .await
@@ -80,20 +97,18 @@ impl Middleware for ClientLayer {
         }
         Ok(response)
     }
-}
 
-impl ClientLayer {
     /// Sends `request`; a redirect to another origin (where reqwest stopped) is sent again
     /// to its target without credentials, at most [`MAX_CROSS_ORIGIN_REDIRECTS`] times.
     async fn send_following(
         &self,
         mut request: Request,
         extensions: &mut Extensions,
-        next: Next<'_>,
+        below: &impl Downstream,
     ) -> reqwest_middleware::Result<Response> {
         for _ in 0..MAX_CROSS_ORIGIN_REDIRECTS {
             let copy = request.try_clone();
-            let response = next.clone().run(request, extensions).await?;
+            let response = below.run(request, extensions).await?;
             let Some(copy) = copy else {
                 return Ok(response);
             };
@@ -102,7 +117,7 @@ impl ClientLayer {
                 None => return Ok(response),
             }
         }
-        next.run(request, extensions).await
+        below.run(request, extensions).await
     }
 
     /// The request to send for a redirect to another origin, or `None` to hand the response
@@ -117,9 +132,7 @@ impl ClientLayer {
         };
         let location = response.headers().get(header::LOCATION)?.to_str().ok()?;
         let target = response.url().join(location).ok()?;
-        if !matches!(target.scheme(), "http" | "https")
-            || target.origin() == response.url().origin()
-        {
+        if !matches!(target.scheme(), "http" | "https") || same_origin(&target, response.url()) {
             return None;
         }
         let headers = request.headers_mut();

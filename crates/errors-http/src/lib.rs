@@ -85,9 +85,11 @@
 
 mod attempts;
 mod client;
+mod downstream;
 mod error;
 mod layer;
 mod middleware;
+mod origin;
 mod response;
 mod strategy;
 mod trace;

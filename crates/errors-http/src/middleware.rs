@@ -16,6 +16,7 @@ use tokio::time::Instant;
 use tracing::Instrument as _;
 
 use crate::attempts::{Attempts, ParsedError, SafeToRepeat};
+use crate::downstream::Downstream;
 use crate::error::{Error, ErrorKind};
 use crate::trace::Trace;
 
@@ -113,18 +114,19 @@ impl RetryMiddleware {
         }
     }
 
-    async fn drive(
+    /// The whole logical call, each attempt sent through `below`.
+    pub(crate) async fn drive(
         &self,
         request: Request,
         extensions: &mut Extensions,
-        next: Next<'_>,
+        below: &impl Downstream,
     ) -> Result<Response, Error> {
         let span = tracing::info_span!(
             "api_request",
             method = %request.method(),
             path = %request.url().path(),
         );
-        self.drive_in_span(request, extensions, next)
+        self.drive_in_span(request, extensions, below)
             .instrument(span)
             .await
     }
@@ -133,7 +135,7 @@ impl RetryMiddleware {
         &self,
         request: Request,
         extensions: &mut Extensions,
-        next: Next<'_>,
+        below: &impl Downstream,
     ) -> Result<Response, Error> {
         let inner = &*self.inner;
         let marked = extensions.get::<SafeToRepeat>().is_some();
@@ -187,7 +189,7 @@ impl RetryMiddleware {
                     request
                 }
             };
-            let attempt = send_and_read(next.clone(), to_send, extensions, inner.parser.limit());
+            let attempt = send_and_read(below, to_send, extensions, inner.parser.limit());
             let result = match run.attempt_timeout(self.now()) {
                 Some(limit) => tokio::time::timeout(limit, attempt)
                     .await
@@ -350,7 +352,7 @@ impl Middleware for RetryMiddleware {
         extensions: &mut Extensions,
         next: Next<'_>,
     ) -> reqwest_middleware::Result<Response> {
-        self.drive(request, extensions, next)
+        self.drive(request, extensions, &next)
             .await
             .map_err(reqwest_middleware::Error::middleware)
     }
@@ -420,12 +422,12 @@ impl AttemptFailure {
 
 /// Sends one attempt and, for an error status, reads its body up to the limit.
 async fn send_and_read(
-    next: Next<'_>,
+    below: &impl Downstream,
     request: Request,
     extensions: &mut Extensions,
     limit: usize,
 ) -> Result<Received, AttemptFailure> {
-    let mut response = next
+    let mut response = below
         .run(request, extensions)
         .await
         .map_err(AttemptFailure::Send)?;

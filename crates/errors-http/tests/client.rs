@@ -260,3 +260,39 @@ async fn a_key_the_server_echoes_back_is_redacted_everywhere() {
         assert!(!text.contains("sk-live-secret"), "{text}");
     }
 }
+
+/// `send` runs a request through the client that built it: a builder from another client
+/// keeps that client's middleware, even when this client would skip its own chain.
+#[tokio::test]
+async fn a_request_from_another_client_goes_through_that_clients_stack() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_raw(r#"{"from":"server"}"#, "application/json"),
+        )
+        .mount(&server)
+        .await;
+    let plain = ApiClient::builder()
+        .base_url(format!("{}/v1", server.uri()))
+        .build()
+        .unwrap();
+    let fake = errors_testkit::FakeApi::new();
+    fake.mount(errors_testkit::fixtures::ok_json(
+        &serde_json::json!({"from": "fake"}),
+    ));
+    let faked = ApiClient::builder()
+        .base_url(fake.uri())
+        .with_middleware(fake.clone())
+        .build()
+        .unwrap();
+
+    let answer = |response: errors_http::ApiResponse| {
+        response.json::<serde_json::Value>().unwrap()["from"].clone()
+    };
+    let own = plain.send(plain.request(Method::GET, "a")).await.unwrap();
+    assert_eq!(answer(own), "server");
+    let foreign = plain.send(faked.request(Method::GET, "a")).await.unwrap();
+    assert_eq!(answer(foreign), "fake");
+    let other_way = faked.send(plain.request(Method::GET, "a")).await.unwrap();
+    assert_eq!(answer(other_way), "server");
+}

@@ -1,0 +1,86 @@
+//! [`Downstream`]: what a layer of the client hands an attempt to.
+//!
+//! The retry middleware and the client's layer are reqwest-middleware middleware, and in a
+//! chain they send through `Next`. [`ApiClient`](crate::ApiClient) without middleware of the
+//! caller's below its own runs the same code over [`Layered`] instead: the client's layer,
+//! then reqwest, called directly. That skips the chain's boxed future per layer and per
+//! attempt, which is a measurable share of a call's CPU on a fast local API (BENCHMARKS.md,
+//! "one shared client, many threads").
+
+use std::future::Future;
+
+use http::Extensions;
+use reqwest::{Request, Response};
+use reqwest_middleware::Next;
+
+use crate::layer::ClientLayer;
+
+/// Sends one request on behalf of the layer above it.
+pub(crate) trait Downstream: Sync {
+    fn run<'a>(
+        &'a self,
+        request: Request,
+        extensions: &'a mut Extensions,
+    ) -> impl Future<Output = reqwest_middleware::Result<Response>> + Send + 'a;
+}
+
+/// The rest of a reqwest-middleware chain.
+impl Downstream for Next<'_> {
+    fn run<'a>(
+        &'a self,
+        request: Request,
+        extensions: &'a mut Extensions,
+    ) -> impl Future<Output = reqwest_middleware::Result<Response>> + Send + 'a {
+        // `Next` is covariant in its lifetime: a copy of it lives as long as `extensions`.
+        let next: Next<'a> = self.clone();
+        next.run(request, extensions)
+    }
+}
+
+/// The client's layer over reqwest, without a middleware chain.
+pub(crate) struct Layered<'c> {
+    layer: &'c ClientLayer,
+    http: Reqwest<'c>,
+    /// Whether the layer reads the success body whole (what
+    /// [`ReadWholeBody`](crate::layer::ReadWholeBody) says in a chain).
+    read_whole_body: bool,
+}
+
+impl<'c> Layered<'c> {
+    pub(crate) fn new(
+        layer: &'c ClientLayer,
+        http: &'c reqwest::Client,
+        read_whole_body: bool,
+    ) -> Layered<'c> {
+        Layered {
+            layer,
+            http: Reqwest(http),
+            read_whole_body,
+        }
+    }
+}
+
+impl Downstream for Layered<'_> {
+    fn run<'a>(
+        &'a self,
+        request: Request,
+        extensions: &'a mut Extensions,
+    ) -> impl Future<Output = reqwest_middleware::Result<Response>> + Send + 'a {
+        self.layer
+            .handle_over(request, extensions, &self.http, self.read_whole_body)
+    }
+}
+
+/// reqwest itself, the end of the line.
+struct Reqwest<'c>(&'c reqwest::Client);
+
+impl Downstream for Reqwest<'_> {
+    fn run<'a>(
+        &'a self,
+        request: Request,
+        _extensions: &'a mut Extensions,
+    ) -> impl Future<Output = reqwest_middleware::Result<Response>> + Send + 'a {
+        let sent = self.0.execute(request);
+        async move { sent.await.map_err(reqwest_middleware::Error::Reqwest) }
+    }
+}
