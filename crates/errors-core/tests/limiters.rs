@@ -365,9 +365,9 @@ fn learned_limits_lose_no_call_and_keep_the_pacer_on() {
         assert_eq!(report.failed, 0, "{name}");
         assert!(report.requests_per_call <= 1.3, "{name}: {report:?}");
         assert!(!report.stepped_aside, "{name}: {report:?}");
-        // The issue asks for 1.05x; the small-burst bucket takes about 1.19x (two idle
-        // `Retry-After` windows, the first batch and the first probe, and an estimate a
-        // little under its rate). This bound catches a regression, not the target.
+        // The issue asks for 1.05x; the small-burst bucket takes about 1.15x (two idle
+        // `Retry-After` windows, the first batch and the first probe, and a pace a little
+        // under its rate). This bound catches a regression, not the target.
         assert!(report.vs_ideal <= 1.25, "{name}: {report:?}");
     }
 }

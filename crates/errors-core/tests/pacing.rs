@@ -923,11 +923,13 @@ fn a_small_burst_bucket_is_paced_at_its_rate_not_its_burst() {
         pacer.on_success(ms(1030 + i * 20));
     }
     pacer.on_throttle(ms(1380), ms(1379), Some(secs(1)), None);
-    // The estimate is the 18 beyond the burst over the 370 ms: the bucket's rate, not the
-    // 23 that got through in the last second, nor the 62 a second that were rejected.
+    // The estimate is the 18 beyond the burst (and the half token the rejected request
+    // found short, on average) over the 370 ms: the bucket's rate, paced a margin under it,
+    // not the 23 that got through in the last second, nor the 62 a second that were
+    // rejected. (Without the half token: 48.6 a second, paced at 47.7.)
     let (rate, source) = pacer.rate().unwrap();
     assert_eq!(source, PaceSource::Learned);
-    assert!((45.0..=50.0).contains(&rate), "{rate}");
+    assert!((48.5..=50.0).contains(&rate), "{rate}");
 }
 
 #[test]
