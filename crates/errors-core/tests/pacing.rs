@@ -266,7 +266,7 @@ fn a_client_that_is_never_rate_limited_is_never_paced() {
     let pacer = Pacer::default();
     for i in 0..1000 {
         assert_eq!(pacer.reserve(ms(i), ms(i)), ms(i));
-        pacer.on_success(ms(i));
+        pacer.on_admitted(ms(i));
     }
     assert!(!pacer.is_active());
     assert_eq!(pacer.rate(), None);
@@ -339,7 +339,7 @@ fn send_for_a_second(pacer: &Pacer, now: Duration) {
         if slot >= now + secs(1) {
             return;
         }
-        pacer.on_success(slot);
+        pacer.on_admitted(slot);
     }
 }
 
@@ -348,7 +348,7 @@ fn a_rise_of_the_pace_waits_until_the_client_sends_at_it() {
     // A first estimate of 10 a second, from a batch whose first 429 came back at once.
     let pacer = Pacer::default();
     for i in 0..9 {
-        pacer.on_success(ms(i));
+        pacer.on_admitted(ms(i));
     }
     pacer.on_throttle(ms(10), ms(0), Some(secs(1)), None);
     pacer.schedule(ms(1010));
@@ -361,7 +361,7 @@ fn a_rise_of_the_pace_waits_until_the_client_sends_at_it() {
     for _ in 0..4 {
         now += secs(1);
         for slot in slots.iter().filter(|&&s| s + secs(1) > now && s <= now) {
-            pacer.on_success(*slot);
+            pacer.on_admitted(*slot);
         }
         slots.push(pacer.reserve(now, now));
     }
@@ -382,7 +382,7 @@ fn the_pace_is_learned_from_goodput_when_the_limit_is_not_stated() {
     let pacer = Pacer::default();
     // 50 successes in the first 100 ms, then a 429 asking for 1 s.
     for i in 0..50 {
-        pacer.on_success(ms(i * 2));
+        pacer.on_admitted(ms(i * 2));
     }
     pacer.on_throttle(ms(100), ms(90), Some(secs(1)), None);
     let (rate, source) = pacer.rate().unwrap();
@@ -405,7 +405,7 @@ fn the_pace_is_learned_from_goodput_when_the_limit_is_not_stated() {
     // pace falls under it, to what got through since the window opened beyond the first
     // burst, over the time since.
     for i in 0..45 {
-        pacer.on_success(now - secs(1) + ms(i * 20));
+        pacer.on_admitted(now - secs(1) + ms(i * 20));
     }
     pacer.on_throttle(now, now - ms(5), Some(secs(1)), None);
     let (after, _) = pacer.rate().unwrap();
@@ -440,7 +440,7 @@ fn a_statement_contradicted_by_what_got_through_is_not_believed() {
     // the claim would make the client far slower than without it.
     let pacer = Pacer::default();
     for i in 0..50 {
-        pacer.on_success(ms(i * 20));
+        pacer.on_admitted(ms(i * 20));
     }
     pacer.on_throttle(
         secs(1),
@@ -457,7 +457,7 @@ fn a_statement_contradicted_by_what_got_through_is_not_believed() {
 fn rejections_of_requests_sent_before_the_last_change_do_not_lower_the_pace_again() {
     let pacer = Pacer::default();
     for i in 0..50 {
-        pacer.on_success(ms(i));
+        pacer.on_admitted(ms(i));
     }
     pacer.on_throttle(ms(60), ms(50), Some(secs(1)), None);
     let (rate, _) = pacer.rate().unwrap();
@@ -479,7 +479,7 @@ fn rejections_of_requests_sent_before_the_last_change_do_not_lower_the_pace_agai
 #[test]
 fn absurd_times_never_panic() {
     let pacer = Pacer::default();
-    pacer.on_success(Duration::MAX);
+    pacer.on_admitted(Duration::MAX);
     pacer.on_throttle(Duration::MAX, Duration::MAX, Some(Duration::MAX), None);
     let _ = pacer.reserve(Duration::MAX, Duration::MAX);
     let _ = pacer.reserve(Duration::ZERO, Duration::MAX);
@@ -771,7 +771,7 @@ fn the_first_estimate_counts_the_whole_batch_before_the_window_opens() {
     // A batch of 64 meets a limiter that lets 50 through and asks for 1 s: the answers come
     // back in any order, the first 429 after only one success.
     let pacer = Pacer::default();
-    pacer.on_success(ms(2));
+    pacer.on_admitted(ms(2));
     pacer.on_throttle(ms(3), ms(0), Some(secs(1)), None);
     let (provisional, _) = pacer.rate().unwrap();
     assert!(provisional < 5.0, "{provisional}");
@@ -779,7 +779,7 @@ fn the_first_estimate_counts_the_whole_batch_before_the_window_opens() {
     assert_eq!(pacer.reserve(ms(4), ms(1003)), ms(1003));
     assert_eq!(pacer.reserve(ms(4), ms(1003)), ms(1003));
     for i in 0..49 {
-        pacer.on_success(ms(4 + i / 10));
+        pacer.on_admitted(ms(4 + i / 10));
     }
     for i in 0..13 {
         pacer.on_throttle(ms(5 + i), ms(0), Some(secs(1)), None);
@@ -859,11 +859,11 @@ fn rejections_at_random_whatever_the_pace_turn_the_pacer_off_for_a_while() {
     // Unpaced, 40 a second got through; then a 429, and the rest of the batch mostly
     // succeeds: 429s among successes, as answers drawn at random come.
     for i in 0..40 {
-        pacer.on_success(ms(i * 25));
+        pacer.on_admitted(ms(i * 25));
     }
     pacer.on_throttle(secs(1), ms(990), Some(secs(1)), None);
     for i in 0..4 {
-        pacer.on_success(ms(1001 + i));
+        pacer.on_admitted(ms(1001 + i));
     }
     pacer.schedule(secs(2));
     assert!(pacer.is_active());
@@ -889,7 +889,7 @@ fn rejections_at_random_whatever_the_pace_turn_the_pacer_off_for_a_while() {
     pacer.on_throttle(secs(20), secs(20), Some(secs(1)), None);
     assert!(!pacer.is_active());
     for i in 0..40 {
-        pacer.on_success(secs(40) + ms(i * 25));
+        pacer.on_admitted(secs(40) + ms(i * 25));
     }
     pacer.on_throttle(secs(41), secs(41), Some(secs(1)), None);
     assert!(pacer.is_active());
@@ -899,7 +899,7 @@ fn rejections_at_random_whatever_the_pace_turn_the_pacer_off_for_a_while() {
 /// first estimate settles when the window opens at 1,010 ms. Returns it.
 fn first_batch(pacer: &Pacer, burst: u64) -> f64 {
     for i in 0..burst {
-        pacer.on_success(ms(i / 10));
+        pacer.on_admitted(ms(i / 10));
     }
     for i in 0..64 - burst {
         pacer.on_throttle(ms(10 + i / 10), ms(0), Some(secs(1)), None);
@@ -917,10 +917,10 @@ fn a_small_burst_bucket_is_paced_at_its_rate_not_its_burst() {
     // Sent at that pace from the opening, the bucket lets through its 5 and then 50 a
     // second; 360 ms later it is empty and rejects.
     for i in 0..5 {
-        pacer.on_success(ms(1010 + i));
+        pacer.on_admitted(ms(1010 + i));
     }
     for i in 0..18 {
-        pacer.on_success(ms(1030 + i * 20));
+        pacer.on_admitted(ms(1030 + i * 20));
     }
     pacer.on_throttle(ms(1380), ms(1379), Some(secs(1)), None);
     // The estimate is the 18 beyond the burst (and the half token the rejected request
@@ -940,7 +940,7 @@ fn a_window_that_filled_is_paced_at_its_count_and_not_probed_again_soon() {
     assert!(first > 55.0, "{first}");
     // At that pace the next window's 50 go in 800 ms, and the 51st is rejected.
     for i in 0..50 {
-        pacer.on_success(ms(1010 + i * 16));
+        pacer.on_admitted(ms(1010 + i * 16));
     }
     pacer.on_throttle(ms(1820), ms(1818), Some(secs(1)), None);
     let (rate, _) = pacer.rate().unwrap();
@@ -969,7 +969,7 @@ fn a_limiter_that_rejects_only_above_its_rate_keeps_the_pacer_on() {
     // above the bucket's rate and rejected, twice.
     let pacer = Pacer::default();
     for i in 0..5 {
-        pacer.on_success(ms(i));
+        pacer.on_admitted(ms(i));
     }
     for i in 0..59 {
         pacer.on_throttle(ms(5 + i / 10), ms(0), Some(secs(1)), None);
@@ -978,13 +978,13 @@ fn a_limiter_that_rejects_only_above_its_rate_keeps_the_pacer_on() {
     let (first, _) = pacer.rate().unwrap();
     assert!(first > 50.0, "{first}");
     for i in 0..25 {
-        pacer.on_success(ms(1020 + i * 16));
+        pacer.on_admitted(ms(1020 + i * 16));
     }
     pacer.on_throttle(ms(1420), ms(1419), Some(secs(1)), None);
     let (second, _) = pacer.rate().unwrap();
     assert!(second < first, "{first} -> {second}");
     for i in 0..20 {
-        pacer.on_success(ms(2420 + i * 22));
+        pacer.on_admitted(ms(2420 + i * 22));
     }
     pacer.on_throttle(ms(2900), ms(2899), Some(secs(1)), None);
     assert!(pacer.is_active());

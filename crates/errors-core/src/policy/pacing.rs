@@ -712,9 +712,13 @@ impl Pacer {
         Ok((slot, self.schedule.load(Ordering::Acquire)))
     }
 
-    /// A success that arrived at `now` (counted lock-free, so the first `429` can be
-    /// measured against the goodput before it).
-    pub fn on_success(&self, now: Duration) {
+    /// An answer that got past the rate limiter arrived at `now`: a success, or any error
+    /// but a rate limit (a `503` from the service behind the limiter was let through by it,
+    /// and counting only successes would read a limiter's pace as low as the service's
+    /// failure rate, then pace the client lower at every random `429`). Counted lock-free, so
+    /// the first `429` can be measured against what got through before it. The pacer's
+    /// "successes" below are these answers.
+    pub fn on_admitted(&self, now: Duration) {
         self.successes.record(now);
         if self.counting_late.load(Ordering::Acquire) {
             self.late_successes.fetch_add(1, Ordering::AcqRel);

@@ -323,8 +323,16 @@ impl RetryRun {
     fn decide(&mut self, outcome: &Outcome<'_>, now: Duration) -> Decision {
         let classified = self.policy.classify(self.idempotency, outcome);
         if self.policy.pacing {
-            if matches!(outcome, Outcome::Success { .. }) {
-                self.shared.pacer().on_success(now);
+            let admitted = match outcome {
+                Outcome::Success { .. } => true,
+                Outcome::Api(e) => {
+                    e.status() != http::StatusCode::TOO_MANY_REQUESTS && !e.is_rate_limited()
+                }
+                // Whether it got past the limiter is not known.
+                Outcome::Transport(_) => false,
+            };
+            if admitted {
+                self.shared.pacer().on_admitted(now);
             }
             if !matches!(classified, Ok(RetryReason::RateLimited))
                 && let Some(quota) = self.statement.quota()
