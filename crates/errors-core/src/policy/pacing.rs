@@ -374,7 +374,7 @@ fn max_opt(a: Option<Duration>, b: Option<Duration>) -> Option<Duration> {
 pub enum PaceSource {
     /// The server stated its limit (the error message or rate-limit headers).
     Stated,
-    /// Learned from what the client observed: successes against `429`s.
+    /// Learned from what the client observed: what got past the limiter against `429`s.
     Learned,
 }
 
@@ -389,20 +389,21 @@ pub enum PaceSource {
 ///   `RateLimit-Policy`, `X-RateLimit-*`), 2% under it; unless what the client observed
 ///   contradicts it (the server let through more than twice the stated rate, or requests
 ///   sent at that pace are rejected three times), in which case it is learned instead;
-/// - **learned** (in the spirit of the AWS SDK's adaptive retry mode): first what the
-///   client tried to send over the first rate-limit cycle (successes and rejections: an
-///   upper bound that the closed window does not hide), settled when that window opens (the
-///   rest of the batch that met the limit is answered in any order meanwhile, and no request
-///   leaves before: all take their slots then, see [`Pacer::schedule`]); raised by half
-///   every second while requests queue and no rejection comes, until a request sent at that
-///   pace is rejected; then it falls to an estimate of the server's rate: what got through
-///   since the window opened, less the burst the first batch got through, over the time
-///   since (a fixed window that filled, or any later rejection: what got through in the
-///   last second), at most 95% of the rejected pace, at least 70% of it (40% when the first
-///   batch's 429s all came after its successes, as a limiter's do) and never under the
-///   goodput sustained over the last 12.8 s. That estimate is the new ceiling; every 30 s
-///   without a rejection the ceiling rises by a tenth and the pace creeps up by 2% a
-///   second, at most to 95% of it.
+/// - **learned** (in the spirit of the AWS SDK's adaptive retry mode), from what got
+///   through (every answer but a rate limit: a `503` from the service behind the limiter
+///   got past it) and what was rejected: first what the client tried to send over the first
+///   rate-limit cycle (both together: an upper bound that the closed window does not hide),
+///   settled when that window opens (the rest of the batch that met the limit is answered
+///   in any order meanwhile, and no request leaves before: all take their slots then, see
+///   [`Pacer::schedule`]); raised by half every second while requests queue and no
+///   rejection comes, until a request sent at that pace is rejected; then it falls to an
+///   estimate of the server's rate: what got through since the window opened, less the
+///   burst the first batch got through, over the time since (a fixed window that filled, or
+///   any later rejection: what got through in the last second), at most 95% of the rejected
+///   pace, at least 70% of it (40% when the first batch's 429s all came after its
+///   successes, as a limiter's do) and never under the goodput sustained over the last
+///   12.8 s. That estimate is the new ceiling; every 30 s without a rejection the ceiling
+///   rises by a tenth and the pace creeps up by 2% a second, at most to 95% of it.
 ///
 /// **`429`s that are not about the pace.** Some servers answer `429` whatever the rate (a
 /// shed load, a flaky gateway). Pacing cannot help there, and it hurts: every `429` closes
