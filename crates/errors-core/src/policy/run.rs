@@ -323,10 +323,12 @@ impl RetryRun {
     fn decide(&mut self, outcome: &Outcome<'_>, now: Duration) -> Decision {
         let classified = self.policy.classify(self.idempotency, outcome);
         if self.policy.pacing {
+            let rate_limited = matches!(classified, Ok(RetryReason::RateLimited));
             let admitted = match outcome {
                 Outcome::Success { .. } => true,
+                // Any 429 (a usage limit too) was stopped at the door.
                 Outcome::Api(e) => {
-                    e.status() != http::StatusCode::TOO_MANY_REQUESTS && !e.is_rate_limited()
+                    e.status() != http::StatusCode::TOO_MANY_REQUESTS && !rate_limited
                 }
                 // Whether it got past the limiter is not known.
                 Outcome::Transport(_) => false,
@@ -334,9 +336,7 @@ impl RetryRun {
             if admitted {
                 self.shared.pacer().on_admitted(now);
             }
-            if !matches!(classified, Ok(RetryReason::RateLimited))
-                && let Some(quota) = self.statement.quota()
-            {
+            if !rate_limited && let Some(quota) = self.statement.quota() {
                 self.shared.pacer().on_statement(quota);
             }
         }
