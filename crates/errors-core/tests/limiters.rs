@@ -163,6 +163,32 @@ impl Limiter for AtRandom {
     }
 }
 
+/// A limiter in front of a service that fails a share of what the limiter lets through with
+/// a 503: the limiter's pace is unchanged, and what gets past it is every answer but a 429.
+struct BehindFailures {
+    limiter: Box<dyn Limiter>,
+    rng: fastrand::Rng,
+    share: f64,
+}
+
+impl Limiter for BehindFailures {
+    fn admit(&mut self, now: Duration) -> Result<(), Duration> {
+        self.limiter.admit(now)
+    }
+
+    fn unavailable(&mut self) -> bool {
+        self.rng.f64() < self.share
+    }
+
+    fn rate(&self) -> f64 {
+        self.limiter.rate()
+    }
+
+    fn stated(&self) -> (u32, u64) {
+        self.limiter.stated()
+    }
+}
+
 /// A 429 with the API's envelope and an integer `Retry-After` rounded up (at least 1), as
 /// real limiters send it; the message states the limit or not.
 fn rejection(wait: Duration, stated: Option<(u32, u64)>) -> (ApiError, HeaderMap) {
@@ -438,6 +464,32 @@ fn random_429s_among_503s_and_hangs_do_not_stall_calls_behind_the_pacer() {
             if unavailable < 0.4 {
                 assert!(report.failed < 450, "{context}");
             }
+        }
+    }
+}
+
+#[test]
+fn limiters_in_front_of_a_failing_service_are_learned_at_their_pace() {
+    // A third of what each limiter lets through fails with a 503 (retried within the
+    // budget). Counting only successes as what got through read each limiter as a third
+    // slower, and every later 429 cut the pace again: the small-burst bucket took 2.3x the
+    // ideal time, the fixed window 1.85x.
+    for shape in 0..shapes().len() {
+        for seed in 0..5 {
+            let (name, limiter) = shapes().swap_remove(shape);
+            let mut server = BehindFailures {
+                limiter,
+                rng: fastrand::Rng::with_seed(seed),
+                share: 0.3,
+            };
+            let report = batch(&mut server, false, 1000, 64);
+            eprintln!("{name} behind 30% 503s, seed {seed}: {report:?}");
+            assert!(!report.stepped_aside, "{name}, seed {seed}: {report:?}");
+            assert!(
+                report.requests_per_call <= 1.3,
+                "{name}, seed {seed}: {report:?}"
+            );
+            assert!(report.vs_ideal <= 1.35, "{name}, seed {seed}: {report:?}");
         }
     }
 }
