@@ -215,7 +215,7 @@ impl ApiClient {
             let (_, built) = request.build_split();
             let built =
                 built.map_err(|e| Error::from_middleware(reqwest_middleware::Error::Reqwest(e)))?;
-            let below = Layered::new(&inner.layer, inner.http.as_ref(), true);
+            let below = Layered::new(&inner.layer, inner.http.as_ref());
             inner
                 .middleware
                 .drive(built, &mut extensions, &below)

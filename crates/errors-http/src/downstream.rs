@@ -37,25 +37,21 @@ impl Downstream for Next<'_> {
     }
 }
 
-/// The client's layer over reqwest, without a middleware chain.
+/// The client's layer over reqwest, without a middleware chain: [`ApiClient::send`]'s path,
+/// so the layer reads the success body whole (what
+/// [`ReadWholeBody`](crate::layer::ReadWholeBody) says in a chain).
+///
+/// [`ApiClient::send`]: crate::ApiClient::send
 pub(crate) struct Layered<'c> {
     layer: &'c ClientLayer,
     http: Reqwest<'c>,
-    /// Whether the layer reads the success body whole (what
-    /// [`ReadWholeBody`](crate::layer::ReadWholeBody) says in a chain).
-    read_whole_body: bool,
 }
 
 impl<'c> Layered<'c> {
-    pub(crate) fn new(
-        layer: &'c ClientLayer,
-        http: &'c reqwest::Client,
-        read_whole_body: bool,
-    ) -> Layered<'c> {
+    pub(crate) fn new(layer: &'c ClientLayer, http: &'c reqwest::Client) -> Layered<'c> {
         Layered {
             layer,
             http: Reqwest(http),
-            read_whole_body,
         }
     }
 }
@@ -67,7 +63,7 @@ impl Downstream for Layered<'_> {
         extensions: &'a mut Extensions,
     ) -> impl Future<Output = reqwest_middleware::Result<Response>> + Send + 'a {
         self.layer
-            .handle_over(request, extensions, &self.http, self.read_whole_body)
+            .handle_over(request, extensions, &self.http, true)
     }
 }
 
