@@ -259,6 +259,24 @@ fn shapes() -> Vec<Shape> {
             },
         },
         Shape {
+            // A burst of four seconds of its rate (as some shop APIs' buckets hold): its
+            // first batch's goodput is no rate to pace at.
+            name: "tb-10-40-unstated token bucket 10/s, burst 40, limit not stated",
+            calls: 1000,
+            rate: 10.0,
+            limit: 10,
+            window_secs: 1,
+            says: Says::Nothing,
+            make: || {
+                Box::new(TokenBucket {
+                    rate: 10.0,
+                    burst: 40.0,
+                    tokens: 40.0,
+                    at: Instant::now(),
+                })
+            },
+        },
+        Shape {
             name: "fw-50-1-unstated fixed window 50 per 1 s, limit not stated",
             calls: 1000,
             rate: 50.0,

@@ -895,6 +895,71 @@ fn rejections_at_random_whatever_the_pace_turn_the_pacer_off_for_a_while() {
     assert!(pacer.is_active());
 }
 
+/// A pacer that stepped aside as in the test above (429s that look random, paced requests
+/// rejected twice), its window open again at 5.6 s.
+fn stepped_aside() -> Pacer {
+    let pacer = Pacer::default();
+    for i in 0..40 {
+        pacer.on_admitted(ms(i * 25));
+    }
+    pacer.on_throttle(secs(1), ms(990), Some(secs(1)), None);
+    for i in 0..4 {
+        pacer.on_admitted(ms(1001 + i));
+    }
+    pacer.schedule(secs(2));
+    for at in [2200, 3400, 4600] {
+        pacer.on_throttle(ms(at), ms(at - 10), Some(secs(1)), None);
+    }
+    assert!(!pacer.is_active());
+    pacer
+}
+
+#[test]
+fn a_limiter_taken_for_random_429s_is_paced_again_once_its_answers_show_it() {
+    // The 64 requests sent unpaced when the window opens get 10 through (what a bucket of
+    // 10 a second refilled) and 54 rejected: a far smaller share than before. A limiter
+    // after all: the pacer starts again, at about what got through.
+    let pacer = stepped_aside();
+    for i in 0..10 {
+        pacer.on_admitted_sent_at(ms(5610 + i), ms(5600));
+    }
+    for i in 0..54 {
+        pacer.on_throttle(ms(5620 + i), ms(5600), Some(secs(1)), None);
+    }
+    assert!(pacer.is_active());
+    let (rate, source) = pacer.rate().unwrap();
+    assert_eq!(source, PaceSource::Learned);
+    assert!((8.0..=12.0).contains(&rate), "{rate}");
+    // Slots are spaced at that pace once the window opens.
+    let first = pacer.reserve(ms(5700), ms(6700));
+    let second = pacer.reserve(ms(5700), ms(6700));
+    assert!(second - first >= ms(80), "{first:?} {second:?}");
+}
+
+#[test]
+fn random_429s_keep_the_pacer_aside_when_its_conclusion_is_checked() {
+    // The same 64 requests, 429s drawn at random: 58 through, 6 rejected, the share of the
+    // first batch. The pacer stays aside; later 429s do not start it either.
+    let pacer = stepped_aside();
+    for i in 0..58 {
+        pacer.on_admitted_sent_at(ms(5610 + i), ms(5600));
+    }
+    for i in 0..6 {
+        pacer.on_throttle(ms(5620 + i * 10), ms(5600), Some(secs(1)), None);
+    }
+    assert!(!pacer.is_active());
+    for i in 0..64 {
+        pacer.on_throttle(ms(6700 + i), ms(6690), Some(secs(1)), None);
+    }
+    assert!(!pacer.is_active(), "no second trial within the calm");
+    // Answers to requests sent before the window opened are not on trial.
+    let early = stepped_aside();
+    for i in 0..64 {
+        early.on_throttle(ms(5000 + i), ms(4500), Some(secs(1)), None);
+    }
+    assert!(!early.is_active());
+}
+
 /// The first batch of 64 meets a limiter that lets `burst` through and asks for 1 s; the
 /// first estimate settles when the window opens at 1,010 ms. Returns it.
 fn first_batch(pacer: &Pacer, burst: u64) -> f64 {
@@ -989,6 +1054,31 @@ fn a_limiter_that_rejects_only_above_its_rate_keeps_the_pacer_on() {
     pacer.on_throttle(ms(2900), ms(2899), Some(secs(1)), None);
     assert!(pacer.is_active());
     assert_eq!(pacer.rate().unwrap().1, PaceSource::Learned);
+}
+
+#[test]
+fn a_bucket_holding_many_seconds_of_its_rate_is_paced_down_not_doubted() {
+    // A bucket of 2 a second holding 40 (as a shop API's is): the first batch gets its 40
+    // through and the rest of it rejected. Paced, each cycle gets through the 2 the bucket
+    // refilled during the window, and every pace above 2 a second is rejected in turn, far
+    // under the 40 a second that got through unpaced. A limiter's 429s, not random ones:
+    // the pacer steps down instead of stepping aside (it used to, at the second pace under
+    // half of 40 a second, and every window then released a herd).
+    let pacer = Pacer::default();
+    let mut rates = vec![first_batch(&pacer, 40)];
+    let mut now = ms(1010);
+    for _ in 0..6 {
+        pacer.on_admitted(now + ms(1));
+        pacer.on_admitted(now + ms(2));
+        now += ms(100);
+        pacer.on_throttle(now, now - ms(1), Some(secs(1)), None);
+        assert!(pacer.is_active(), "stepped aside after {rates:?}");
+        rates.push(pacer.rate().unwrap().0);
+        now += secs(1);
+        pacer.schedule(now);
+    }
+    assert!(rates.windows(2).all(|w| w[1] <= w[0]), "{rates:?}");
+    assert!(*rates.last().unwrap() < 3.0, "{rates:?}");
 }
 
 #[test]

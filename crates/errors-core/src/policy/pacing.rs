@@ -34,6 +34,13 @@ const CALM: Duration = Duration::from_secs(30);
 /// that make the pacer conclude its `429`s are not about the pace.
 const UNRELATED_STRIKES: u32 = 2;
 
+/// The batch sent unpaced after stepping aside proves a limiter when the share of it that
+/// gets through falls under this much of the first batch's share (see `Trial`).
+const PROVEN_SHARE: f64 = 0.7;
+/// Bounds of the answers a trial needs (the first batch's count, within these).
+const MIN_TRIAL_ANSWERS: u64 = 32;
+const MAX_TRIAL_ANSWERS: u64 = 256;
+
 /// A limit a server stated: at most `limit` requests per `window`.
 ///
 /// ```
@@ -412,10 +419,20 @@ pub enum PaceSource {
 /// any pacing; so when requests paced no faster than that are rejected twice in a row, the
 /// pacer concludes the `429`s are not about the pace and steps aside for 30 s (the window
 /// each `429` closes still holds the client). What got through unpaced may be a burst,
-/// though (a bucket of 20 a second holding 40 lets 40 through in the first second): when the
-/// first batch's answers look like a limiter's (after its first `429`, more rejections than
-/// successes, where answers drawn at random keep mixing them), only paces under half of it
-/// count.
+/// though (a bucket of 20 a second holding 40 lets 40 through in the first second), and the
+/// first batch tells which: answers drawn at random keep mixing successes among the `429`s,
+/// a limiter that ran out answers the rest of the batch with rejections. After a first
+/// batch whose `429`s outnumbered the successes that came after the first one, only paces
+/// under half of it count; after one with few successes past its first `429` (at most one
+/// per three rejections), none does: a bucket can hold many seconds of its rate (40 at 2 a
+/// second), so no pace under its burst shows that its `429`s are not about the pace, and
+/// the pacer steps down until they stop. Answers come back in any order, though, and a
+/// limiter's first batch can look mixed: so stepping aside is a conclusion on trial. The
+/// requests sent unpaced after it are counted; once as many answers as the first batch had
+/// are in, a share that got through under 70% of the share before (in the first batch, or
+/// paced since) proves a limiter whose burst is spent (random `429`s take the same share
+/// of any batch), and the pacer starts again at what got through meanwhile, never to doubt
+/// that limiter again.
 ///
 /// Slots never form a burst: after a closed window the held requests leave one by one at
 /// the paced rate. Time is a [`Duration`] since the driver's anchor; nothing here reads a
@@ -442,7 +459,7 @@ pub enum PaceSource {
 /// assert_eq!(first, ms(1010));
 /// assert!(second - first >= ms(20));
 /// ```
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Pacer {
     active: AtomicBool,
     /// Bumped whenever a `429` or a statement changes the rate: slots taken before were
@@ -455,6 +472,10 @@ pub struct Pacer {
     counting_late: AtomicBool,
     /// Successes that arrived after the first `429`, from requests sent before it.
     late_successes: AtomicU64,
+    /// While a [`Trial`] runs, its start in nanoseconds (`u64::MAX` otherwise): successes
+    /// of requests sent since are counted in `trial_successes`.
+    trial_from: AtomicU64,
+    trial_successes: AtomicU64,
 }
 
 #[derive(Debug)]
@@ -483,17 +504,58 @@ struct State {
     /// The first estimate is provisional until its window opens: the `429`s and successes
     /// of the batch that met the limit arrive in any order while it is closed.
     provisional: bool,
-    /// Whether the first batch's answers mixed successes and `429`s after the first `429`
-    /// (more successes than rejections came after it), as answers drawn at random do; a
-    /// limiter that ran out answers the rest of the batch with rejections.
-    interleaved: bool,
+    /// How the first batch was answered after its first `429` (set when the first estimate
+    /// settles).
+    first_batch: FirstBatch,
     /// What got through in the first cycle, before any pacing (set when the first estimate
     /// settles): the burst the limiter lets through at once.
     first_burst: Option<u64>,
     /// Rejections in a row of requests paced no faster than the unpaced goodput.
     unrelated_strikes: u32,
+    /// Rejections since the first estimate settled (for a [`Trial`]).
+    paced_rejections: u64,
     /// Until when `429`s do not start the pacer (it concluded they are not about the pace).
     calm_until: Option<Duration>,
+    /// That conclusion, checked against the answers to the requests sent unpaced after it.
+    trial: Option<Trial>,
+}
+
+/// A conclusion that the `429`s are not about the pace, on trial. Stepping aside sends the
+/// requests unpaced again, as the first batch was: a server answering `429` at random lets
+/// the same share of them through as of the first batch, while a limiter whose burst the
+/// first batch spent lets through only what it refills (a bucket of 10 a second holding
+/// 40: 40 of the first 64, then 10 a second of however many are sent). Once as many answers
+/// as the first batch had came back, a share under [`PROVEN_SHARE`] of the first batch's
+/// proves a limiter, and the pacer starts again at what got through meanwhile (unpaced
+/// requests keep a limiter busy: that is its rate). Shares, not counts: fewer requests may
+/// leave at each opening than made the first batch.
+#[derive(Debug, Clone, Copy)]
+struct Trial {
+    /// When the requests on trial started to leave: the end of the window that ended pacing.
+    from: Duration,
+    /// The share of answers that got through before: in the first batch, or paced since
+    /// (the higher; a limiter lets most paced requests through, and a first batch that met
+    /// a large burst may show a low share).
+    share_before: f64,
+    /// How many answers the first batch had: as many are needed for a verdict.
+    answers_needed: u64,
+    /// Rejections of requests sent since `from`.
+    rejections: u64,
+}
+
+impl Default for Pacer {
+    fn default() -> Self {
+        Pacer {
+            active: AtomicBool::default(),
+            schedule: AtomicU64::default(),
+            state: Mutex::default(),
+            successes: Successes::default(),
+            counting_late: AtomicBool::default(),
+            late_successes: AtomicU64::default(),
+            trial_from: AtomicU64::new(u64::MAX),
+            trial_successes: AtomicU64::default(),
+        }
+    }
 }
 
 impl Default for State {
@@ -512,10 +574,12 @@ impl Default for State {
             early_rejections: 0,
             first_cycle: None,
             provisional: false,
-            interleaved: false,
+            first_batch: FirstBatch::MostlyRejected,
             first_burst: None,
             unrelated_strikes: 0,
+            paced_rejections: 0,
             calm_until: None,
+            trial: None,
         }
     }
 }
@@ -614,6 +678,64 @@ impl Pacer {
         self.schedule.load(Ordering::Acquire)
     }
 
+    /// A `429` during the calm, for a request sent at `sent_at`: counted toward the trial of
+    /// the conclusion that 429s are not about the pace, and the verdict once enough answers
+    /// came back (see [`Trial`]). A proven limiter restarts the pacer at what got through
+    /// since stepping aside, and its 429s are never doubted again.
+    fn judge_trial(
+        &self,
+        state: &mut State,
+        now: Duration,
+        sent_at: Duration,
+        requested: Option<Duration>,
+    ) {
+        let Some(trial) = state.trial.as_mut().filter(|t| sent_at >= t.from) else {
+            return;
+        };
+        trial.rejections = trial.rejections.saturating_add(1);
+        let successes = self.trial_successes.load(Ordering::Acquire);
+        let answers = successes.saturating_add(trial.rejections);
+        if answers < trial.answers_needed {
+            return;
+        }
+        let trial = *trial;
+        self.end_trial(state);
+        let share = successes as f64 / answers as f64;
+        if share >= trial.share_before * PROVEN_SHARE {
+            return;
+        }
+        // Requests left unpaced at every opening and kept the limiter busy: what got through
+        // since is about its rate. (A little over it, counting what it refilled during the
+        // window before; under it when the answers of the last opening are not all in. Over
+        // is the side to err on: a later rejection steps the pace down, while a pace under
+        // the limit would stay there for 30 s.)
+        let since = now.saturating_sub(trial.from);
+        let goodput = (successes as f64 / since.max(Duration::from_secs(1)).as_secs_f64())
+            .max(SLOWEST_LEARNED_RATE);
+        let window_end = now.saturating_add(requested.unwrap_or(Duration::ZERO));
+        *state = State {
+            rate: goodput * (1.0 - MARGIN),
+            source: PaceSource::Learned,
+            ceiling: Some(goodput),
+            stated: state.stated,
+            cycle_start: Some(window_end),
+            last_change: window_end,
+            last_throttle: Some(now),
+            first_cycle: Some((trial.from, since)),
+            first_batch: FirstBatch::Exhausted,
+            first_burst: Some(successes),
+            ..State::default()
+        };
+        self.reschedule(state);
+        self.active.store(true, Ordering::Release);
+    }
+
+    /// Ends the trial, if one runs.
+    fn end_trial(&self, state: &mut State) {
+        state.trial = None;
+        self.trial_from.store(u64::MAX, Ordering::Release);
+    }
+
     /// Settles the first learned estimate once its window has opened (`now` past it), from
     /// the whole first cycle: what the client tried to send (successes and rejections), an
     /// upper bound of the server's pace that the window does not hide.
@@ -631,7 +753,10 @@ impl Pacer {
         let attempted = successes.saturating_add(state.early_rejections) as f64 / seconds;
         state.rate = attempted.max(SLOWEST_LEARNED_RATE) * (1.0 - MARGIN);
         self.counting_late.store(false, Ordering::Release);
-        state.interleaved = self.late_successes.swap(0, Ordering::AcqRel) > state.early_rejections;
+        state.first_batch = FirstBatch::of(
+            self.late_successes.swap(0, Ordering::AcqRel),
+            state.early_rejections,
+        );
         state.first_burst = Some(successes);
         self.reschedule(state);
     }
@@ -719,10 +844,21 @@ impl Pacer {
     /// failure rate, then pace the client lower at every random `429`). Counted lock-free, so
     /// the first `429` can be measured against what got through before it. The pacer's
     /// "successes" below are these answers.
+    ///
+    /// For an answer whose request was sent at a known time, see
+    /// [`Pacer::on_admitted_sent_at`]; this one counts it as sent at `now`.
     pub fn on_admitted(&self, now: Duration) {
+        self.on_admitted_sent_at(now, now);
+    }
+
+    /// [`Pacer::on_admitted`] for a request sent at `sent_at`.
+    pub fn on_admitted_sent_at(&self, now: Duration, sent_at: Duration) {
         self.successes.record(now);
         if self.counting_late.load(Ordering::Acquire) {
             self.late_successes.fetch_add(1, Ordering::AcqRel);
+        }
+        if nanos(sent_at) >= self.trial_from.load(Ordering::Acquire) {
+            self.trial_successes.fetch_add(1, Ordering::AcqRel);
         }
     }
 
@@ -752,12 +888,19 @@ impl Pacer {
         self.settle_if_due(&mut state, now);
         if state.calm_until.is_some_and(|until| now < until) {
             // Concluded lately that these 429s are not about the pace: the window they
-            // close is all the client does about them.
+            // close is all the client does about them, unless the answers since show a
+            // limiter after all (see `Trial`).
+            self.judge_trial(&mut state, now, sent_at, requested);
             return;
+        }
+        if state.trial.is_some() {
+            self.end_trial(&mut state);
         }
         let was_active = self.is_active();
         if !was_active {
             state.early_rejections = state.early_rejections.saturating_add(1);
+        } else if !state.provisional {
+            state.paced_rejections = state.paced_rejections.saturating_add(1);
         }
         if let Some(quota) = quota
             && state.stated != Some(quota)
@@ -832,18 +975,46 @@ impl Pacer {
             // Unless the first batch looked like a limiter's (its 429s came after its
             // successes, not among them): then what got through unpaced may be a burst
             // larger than a second of the limiter's rate (a bucket of 20 a second holding
-            // 40), and only a pace under half of it counts.
+            // 40), and only a pace under half of it counts; or none, when hardly a success
+            // came after its first 429 (a bucket of 2 a second holding 40: see `FirstBatch`).
             let unrelated = state
                 .unpaced_goodput()
-                .is_some_and(|g| paced_at <= if state.interleaved { g } else { g * 0.5 });
+                .is_some_and(|g| match state.first_batch {
+                    FirstBatch::Mixed => paced_at <= g,
+                    FirstBatch::MostlyRejected => paced_at <= g * 0.5,
+                    FirstBatch::Exhausted => false,
+                });
             if unrelated {
                 state.unrelated_strikes += 1;
             } else {
                 state.unrelated_strikes = 0;
             }
             if state.unrelated_strikes >= UNRELATED_STRIKES {
+                // Put the conclusion on trial (see `Trial`): the share of answers that got
+                // through so far, in the first batch or paced since (the higher), against
+                // the share of what is sent from now on.
+                let paced_since = state.first_cycle.map_or(history, |(start, cycle)| {
+                    history.max(start.saturating_add(cycle))
+                });
+                let (paced, _) = self.successes.since(paced_since, now);
+                let paced_share =
+                    paced as f64 / paced.saturating_add(state.paced_rejections).max(1) as f64;
+                let trial = state.first_burst.map(|burst| {
+                    let answers = burst.saturating_add(state.early_rejections).max(1);
+                    Trial {
+                        from: window_end,
+                        share_before: (burst as f64 / answers as f64).max(paced_share),
+                        answers_needed: answers.clamp(MIN_TRIAL_ANSWERS, MAX_TRIAL_ANSWERS),
+                        rejections: 0,
+                    }
+                });
+                if trial.is_some() {
+                    self.trial_successes.store(0, Ordering::Release);
+                    self.trial_from.store(nanos(window_end), Ordering::Release);
+                }
                 *state = State {
                     calm_until: Some(now.saturating_add(CALM)),
+                    trial,
                     stated: state.stated,
                     ..State::default()
                 };
@@ -859,7 +1030,11 @@ impl Pacer {
             // step. After a first batch that looked like a limiter's, 40%: the first
             // estimate (what the client tried, often twice what got through) is far above
             // the limit, and every step down costs a window of idle client.
-            let floor_share = if state.interleaved { 0.7 } else { 0.4 };
+            let floor_share = if state.first_batch == FirstBatch::Mixed {
+                0.7
+            } else {
+                0.4
+            };
             let estimate = state
                 .estimate(&self.successes, now)
                 .min(paced_at * 0.95)
@@ -903,6 +1078,38 @@ impl Pacer {
             self.reschedule(&mut state);
         }
         self.active.store(true, Ordering::Release);
+    }
+}
+
+/// How the first batch that met a `429` was answered after that first `429`: what tells a
+/// limiter that ran out from a server answering `429` at random, whatever the pace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FirstBatch {
+    /// More successes than rejections came after it, as answers drawn at random do.
+    Mixed,
+    /// Rejections outnumbered successes, but successes still came, more than one per three
+    /// rejections (a server rejecting half its requests at random, say).
+    MostlyRejected,
+    /// Mostly rejections came after it: a limiter that ran out. Its burst can be many
+    /// seconds of its rate (a bucket of 2 a second holding 40), so no pace under what got
+    /// through unpaced shows that its `429`s are not about the pace.
+    Exhausted,
+}
+
+impl FirstBatch {
+    /// From the successes that arrived after the first `429` (from requests sent before it)
+    /// and the batch's rejections. A limiter's successes all come before its first `429` at
+    /// the server, but over many connections the answers come back in any order: on
+    /// loopback, 7 of a bucket's 40 arrived after the first of its 57 rejections. At most one
+    /// success per three rejections is taken for a limiter's.
+    fn of(late_successes: u64, rejections: u64) -> FirstBatch {
+        if late_successes > rejections {
+            FirstBatch::Mixed
+        } else if late_successes.saturating_mul(3) <= rejections {
+            FirstBatch::Exhausted
+        } else {
+            FirstBatch::MostlyRejected
+        }
     }
 }
 
@@ -994,6 +1201,11 @@ impl State {
             Some(ceiling) => (self.rate * 1.02).min(ceiling * 0.95).max(self.rate),
         };
     }
+}
+
+/// `at` in nanoseconds, saturating (for the lock-free trial count).
+fn nanos(at: Duration) -> u64 {
+    u64::try_from(at.as_nanos()).unwrap_or(u64::MAX - 1)
 }
 
 /// The spacing for `rate` requests per second (zero for an absurd rate).

@@ -334,7 +334,7 @@ impl RetryRun {
                 Outcome::Transport(_) => false,
             };
             if admitted {
-                self.shared.pacer().on_admitted(now);
+                self.shared.pacer().on_admitted_sent_at(now, self.sent_at);
             }
             if !rate_limited && let Some(quota) = self.statement.quota() {
                 self.shared.pacer().on_statement(quota);
