@@ -7,7 +7,7 @@
 //! call, 429s and failed calls.
 //!
 //! ```text
-//! cargo run --release --example ratelimit               # every shape (about 11 minutes)
+//! cargo run --release --example ratelimit               # every shape (about 15 minutes)
 //! cargo run --release --example ratelimit -- tb-50-5    # shapes whose name contains this
 //! cargo run --release --example ratelimit -- slowapi    # FastAPI behind slowapi (PyPI)
 //! ```
