@@ -853,11 +853,10 @@ fn requests_held_at_a_provisional_pace_look_again_when_it_settles() {
     );
 }
 
-#[test]
-fn rejections_at_random_whatever_the_pace_turn_the_pacer_off_for_a_while() {
+/// Unpaced, 40 a second got through; then a 429, and the rest of the batch mostly
+/// succeeds: 429s among successes, as answers drawn at random come. The window opens at 2 s.
+fn mixed_first_batch() -> Pacer {
     let pacer = Pacer::default();
-    // Unpaced, 40 a second got through; then a 429, and the rest of the batch mostly
-    // succeeds: 429s among successes, as answers drawn at random come.
     for i in 0..40 {
         pacer.on_admitted(ms(i * 25));
     }
@@ -866,6 +865,12 @@ fn rejections_at_random_whatever_the_pace_turn_the_pacer_off_for_a_while() {
         pacer.on_admitted(ms(1001 + i));
     }
     pacer.schedule(secs(2));
+    pacer
+}
+
+#[test]
+fn rejections_at_random_whatever_the_pace_turn_the_pacer_off_for_a_while() {
+    let pacer = mixed_first_batch();
     assert!(pacer.is_active());
     // Over the first cycle (to the window's end, 2 s), 20 a second got through unpaced.
     // Paced and rejected at the first estimate (what the client tried: a little above
@@ -898,20 +903,23 @@ fn rejections_at_random_whatever_the_pace_turn_the_pacer_off_for_a_while() {
 /// A pacer that stepped aside as in the test above (429s that look random, paced requests
 /// rejected twice), its window open again at 5.6 s.
 fn stepped_aside() -> Pacer {
-    let pacer = Pacer::default();
-    for i in 0..40 {
-        pacer.on_admitted(ms(i * 25));
-    }
-    pacer.on_throttle(secs(1), ms(990), Some(secs(1)), None);
-    for i in 0..4 {
-        pacer.on_admitted(ms(1001 + i));
-    }
-    pacer.schedule(secs(2));
+    let pacer = mixed_first_batch();
     for at in [2200, 3400, 4600] {
         pacer.on_throttle(ms(at), ms(at - 10), Some(secs(1)), None);
     }
     assert!(!pacer.is_active());
     pacer
+}
+
+/// Answers to a batch sent unpaced when the window opened at 5.6 s: `through` got through,
+/// then `rejected` 429s came, `gap` apart.
+fn answer_batch_sent_at_opening(pacer: &Pacer, through: u64, rejected: u64, gap: u64) {
+    for i in 0..through {
+        pacer.on_admitted_sent_at(ms(5610 + i), ms(5600));
+    }
+    for i in 0..rejected {
+        pacer.on_throttle(ms(5620 + i * gap), ms(5600), Some(secs(1)), None);
+    }
 }
 
 #[test]
@@ -920,12 +928,7 @@ fn a_limiter_taken_for_random_429s_is_paced_again_once_its_answers_show_it() {
     // 10 a second refilled) and 54 rejected: a far smaller share than before. A limiter
     // after all: the pacer starts again, at about what got through.
     let pacer = stepped_aside();
-    for i in 0..10 {
-        pacer.on_admitted_sent_at(ms(5610 + i), ms(5600));
-    }
-    for i in 0..54 {
-        pacer.on_throttle(ms(5620 + i), ms(5600), Some(secs(1)), None);
-    }
+    answer_batch_sent_at_opening(&pacer, 10, 54, 1);
     assert!(pacer.is_active());
     let (rate, source) = pacer.rate().unwrap();
     assert_eq!(source, PaceSource::Learned);
@@ -941,12 +944,7 @@ fn random_429s_keep_the_pacer_aside_when_its_conclusion_is_checked() {
     // The same 64 requests, 429s drawn at random: 58 through, 6 rejected, the share of the
     // first batch. The pacer stays aside; later 429s do not start it either.
     let pacer = stepped_aside();
-    for i in 0..58 {
-        pacer.on_admitted_sent_at(ms(5610 + i), ms(5600));
-    }
-    for i in 0..6 {
-        pacer.on_throttle(ms(5620 + i * 10), ms(5600), Some(secs(1)), None);
-    }
+    answer_batch_sent_at_opening(&pacer, 58, 6, 10);
     assert!(!pacer.is_active());
     for i in 0..64 {
         pacer.on_throttle(ms(6700 + i), ms(6690), Some(secs(1)), None);
