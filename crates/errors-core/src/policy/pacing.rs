@@ -34,8 +34,8 @@ const CALM: Duration = Duration::from_secs(30);
 /// that make the pacer conclude its `429`s are not about the pace.
 const UNRELATED_STRIKES: u32 = 2;
 
-/// The batch sent unpaced after stepping aside proves a limiter when the share of it that
-/// gets through falls under this much of the first batch's share (see `Trial`).
+/// The requests sent unpaced after stepping aside prove a limiter when the share of them that
+/// gets through falls under this much of the share before (see `Trial`).
 const PROVEN_SHARE: f64 = 0.7;
 /// Bounds of the answers a trial needs (the first batch's count, within these).
 const MIN_TRIAL_ANSWERS: u64 = 32;
@@ -525,8 +525,8 @@ struct State {
 /// the same share of them through as of the first batch, while a limiter whose burst the
 /// first batch spent lets through only what it refills (a bucket of 10 a second holding
 /// 40: 40 of the first 64, then 10 a second of however many are sent). Once as many answers
-/// as the first batch had came back, a share under [`PROVEN_SHARE`] of the first batch's
-/// proves a limiter, and the pacer starts again at what got through meanwhile (unpaced
+/// as the first batch had came back, a share under [`PROVEN_SHARE`] of the share before (the
+/// first batch's, or the paced requests', the higher) proves a limiter, and the pacer starts again at what got through meanwhile (unpaced
 /// requests keep a limiter busy: that is its rate). Shares, not counts: fewer requests may
 /// leave at each opening than made the first batch.
 #[derive(Debug, Clone, Copy)]
@@ -1101,7 +1101,8 @@ impl FirstBatch {
     /// and the batch's rejections. A limiter's successes all come before its first `429` at
     /// the server, but over many connections the answers come back in any order: on
     /// loopback, 7 of a bucket's 40 arrived after the first of its 57 rejections. At most one
-    /// success per three rejections is taken for a limiter's.
+    /// success per three rejections is taken for a limiter's. (In one run 39 of the 40 came
+    /// after: a [`Trial`] catches such a limiter later.)
     fn of(late_successes: u64, rejections: u64) -> FirstBatch {
         if late_successes > rejections {
             FirstBatch::Mixed
