@@ -977,6 +977,12 @@ impl Pacer {
             // larger than a second of the limiter's rate (a bucket of 20 a second holding
             // 40), and only a pace under half of it counts; or none, when hardly a success
             // came after its first 429 (a bucket of 2 a second holding 40: see `FirstBatch`).
+            // What got through since pacing began: after the first, unpaced cycle (whose
+            // burst is not a rate), within the history (12.8 s).
+            let paced_since = state.first_cycle.map_or(history, |(start, cycle)| {
+                history.max(start.saturating_add(cycle))
+            });
+            let (paced, paced_oldest) = self.successes.since(paced_since, now);
             let unrelated = state
                 .unpaced_goodput()
                 .is_some_and(|g| match state.first_batch {
@@ -993,10 +999,6 @@ impl Pacer {
                 // Put the conclusion on trial (see `Trial`): the share of answers that got
                 // through so far, in the first batch or paced since (the higher), against
                 // the share of what is sent from now on.
-                let paced_since = state.first_cycle.map_or(history, |(start, cycle)| {
-                    history.max(start.saturating_add(cycle))
-                });
-                let (paced, _) = self.successes.since(paced_since, now);
                 let paced_share =
                     paced as f64 / paced.saturating_add(state.paced_rejections).max(1) as f64;
                 let trial = state.first_burst.map(|burst| {
@@ -1043,12 +1045,8 @@ impl Pacer {
             // since the first, unpaced cycle (whose burst is not a rate): rejections that
             // are not about the pace (a limiter answering 429 at random) must not spiral the
             // client down to a crawl.
-            let paced_since = state.first_cycle.map_or(history, |(start, cycle)| {
-                history.max(start.saturating_add(cycle))
-            });
-            let (sustained, oldest) = self.successes.since(paced_since, now);
-            let lived = oldest.map_or(Successes::span(), |o| now.saturating_sub(o));
-            let sustained = sustained as f64
+            let lived = paced_oldest.map_or(Successes::span(), |o| now.saturating_sub(o));
+            let sustained = paced as f64
                 / lived
                     .clamp(Duration::from_secs(1), Successes::span())
                     .as_secs_f64();
