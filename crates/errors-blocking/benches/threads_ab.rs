@@ -10,6 +10,14 @@
 //! its stack (a current-thread runtime on a thread of its own, `Handle::block_on` on the
 //! caller): the threading model without the stack, to tell the two costs apart.
 //!
+//! Two more try other threading models (BENCHMARKS.md, "other threading models"):
+//! `ours_spawned` is the facade's async stack (`ApiClient::send`) spawned whole onto a
+//! runtime thread, the caller waiting on a oneshot: `reqwest::blocking`'s model with our
+//! stack. `bare_turns` is bare reqwest on one current-thread runtime that the calling
+//! threads drive in turn (`Runtime::block_on` shared: the caller holding the driver runs
+//! everyone's connections), with no thread of its own, so nothing drives the pool between
+//! calls.
+//!
 //! `cargo bench -p errors-blocking --bench threads_ab`
 //! (`-- pair=ours,bare` or `-- pair=bare,theirs` compares another pair; `-- only=ours` runs
 //! one contender, for a profiler; `-- rounds=N` changes the number of rounds,
@@ -77,6 +85,12 @@ fn main() {
     let bare_handle = bare_runtime.handle().clone();
     std::thread::spawn(move || bare_runtime.block_on(std::future::pending::<()>()));
     let bare_client = reqwest::Client::new();
+    let spawned_api = errors_http::ApiClient::builder().build().unwrap();
+    let turns_runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let turns_client = reqwest::Client::new();
 
     let ours = || {
         let response = ours_client
@@ -95,12 +109,36 @@ fn main() {
         });
         assert_eq!(body.len(), support::BODY_LEN);
     };
+    let ours_spawned = || {
+        let api = spawned_api.clone();
+        let url = url.clone();
+        let (sender, receiver) = tokio::sync::oneshot::channel();
+        bare_handle.spawn(async move {
+            let response = api
+                .send(api.request(errors_blocking::Method::GET, &url))
+                .await;
+            let _ = sender.send(response);
+        });
+        let response = receiver.blocking_recv().unwrap().unwrap();
+        assert_eq!(response.body.len(), support::BODY_LEN);
+    };
+    let bare_turns = || {
+        let body = turns_runtime.block_on(async {
+            let response = turns_client.get(&url).send().await.unwrap();
+            response.bytes().await.unwrap()
+        });
+        assert_eq!(body.len(), support::BODY_LEN);
+    };
     let contender = |name: &str| -> &(dyn Fn() + Sync) {
         match name {
+            "ours_spawned" => &ours_spawned,
+            "bare_turns" => &bare_turns,
             "ours" => &ours,
             "theirs" => &theirs,
             "bare" => &bare,
-            other => panic!("no contender {other:?}: ours, theirs or bare"),
+            other => {
+                panic!("no contender {other:?}: ours, theirs, bare, ours_spawned or bare_turns")
+            }
         }
     };
 

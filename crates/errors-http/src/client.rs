@@ -14,7 +14,7 @@ use serde::de::DeserializeOwned;
 use crate::attempts::Attempts;
 use crate::downstream::Layered;
 use crate::error::{Error, ErrorKind};
-use crate::layer::{ClientLayer, ReadWholeBody};
+use crate::layer::{ClientLayer, ReadWholeBody, WholeBody};
 use crate::middleware::RetryMiddleware;
 use crate::origin::same_origin;
 use crate::response::ResponseExt as _;
@@ -235,20 +235,26 @@ impl ApiClient {
             .unwrap_or_default();
         let status = response.status();
         let headers = std::mem::take(response.headers_mut());
-        // Already in memory (read by the client's layer within the attempt).
-        match response.bytes().await {
-            Ok(body) => Ok(ApiResponse {
-                status,
-                headers,
-                body,
-                attempts,
-            }),
-            Err(e) => Err(Error::with_history(
-                ErrorKind::Transport(e.into()),
-                attempts,
-                None,
-            )),
-        }
+        // Read by the client's layer within the attempt.
+        let body = match response.extensions_mut().remove::<WholeBody>() {
+            Some(WholeBody(body)) => body,
+            None => match response.bytes().await {
+                Ok(body) => body,
+                Err(e) => {
+                    return Err(Error::with_history(
+                        ErrorKind::Transport(e.into()),
+                        attempts,
+                        None,
+                    ));
+                }
+            },
+        };
+        Ok(ApiResponse {
+            status,
+            headers,
+            body,
+            attempts,
+        })
     }
 
     /// Sends a request and decodes the success body as JSON into `T`.

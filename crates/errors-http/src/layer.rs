@@ -13,7 +13,7 @@
 use bytes::{Bytes, BytesMut};
 use http::header::{self, HeaderMap, HeaderName};
 use http::{Extensions, Method, StatusCode};
-use reqwest::{Request, Response, ResponseBuilderExt as _, Url};
+use reqwest::{Request, Response};
 use reqwest_middleware::{Middleware, Next};
 
 use crate::downstream::Downstream;
@@ -31,6 +31,13 @@ const MAX_PREALLOCATION: usize = 16 << 20;
 /// Marks a request whose success body is read inside the attempt.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct ReadWholeBody;
+
+/// A success body read whole inside the attempt, carried in the response's extensions to
+/// [`ApiClient::send`](crate::ApiClient::send) (the response's own body is then spent).
+/// Cheaper than building a new response around it: no copy of the URL, headers or
+/// extensions.
+#[derive(Debug, Clone)]
+pub(crate) struct WholeBody(pub(crate) Bytes);
 
 #[derive(Debug, Clone)]
 pub(crate) struct ClientLayer {
@@ -90,10 +97,11 @@ impl ClientLayer {
         let mut response = self.send_following(request, extensions, below).await?;
         let status = response.status();
         if read_whole_body && !errors_core::is_error_status(status) {
-            response = self
-                .read_whole(response)
+            let body = self
+                .read_whole(&mut response)
                 .await
                 .map_err(reqwest_middleware::Error::middleware)?;
+            response.extensions_mut().insert(WholeBody(body));
         }
         Ok(response)
     }
@@ -161,7 +169,7 @@ impl ClientLayer {
     /// Reads a success body whole, or fails with [`ErrorKind::ResponseTooLarge`] as soon as
     /// it is known to exceed the limit (from `Content-Length`, or while reading), buffering
     /// nothing past the limit.
-    async fn read_whole(&self, mut response: Response) -> Result<Response, Error> {
+    async fn read_whole(&self, response: &mut Response) -> Result<Bytes, Error> {
         let limit = self.max_response_bytes;
         let too_large = |limit| Error::new(ErrorKind::ResponseTooLarge { limit });
         let declared = response.content_length();
@@ -187,7 +195,7 @@ impl ClientLayer {
             }
             body.extend_from_slice(&chunk);
         }
-        Ok(rebuild(response, body.freeze()))
+        Ok(body.freeze())
     }
 }
 
@@ -210,25 +218,5 @@ fn strip_credentials(headers: &mut HeaderMap, auth_header: Option<&HeaderName>) 
         .collect();
     for name in sensitive {
         headers.remove(name);
-    }
-}
-
-/// The same response with its body already in memory.
-fn rebuild(mut response: Response, body: Bytes) -> Response {
-    let url: Url = response.url().clone();
-    let mut builder = http::Response::builder()
-        .status(response.status())
-        .version(response.version());
-    if let Some(headers) = builder.headers_mut() {
-        *headers = std::mem::take(response.headers_mut());
-    }
-    if let Some(extensions) = builder.extensions_mut() {
-        *extensions = std::mem::take(response.extensions_mut());
-    }
-    let builder = builder.url(url);
-    match builder.body(body) {
-        Ok(rebuilt) => Response::from(rebuilt),
-        // Unreachable: status, version and headers come from a valid response.
-        Err(_) => response,
     }
 }
