@@ -589,3 +589,27 @@ fn limiters_in_front_of_a_failing_service_are_learned_at_their_pace() {
         }
     }
 }
+
+#[test]
+fn a_queue_a_minute_long_loses_no_call_when_the_pace_changes() {
+    // 64 calls in flight against 1 or 2 a second: each call waits about a minute behind the
+    // pacer, half its 120 s deadline. Every change of pace used to drop the queue's order
+    // (each holder took a new slot at the back when it woke) and a request rejected after
+    // its turn went to the back too: pushed back twice, a call passed its deadline. 20 of
+    // 300 calls failed against 1 a second holding 5, 23 against 1 a second holding 1.
+    for (rate, burst, stated) in [
+        (1.0, 5.0, false),
+        (1.0, 1.0, false),
+        (2.0, 5.0, false),
+        (1.0, 5.0, true),
+    ] {
+        let mut limiter = TokenBucket::new(rate, burst);
+        let report = batch(&mut limiter, stated, 300, 64);
+        let name = format!("bucket {rate}/s, burst {burst}, stated {stated}");
+        eprintln!("{name}: {report:?}");
+        assert_eq!(report.failed, 0, "{name}: {report:?}");
+        assert!(report.requests_per_call <= 1.3, "{name}: {report:?}");
+        assert!(report.vs_ideal <= 1.15, "{name}: {report:?}");
+        assert!(!report.stepped_aside, "{name}: {report:?}");
+    }
+}

@@ -640,6 +640,98 @@ fn a_held_request_looks_again_after_waking_and_keeps_its_place_otherwise() {
     assert_eq!(record.waited, record.held);
 }
 
+/// When `run`, woken at `now`, may send: it looks again after each hold, as the middleware
+/// does (a held request's place can move while it sleeps).
+fn send_time(run: &mut errors_core::RetryRun, mut now: Duration) -> Duration {
+    for _ in 0..10 {
+        let hold = run.before_attempt(now).unwrap();
+        if hold.is_zero() {
+            return now;
+        }
+        now += hold;
+    }
+    panic!("a held request keeps looking again")
+}
+
+/// A client paced at a stated 10 a second with 20 requests queued behind the pacer; the
+/// first of them is sent and rejected with `rejection`, and a request arrives just after.
+/// Returns when each of them is sent: the rejected one's retry, the 19 others (woken at
+/// the slots they held), the late one; and when the rejection's window ends.
+fn queue_through_a_rejection(
+    rejection: &ApiError,
+) -> (Duration, Vec<Duration>, Duration, Duration) {
+    let shared = ClientRetryState::without_budget();
+    let policy = RetryPolicy::default().with_retry_after_jitter(0.0);
+    let e10 = rate_limited("Rate limit exceeded: 10 calls per 1 seconds", Some("1"));
+    let mut first = policy.start(Idempotency::Idempotent, &shared, Duration::ZERO, 0);
+    first.before_attempt(Duration::ZERO).unwrap();
+    first.after_attempt(Outcome::Api(&e10), ms(100));
+    let mut holders: Vec<_> = (1..=20)
+        .map(|seed| {
+            let mut run = policy.start(Idempotency::Idempotent, &shared, ms(200), seed);
+            let slot = ms(200) + run.before_attempt(ms(200)).unwrap();
+            (run, slot)
+        })
+        .collect();
+    assert_eq!(send_time(&mut first, ms(1100)), ms(1100));
+    first.after_attempt(ok(), ms(1150));
+
+    let (rejected, sent) = &mut holders[0];
+    let sent = *sent;
+    assert_eq!(rejected.before_attempt(sent), Ok(Duration::ZERO));
+    let answered = sent + ms(50);
+    assert!(matches!(
+        rejected.after_attempt(Outcome::Api(rejection), answered),
+        Decision::Retry { .. }
+    ));
+    let window_end = answered + secs(1);
+    let mut late = policy.start(Idempotency::Idempotent, &shared, answered + ms(10), 99);
+    let late_sent = send_time(&mut late, answered + ms(10));
+    let retry = send_time(rejected, window_end);
+    let others = holders[1..]
+        .iter_mut()
+        .map(|(run, slot)| send_time(run, *slot))
+        .collect();
+    (retry, others, late_sent, window_end)
+}
+
+#[test]
+fn a_request_rejected_after_its_turn_goes_first_and_the_queue_keeps_its_order() {
+    // Rejected at the pace the server stated (the pace stays): the rejected request goes
+    // first once the window opens, the others follow in their order, the late one after
+    // them. It used to go to the back of the queue, and the requests whose slots the window
+    // covered too: with a minute of queue (64 calls in flight against 1 a second), 20 of 300
+    // calls passed their 120 s deadline in the simulation.
+    let same = rate_limited("Rate limit exceeded: 10 calls per 1 seconds", Some("1"));
+    let (retry, others, late, window_end) = queue_through_a_rejection(&same);
+    assert!(retry >= window_end, "{retry:?}");
+    assert!(retry < others[0], "{retry:?} {others:?}");
+    for pair in others.windows(2) {
+        // 10 a second less the margin: 102 ms apart.
+        assert!(pair[1] >= pair[0] + ms(100), "{others:?}");
+    }
+    assert!(late > others[others.len() - 1], "{late:?} {others:?}");
+}
+
+#[test]
+fn a_change_of_pace_stretches_the_queue_and_keeps_its_order() {
+    // The rejection states a slower limit: the queue is spaced at the new pace from the end
+    // of the window, in the same order, ahead of a request that came after the change. The
+    // holders used to take new slots as they woke, behind it.
+    let slower = rate_limited("Rate limit exceeded: 5 calls per 1 seconds", Some("1"));
+    let (retry, others, late, window_end) = queue_through_a_rejection(&slower);
+    assert!(
+        retry >= window_end && retry < others[0],
+        "{retry:?} {others:?}"
+    );
+    assert!(others[0] >= window_end, "{others:?}");
+    for pair in others.windows(2) {
+        // 5 a second less the margin: 204 ms apart.
+        assert!(pair[1] >= pair[0] + ms(200), "{others:?}");
+    }
+    assert!(late > others[others.len() - 1], "{late:?} {others:?}");
+}
+
 #[test]
 fn jitter_never_pushes_a_wait_that_fits_past_the_deadline() {
     let e = rate_limited("Rate limit exceeded", Some("30"));

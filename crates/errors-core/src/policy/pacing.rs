@@ -5,6 +5,7 @@
 //! limit with few rejections, and requests held by a closed window leave one by one instead
 //! of as a herd.
 
+use std::collections::VecDeque;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
@@ -40,6 +41,10 @@ const PROVEN_SHARE: f64 = 0.7;
 /// Bounds of the answers a trial needs (the first batch's count, within these).
 const MIN_TRIAL_ANSWERS: u64 = 32;
 const MAX_TRIAL_ANSWERS: u64 = 256;
+
+/// How many schedule changes a held request can be carried across (see [`Rescale`]); one
+/// held through more takes a new slot at the back.
+const RESCALES_KEPT: usize = 8;
 
 /// A limit a server stated: at most `limit` requests per `window`.
 ///
@@ -435,7 +440,10 @@ pub enum PaceSource {
 /// that limiter again.
 ///
 /// Slots never form a burst: after a closed window the held requests leave one by one at
-/// the paced rate. Time is a [`Duration`] since the driver's anchor; nothing here reads a
+/// the paced rate. The queue keeps its order: when the pace changes, the requests holding
+/// slots are spaced at the new pace from the end of the window, in the same order, ahead of
+/// requests that arrive later; a request rejected after its turn goes first when the
+/// window opens (see [`Pacer::schedule`]). Time is a [`Duration`] since the driver's anchor; nothing here reads a
 /// clock.
 ///
 /// [`ClientRetryState`]: crate::ClientRetryState
@@ -518,6 +526,42 @@ struct State {
     calm_until: Option<Duration>,
     /// That conclusion, checked against the answers to the requests sent unpaced after it.
     trial: Option<Trial>,
+    /// The latest changes of pace between two spaced schedules, oldest first.
+    rescales: VecDeque<Rescale>,
+    /// The head of the queue: the first slot not given to a request the limiter rejected
+    /// after its turn, nor before the current schedule's start.
+    front: Duration,
+}
+
+/// How a spaced schedule maps onto the one that replaced it when the pace changed: the
+/// queue of requests holding slots is stretched (or squeezed) to the new pace from the new
+/// schedule's start, in the same order, and requests that arrive later queue behind it.
+/// Without it every holder took a new slot at the back when it woke, behind requests that
+/// came after it; with a queue a minute long (64 calls in flight against 1 a second), a
+/// holder pushed back twice passed a 120 s deadline.
+#[derive(Debug, Clone, Copy)]
+struct Rescale {
+    /// The schedule replaced (the new one is the next).
+    from: u64,
+    /// When it was replaced: a slot `d` after `at` becomes `d * stretch` after `origin`.
+    at: Duration,
+    /// Where the new schedule starts (the end of the window the change came with).
+    origin: Duration,
+    /// The new interval over the old.
+    stretch: f64,
+}
+
+impl Rescale {
+    /// Where `slot` of the schedule replaced lies in the new one: slots before `at` (due
+    /// already, or taken at the head of the queue) stay.
+    fn map(&self, slot: Duration) -> Duration {
+        if slot < self.at {
+            return slot;
+        }
+        let later = slot.saturating_sub(self.at).as_secs_f64() * self.stretch;
+        self.origin
+            .saturating_add(Duration::try_from_secs_f64(later).unwrap_or(MAX_WINDOW))
+    }
 }
 
 /// A conclusion that the `429`s are not about the pace, on trial. Stepping aside sends the
@@ -580,6 +624,8 @@ impl Default for State {
             paced_rejections: 0,
             calm_until: None,
             trial: None,
+            rescales: VecDeque::new(),
+            front: Duration::ZERO,
         }
     }
 }
@@ -663,9 +709,12 @@ impl Pacer {
         Some((state.rate, state.source))
     }
 
-    /// The current schedule: it changes whenever a `429` or a statement changes the rate,
-    /// and the slots taken under an earlier schedule should be taken again (the requests
-    /// holding them were spaced at a rate no longer believed).
+    /// The current schedule: it changes whenever a `429` or a statement changes the rate
+    /// or closes the window over the queue, or a rejected request goes to the head of the
+    /// queue. A slot taken under an earlier schedule is no longer valid as it is:
+    /// [`RetryRun`](crate::RetryRun) carries it over to its place in the new schedule (the
+    /// queue keeps its order across the last few changes of a spaced pace), or takes a new
+    /// slot when it cannot (after a provisional estimate, or too many changes).
     ///
     /// `now` also settles the first learned estimate once the window that the first `429`
     /// closed has opened (until then it is provisional: the rest of the batch that met the
@@ -765,7 +814,100 @@ impl Pacer {
     /// (their holders take new ones), and the next slot is at the window's opening.
     fn reschedule(&self, state: &mut State) {
         state.next_slot = Duration::ZERO;
+        state.front = Duration::ZERO;
         self.schedule.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// Starts a new schedule after a spaced pace (`old_rate`) changed to another, keeping
+    /// the requests that hold slots in their order (see [`Rescale`]): the new schedule starts
+    /// at `origin` with room for them, and later requests take slots after it.
+    fn rescale(&self, state: &mut State, now: Duration, origin: Duration, old_rate: f64) {
+        let stretch = old_rate / state.rate;
+        if !(stretch.is_finite() && stretch > 0.0) {
+            return self.reschedule(state);
+        }
+        // From the queue's head: 429s that follow one another each close the window a
+        // little further, and must not push the queue back by a whole window each.
+        let head = now.max(state.front);
+        let rescale = Rescale {
+            from: self.schedule.load(Ordering::Acquire),
+            at: head,
+            origin: origin.max(head),
+            stretch,
+        };
+        state.front = rescale.origin;
+        self.push_rescale(state, rescale);
+    }
+
+    /// Starts the schedule `rescale` leads to.
+    fn push_rescale(&self, state: &mut State, rescale: Rescale) {
+        state.next_slot = rescale.map(state.next_slot);
+        if state.rescales.len() == RESCALES_KEPT {
+            state.rescales.pop_front();
+        }
+        state.rescales.push_back(rescale);
+        self.schedule.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// The slot at the head of the queue, from `earliest`, for a request the limiter rejected
+    /// after it waited its turn: the requests queued behind move back one slot, rather than
+    /// the rejected one going to the back of the queue (with a queue a minute long, that
+    /// put it past a 120 s deadline). Returns the slot and its schedule.
+    pub(crate) fn take_front_slot(&self, now: Duration, earliest: Duration) -> (Duration, u64) {
+        if !self.is_active() {
+            return (earliest.max(now), self.schedule.load(Ordering::Acquire));
+        }
+        let mut state = self.lock();
+        self.settle_if_due(&mut state, now);
+        if state.provisional {
+            let at = earliest
+                .max(now)
+                .max(state.cycle_start.unwrap_or(Duration::ZERO));
+            return (at, self.schedule.load(Ordering::Acquire));
+        }
+        let head = now.max(earliest).max(state.front);
+        state.front = head.saturating_add(interval(state.rate));
+        if state.next_slot > head {
+            // Requests hold slots from the head on: they move back one slot.
+            let rescale = Rescale {
+                from: self.schedule.load(Ordering::Acquire),
+                at: head,
+                origin: state.front,
+                stretch: 1.0,
+            };
+            self.push_rescale(&mut state, rescale);
+        } else {
+            state.next_slot = state.front;
+        }
+        (head, self.schedule.load(Ordering::Acquire))
+    }
+
+    /// The slot of the current schedule that takes the place of `slot`, taken under the
+    /// earlier `schedule`, when the pace changed since without losing the queue's order
+    /// (see [`Rescale`]); `None` when the request must take a new slot.
+    pub(crate) fn carry_slot(
+        &self,
+        now: Duration,
+        slot: Duration,
+        schedule: u64,
+    ) -> Option<(Duration, u64)> {
+        if !self.is_active() {
+            return None;
+        }
+        let mut state = self.lock();
+        self.settle_if_due(&mut state, now);
+        if state.provisional {
+            return None;
+        }
+        let (mut slot, mut schedule) = (slot, schedule);
+        for rescale in &state.rescales {
+            if rescale.from == schedule {
+                slot = rescale.map(slot);
+                schedule = rescale.from.wrapping_add(1);
+            }
+        }
+        let current = self.schedule.load(Ordering::Acquire);
+        (schedule == current).then_some((slot, current))
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -897,6 +1039,8 @@ impl Pacer {
             self.end_trial(&mut state);
         }
         let was_active = self.is_active();
+        // Slots were spaced at `state.rate` (not held at a provisional estimate's end).
+        let was_spaced = was_active && !state.provisional;
         if !was_active {
             state.early_rejections = state.early_rejections.saturating_add(1);
         } else if !state.provisional {
@@ -922,7 +1066,11 @@ impl Pacer {
                 state.early_rejections = state.early_rejections.saturating_add(1);
             }
             if state.rate != paced_before {
-                self.reschedule(&mut state);
+                if was_spaced {
+                    self.rescale(&mut state, now, now, paced_before);
+                } else {
+                    self.reschedule(&mut state);
+                }
             }
             return;
         }
@@ -1072,7 +1220,9 @@ impl Pacer {
         state.last_throttle = Some(now);
         // Slots taken at the same rate stay valid (a rejection at the stated pace changes
         // nothing but the window, which holders look at anyway).
-        if !was_active || state.rate != paced_before {
+        if was_spaced && !state.provisional {
+            self.rescale(&mut state, now, window_end, paced_before);
+        } else if !was_active || state.rate != paced_before {
             self.reschedule(&mut state);
         }
         self.active.store(true, Ordering::Release);

@@ -190,7 +190,20 @@ impl RetryRun {
             .deadline
             .map_or(Duration::MAX, |d| self.started.saturating_add(d));
         let pacer = self.shared.pacer();
+        // A slot of an earlier schedule keeps its place in line when the pace changed since
+        // (see `Pacer::carry_slot`), unless the window closed again past it.
+        let carried = match self.hold {
+            Some(Hold {
+                slot,
+                schedule: Some(schedule),
+                ..
+            }) if self.policy.pacing && schedule != pacer.schedule(now) => pacer
+                .carry_slot(now, slot, schedule)
+                .filter(|(slot, _)| *slot >= window_open),
+            _ => None,
+        };
         let (slot, schedule) = match self.hold {
+            _ if let Some((slot, schedule)) = carried => (slot, Some(schedule)),
             // The place taken earlier, unless the window closed again past it or the pacer
             // has drawn a new schedule since (its rate changed after a 429: the slot was
             // spaced at a rate no longer believed).
@@ -301,15 +314,14 @@ impl RetryRun {
             self.pending_wait = wait;
             let back = now.saturating_add(wait);
             self.sent_at = back;
-            // The request the limiter rejected takes its place in the paced queue now, ahead
-            // of the requests that will queue while it waits.
+            // The request the limiter rejected waited its turn: it goes first once the
+            // window opens, ahead of the requests queued behind it.
             if reason == RetryReason::RateLimited && self.policy.pacing {
                 let window_open = self.shared.gate().open_at();
                 let (slot, schedule) = self
                     .shared
                     .pacer()
-                    .take_slot(now, back.max(window_open), Duration::MAX)
-                    .unwrap_or_else(|slot| (slot, 0));
+                    .take_front_slot(now, back.max(window_open));
                 self.hold = Some(Hold {
                     since: back,
                     slot,
