@@ -43,8 +43,10 @@ const MIN_TRIAL_ANSWERS: u64 = 32;
 const MAX_TRIAL_ANSWERS: u64 = 256;
 
 /// How many schedule changes a held request can be carried across (see [`Rescale`]); one
-/// held through more takes a new slot at the back.
-const RESCALES_KEPT: usize = 8;
+/// held through more takes a new slot at the back. Every request of a batch that met the
+/// limit may take the head of the queue in turn, each a change: room for a batch of 64 in
+/// flight and more.
+const RESCALES_KEPT: usize = 128;
 
 /// A limit a server stated: at most `limit` requests per `window`.
 ///
