@@ -190,20 +190,23 @@ impl RetryRun {
             .deadline
             .map_or(Duration::MAX, |d| self.started.saturating_add(d));
         let pacer = self.shared.pacer();
-        // A slot of an earlier schedule keeps its place in line when the pace changed since
-        // (see `Pacer::carry_slot`), unless the window closed again past it.
+        // A slot of an earlier schedule keeps its place in line when the schedule changed
+        // since (see `Pacer::carry_slot`). If the window closed past it meanwhile (the 429s
+        // of a batch arrive over a few milliseconds, each closing it a little further), it
+        // leaves when the window opens: its place is at the head, and a change of pace
+        // already moved the rest of the queue past the window.
         let carried = match self.hold {
             Some(Hold {
                 slot,
                 schedule: Some(schedule),
                 ..
-            }) if self.policy.pacing && schedule != pacer.schedule(now) => pacer
-                .carry_slot(now, slot, schedule)
-                .filter(|(slot, _)| *slot >= window_open),
+            }) if self.policy.pacing && schedule != pacer.schedule(now) => {
+                pacer.carry_slot(now, slot, schedule)
+            }
             _ => None,
         };
         let (slot, schedule) = match self.hold {
-            _ if let Some((slot, schedule)) = carried => (slot, Some(schedule)),
+            _ if let Some((slot, schedule)) = carried => (slot.max(window_open), Some(schedule)),
             // The place taken earlier, unless the window closed again past it or the pacer
             // has drawn a new schedule since (its rate changed after a 429: the slot was
             // spaced at a rate no longer believed).
