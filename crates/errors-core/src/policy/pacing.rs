@@ -861,13 +861,11 @@ impl Pacer {
         }
         let mut state = self.lock();
         self.settle_if_due(&mut state, now);
-        if state.provisional {
-            let at = earliest
-                .max(now)
-                .max(state.cycle_start.unwrap_or(Duration::ZERO));
+        let earliest = earliest.max(now);
+        if let Some(at) = state.provisional_slot(earliest) {
             return (at, self.schedule.load(Ordering::Acquire));
         }
-        let head = now.max(earliest).max(state.front);
+        let head = earliest.max(state.front);
         state.front = head.saturating_add(interval(state.rate));
         if state.next_slot > head {
             // Requests hold slots from the head on: they move back one slot.
@@ -956,13 +954,7 @@ impl Pacer {
         }
         let mut state = self.lock();
         self.settle_if_due(&mut state, now);
-        if state.provisional
-            && let Some(settles) = state.cycle_start
-        {
-            // No slot is spaced at a provisional pace: a request leaves no earlier than the
-            // estimate settles, and takes its slot then (a slot spaced at a pace that may be
-            // ten times too slow could put a request past its deadline for nothing).
-            let at = earliest.max(settles);
+        if let Some(at) = state.provisional_slot(earliest) {
             let schedule = self.schedule.load(Ordering::Acquire);
             return if at < before {
                 Ok((at, schedule))
@@ -1317,6 +1309,15 @@ impl State {
         let burst = self.first_burst?;
         let (_, cycle) = self.first_cycle?;
         Some(burst as f64 / cycle.as_secs_f64())
+    }
+
+    /// The slot of a request ready at `earliest` while the estimate is provisional: no slot
+    /// is spaced at a provisional pace, a request leaves no earlier than the estimate settles
+    /// and takes its slot then (a slot spaced at a pace that may be ten times too slow could
+    /// put a request past its deadline for nothing). `None` once it is settled.
+    fn provisional_slot(&self, earliest: Duration) -> Option<Duration> {
+        let settles = self.cycle_start.filter(|_| self.provisional)?;
+        Some(earliest.max(settles))
     }
 
     /// A learned rate grows while requests queue behind the pacer, no rejection comes, and
