@@ -6,6 +6,9 @@
 //!     [--max-retries N] [--max-wait SECS] [--deadline SECS] [--idempotent] [--cacert PEM] URL
 //! ```
 //!
+//! Every `-H` value is treated as a credential: it is not sent across a redirect to another
+//! origin, and is redacted from an error body that echoes it.
+//!
 //! `--cacert PEM` trusts the certificate authorities in that file in addition to the
 //! system's (as `curl --cacert` does). `--deadline` bounds the whole call, body included.
 //!
@@ -126,8 +129,18 @@ pub(crate) fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args,
 
 fn build(args: &Args, client: &ApiClient) -> RequestBuilder {
     let mut request = client.request(args.method.clone(), &args.url);
+    // Every `-H` may carry a credential (`Authorization`, `X-API-Key`, a cookie): marked
+    // sensitive, it is not sent across a redirect to another origin, and an error body that
+    // echoes it has it redacted.
     for (name, value) in &args.headers {
-        request = request.header(name.as_str(), value.as_str());
+        match reqwest::header::HeaderValue::from_str(value) {
+            Ok(mut sensitive) => {
+                sensitive.set_sensitive(true);
+                request = request.header(name.as_str(), sensitive);
+            }
+            // reqwest reports the invalid value when the request is sent.
+            Err(_) => request = request.header(name.as_str(), value.as_str()),
+        }
     }
     if let Some(body) = &args.body {
         if serde_json::from_str::<Value>(body).is_ok() {

@@ -134,3 +134,77 @@ fn bad_usage_is_an_error_message() {
         );
     }
 }
+
+#[test]
+fn every_header_given_with_h_is_kept_from_other_origins_and_from_echoes() {
+    use wiremock::matchers::path;
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let (api, other) = runtime.block_on(async {
+        let api = MockServer::start().await;
+        let other = MockServer::start().await;
+        Mock::given(path("/export"))
+            .respond_with(
+                ResponseTemplate::new(302)
+                    .insert_header("location", format!("{}/file", other.uri())),
+            )
+            .mount(&api)
+            .await;
+        // An error that echoes what it was sent.
+        Mock::given(path("/echo"))
+            .respond_with(ResponseTemplate::new(401).set_body_raw(
+                r#"{"detail":"invalid key tok-echoed-123"}"#,
+                "application/json",
+            ))
+            .mount(&api)
+            .await;
+        Mock::given(path("/file"))
+            .respond_with(ResponseTemplate::new(200).set_body_raw("{}", "application/json"))
+            .mount(&other)
+            .await;
+        (api, other)
+    });
+    let fetch_with_header = |at: &str, blocking: bool| {
+        let mut args = vec![
+            "-H".to_owned(),
+            "X-Session: tok-echoed-123".to_owned(),
+            format!("{}{at}", api.uri()),
+        ];
+        if blocking {
+            args.insert(0, "--blocking".into());
+        }
+        fetch::report(fetch::run(&fetch::parse_args(args.into_iter()).unwrap()))
+    };
+    for blocking in [false, true] {
+        let (out, code) = fetch_with_header("/export", blocking);
+        assert_eq!(code, 0, "{out}");
+        let (out, code) = fetch_with_header("/echo", blocking);
+        assert_eq!(code, 1, "{out}");
+        assert!(!out.to_string().contains("tok-echoed-123"), "{out}");
+        assert!(
+            out["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("[redacted]"),
+            "{out}"
+        );
+    }
+    runtime.block_on(async {
+        let hops = other.received_requests().await.unwrap();
+        assert_eq!(hops.len(), 2);
+        assert!(
+            hops.iter()
+                .all(|hop| hop.headers.get("x-session").is_none())
+        );
+        let to_api = api.received_requests().await.unwrap();
+        assert!(
+            to_api
+                .iter()
+                .all(|r| r.headers.get("x-session").unwrap() == "tok-echoed-123")
+        );
+    });
+}

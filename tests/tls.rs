@@ -44,14 +44,28 @@ fn pki() -> Pki {
     }
 }
 
-/// An HTTPS server on 127.0.0.1 answering every request with `200 {"ok":true}`; counts the
+/// An HTTPS server on 127.0.0.1 answering every request as `answer` says; counts the
 /// requests it read (after a completed handshake). Stops with its runtime.
 struct TlsServer {
     url: String,
     requests: Arc<AtomicUsize>,
 }
 
+/// How a [`TlsServer`] answers.
+#[derive(Clone, Copy)]
+enum Answer {
+    /// `200 {"ok":true}`.
+    Ok,
+    /// The headers and half the body, then bytes that are not a TLS record: the client's
+    /// TLS layer fails after the handshake, while the body is read.
+    BreakMidBody,
+}
+
 async fn tls_server(pki: &Pki) -> TlsServer {
+    tls_server_answering(pki, Answer::Ok).await
+}
+
+async fn tls_server_answering(pki: &Pki, answer: Answer) -> TlsServer {
     let config = ServerConfig::builder()
         .with_no_client_auth()
         .with_single_cert(vec![pki.leaf.clone()], pki.leaf_key.clone_key())
@@ -81,13 +95,28 @@ async fn tls_server(pki: &Pki) -> TlsServer {
                     }
                 }
                 counter.fetch_add(1, Ordering::SeqCst);
-                let body = r#"{"ok":true}"#;
-                let response = format!(
-                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                    body.len()
-                );
-                let _ = tls.write_all(response.as_bytes()).await;
-                let _ = tls.shutdown().await;
+                match answer {
+                    Answer::Ok => {
+                        let body = r#"{"ok":true}"#;
+                        let response = format!(
+                            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                            body.len()
+                        );
+                        let _ = tls.write_all(response.as_bytes()).await;
+                        let _ = tls.shutdown().await;
+                    }
+                    Answer::BreakMidBody => {
+                        let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 20\r\nconnection: close\r\n\r\n{\"ok\":";
+                        let _ = tls.write_all(head.as_bytes()).await;
+                        let _ = tls.flush().await;
+                        // An application-data record that does not decrypt.
+                        let raw = tls.get_mut().0;
+                        let _ = raw.write_all(b"\x17\x03\x03\x00\x08notvalid").await;
+                        let _ = raw.flush().await;
+                        // Held open: the client fails on the record, not on a closed socket.
+                        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                    }
+                }
             });
         }
     });
@@ -454,4 +483,41 @@ async fn what_the_failures_retrying_cannot_fix_say() {
         }
     }
     insta::assert_snapshot!(text);
+}
+
+/// After the handshake, a TLS failure is a broken connection like a reset: a GET is retried,
+/// a POST (whose outcome is unknown) is not; neither is called a failed handshake.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tls_failure_while_reading_the_body_is_a_transport_failure() {
+    let pki = pki();
+    let server = tls_server_answering(&pki, Answer::BreakMidBody).await;
+    let client = ApiClient::builder()
+        .base_url(&server.url)
+        .add_root_certificates_pem(pki.ca_pem.as_bytes())
+        .policy(policy())
+        .build()
+        .unwrap();
+    let err = client.get_json::<serde_json::Value>("x").await.unwrap_err();
+    assert!(matches!(err.kind(), ErrorKind::Transport(_)), "{err:?}");
+    assert!(!err.to_string().contains("tls handshake"), "{err}");
+    assert_eq!(err.attempts().len(), 4, "{err:?}");
+    assert!(
+        err.attempts()
+            .iter()
+            .all(|a| a.transport == Some(TransportKind::Other)),
+        "{err:?}"
+    );
+    assert_eq!(err.stop_reason(), Some(StopReason::RetriesExhausted));
+    assert_eq!(server.requests.load(Ordering::SeqCst), 4);
+
+    let err = client
+        .post_json::<_, serde_json::Value>("x", &serde_json::json!({}))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.stop_reason(),
+        Some(StopReason::UnsafeToRepeat),
+        "{err:?}"
+    );
+    assert_eq!(server.requests.load(Ordering::SeqCst), 5);
 }

@@ -3,6 +3,7 @@
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
+use std::task::Poll;
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
@@ -13,7 +14,7 @@ use reqwest_middleware::RequestBuilder;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::runtime::RuntimeFlavor;
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, watch};
 
 /// A synchronous client for the API. Cheap to clone; clones share the runtime thread, the
 /// connection pool, the retry budget and the rate-limit window. Its `Debug` output never
@@ -26,6 +27,11 @@ use tokio::sync::oneshot;
 /// can be shared by many threads, whose calls proceed in parallel, and used from
 /// `tokio::task::spawn_blocking` or from a worker of a multi-thread tokio runtime (it steps
 /// aside with `tokio::task::block_in_place` while it waits).
+///
+/// If that thread is gone (a panic in a driver, or a `fork()` after the client was built:
+/// the child has no such thread), every call, in flight or new, fails at once with
+/// [`ErrorKind::RuntimeStopped`] instead of waiting for I/O and timers nothing drives any
+/// more; build a new client.
 ///
 /// It refuses, with [`ErrorKind::BlockingInAsync`], only where waiting could deadlock: on a
 /// thread of a *current-thread* tokio runtime (that runtime, and whatever it serves, would
@@ -54,6 +60,7 @@ use tokio::sync::oneshot;
 /// ```
 ///
 /// [`ErrorKind::BlockingInAsync`]: errors_http::ErrorKind::BlockingInAsync
+/// [`ErrorKind::RuntimeStopped`]: errors_http::ErrorKind::RuntimeStopped
 #[derive(Clone)]
 pub struct Client {
     api: ApiClient,
@@ -76,6 +83,12 @@ struct RuntimeThread {
     handle: tokio::runtime::Handle,
     stop: Option<oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
+    /// Closed when the runtime thread ends, however it ends (its sender lives on that
+    /// thread's stack and is dropped when it returns or unwinds): a call in flight then
+    /// fails at once instead of waiting for I/O and timers nothing drives any more.
+    alive: watch::Receiver<()>,
+    /// The process that started the thread: after `fork()` the child has no such thread.
+    pid: u32,
 }
 
 thread_local! {
@@ -93,9 +106,13 @@ impl RuntimeThread {
             })?;
         let handle = runtime.handle().clone();
         let (stop, stopped) = oneshot::channel::<()>();
+        let (lives, alive) = watch::channel(());
         let thread = thread::Builder::new()
             .name("errors-blocking-runtime".into())
             .spawn(move || {
+                // Dropped before the runtime (a local drops before the closure's captures),
+                // so a call woken by the runtime's shutdown already sees the thread gone.
+                let _lives = lives;
                 ON_CLIENT_RUNTIME.with(|on| on.set(true));
                 // Keeps a timer due within a second armed. A call's deadline is registered
                 // with this runtime's timer from the calling thread; when it is the earliest
@@ -118,6 +135,8 @@ impl RuntimeThread {
             handle,
             stop: Some(stop),
             thread: Some(thread),
+            alive,
+            pid: std::process::id(),
         })
     }
 }
@@ -185,11 +204,25 @@ impl Client {
     /// pool's connection tasks), so callers on many threads make progress in parallel.
     fn run<T>(&self, work: impl Future<Output = Result<T, Error>>) -> Result<T, Error> {
         let step_aside = self.check_context()?;
-        let handle = &self.runtime.handle;
+        let runtime = &*self.runtime;
+        if runtime.pid != std::process::id() || runtime.alive.has_changed().is_err() {
+            return Err(Error::runtime_stopped());
+        }
+        let handle = &runtime.handle;
         // The call's future is several kilobytes (the retry loop, the attempt and reqwest's
         // state); `block_on` moves it through a few frames before pinning it. One allocation
         // is cheaper than those copies: 2-4% more calls per second (BENCHMARKS.md).
-        let work = Box::pin(work);
+        let mut work = Box::pin(work);
+        let mut alive = runtime.alive.clone();
+        let mut stopped = std::pin::pin!(alive.changed());
+        // The thread's end is looked at first: once it is gone, the call's own timers and
+        // I/O must not be polled (tokio fails them, or they never wake).
+        let work = std::future::poll_fn(move |cx| {
+            if stopped.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(Err(Error::runtime_stopped()));
+            }
+            work.as_mut().poll(cx)
+        });
         if step_aside {
             tokio::task::block_in_place(|| handle.block_on(work))
         } else {
@@ -319,7 +352,9 @@ impl ClientBuilder {
         self
     }
 
-    /// The level of retry and failure events (default WARN).
+    /// The level of retry and rate-limit hold events (default DEBUG; a call that fails after
+    /// retrying or on a limit is WARN whatever this says); see
+    /// [`ApiClientBuilder::log_level`].
     pub fn log_level(mut self, level: tracing::Level) -> Self {
         self.api = self.api.log_level(level);
         self
@@ -351,6 +386,13 @@ impl ClientBuilder {
         self
     }
 
+    /// Builds the `reqwest::Client` (an async one) from this builder, with the client's
+    /// redirect policy; see [`ApiClientBuilder::with_client_builder`].
+    pub fn with_client_builder(mut self, builder: reqwest::ClientBuilder) -> Self {
+        self.api = self.api.with_client_builder(builder);
+        self
+    }
+
     /// Adds a middleware below the retry middleware, nearest the network; see
     /// [`ApiClientBuilder::with_middleware`].
     pub fn with_middleware(mut self, middleware: impl reqwest_middleware::Middleware) -> Self {
@@ -372,6 +414,62 @@ impl ClientBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A waker that panics when woken: registered with the runtime's timer, it makes the
+    /// runtime thread's driver panic when the timer fires, as a bug in a driver would.
+    struct PanicOnWake;
+
+    impl std::task::Wake for PanicOnWake {
+        fn wake(self: Arc<Self>) {
+            panic!("a driver on the runtime thread panicked (test)");
+        }
+    }
+
+    #[test]
+    fn a_call_fails_at_once_when_the_runtime_thread_dies() {
+        // A server that accepts and never answers: the call waits on I/O the runtime drives.
+        let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = Client::builder()
+            .base_url(format!("http://{}/", silent.local_addr().unwrap()))
+            .build()
+            .unwrap();
+        let caller = client.clone();
+        let (done, outcome) = std::sync::mpsc::channel();
+        let started = std::time::Instant::now();
+        std::thread::spawn(move || {
+            let _ = done.send(caller.get_json::<serde_json::Value>("stalls"));
+        });
+        // The runtime's timer wakes a panicking waker 50 ms from now, on the runtime thread.
+        let mut bomb = {
+            let _in_runtime = client.runtime.handle.enter();
+            Box::pin(tokio::time::sleep(Duration::from_millis(50)))
+        };
+        let waker = std::task::Waker::from(Arc::new(PanicOnWake));
+        let mut cx = std::task::Context::from_waker(&waker);
+        assert!(bomb.as_mut().poll(&mut cx).is_pending());
+
+        // Without the fix the call hangs for good (no driver fires its deadline either).
+        let result = outcome
+            .recv_timeout(Duration::from_secs(20))
+            .expect("the call returned once the runtime thread died");
+        let err = result.unwrap_err();
+        assert!(
+            matches!(err.kind(), errors_http::ErrorKind::RuntimeStopped),
+            "{err:?}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(20));
+        // A call after the thread died fails at once too, without touching the runtime.
+        let err = client.get_json::<serde_json::Value>("x").unwrap_err();
+        assert!(
+            matches!(err.kind(), errors_http::ErrorKind::RuntimeStopped),
+            "{err:?}"
+        );
+        assert!(
+            err.to_string().contains("runtime thread has stopped"),
+            "{err}"
+        );
+        drop(bomb);
+    }
 
     #[test]
     fn on_its_own_runtime_thread_it_refuses_instead_of_deadlocking() {

@@ -5,7 +5,7 @@ use std::time::Duration;
 use errors_core::http::{HeaderMap, Method, StatusCode};
 use errors_core::{
     ApiError, ClientRetryState, Decision, Idempotency, Outcome, RetryBudget, RetryPolicy,
-    RetryReason, StopReason, TransportFailure,
+    RetryReason, StopReason, TransportFailure, TransportKind,
 };
 
 const NOW: Duration = Duration::from_millis(10);
@@ -521,6 +521,56 @@ fn a_request_that_cannot_be_replayed_is_sent_once() {
         run.after_attempt(Outcome::Api(&e), NOW),
         Decision::Stop(StopReason::NotRetryable)
     );
+}
+
+#[test]
+fn a_post_answered_with_a_redirect_is_never_sent_again() {
+    // POST -> 303 -> GET answered 429 (Retry-After: 1), or refused: the POST was received.
+    let shared = ClientRetryState::without_budget();
+    let limited = error(429, &envelope("RATE_LIMIT_ERROR"), Some("1"));
+    let outcomes = [
+        Outcome::Api(&limited),
+        Outcome::Transport(TransportFailure::connect()),
+    ];
+    for outcome in outcomes {
+        let mut run =
+            RetryPolicy::default().start(Idempotency::NonIdempotent, &shared, Duration::ZERO, 1);
+        run.mark_redirected();
+        assert_eq!(
+            run.after_attempt(outcome, NOW),
+            Decision::Stop(StopReason::UnsafeToRepeat),
+            "{outcome:?}"
+        );
+        // Without the redirect the same outcome is retried: the mark is what stops it.
+        let mut run =
+            RetryPolicy::default().start(Idempotency::NonIdempotent, &shared, Duration::ZERO, 1);
+        assert!(
+            matches!(run.after_attempt(outcome, NOW), Decision::Retry { .. }),
+            "{outcome:?}"
+        );
+        // A request that may be repeated (a GET, or a POST marked safe) is retried all the same.
+        let mut run =
+            RetryPolicy::default().start(Idempotency::Idempotent, &shared, Duration::ZERO, 1);
+        run.mark_redirected();
+        assert!(
+            matches!(run.after_attempt(outcome, NOW), Decision::Retry { .. }),
+            "{outcome:?}"
+        );
+    }
+}
+
+#[test]
+fn a_redirect_that_cannot_be_followed_is_never_retried() {
+    for idempotency in [Idempotency::Idempotent, Idempotency::NonIdempotent] {
+        let decision = first_decision_with(
+            RetryPolicy::default(),
+            idempotency,
+            Outcome::Transport(TransportFailure::redirect()),
+        );
+        assert_eq!(decision, Decision::Stop(StopReason::NotRetryable));
+    }
+    assert!(TransportKind::Redirect.is_permanent());
+    assert_eq!(TransportKind::Redirect.as_str(), "redirect");
 }
 
 #[test]

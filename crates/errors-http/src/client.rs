@@ -58,6 +58,20 @@ struct ClientInner {
     auth: Option<(HeaderName, HeaderValue)>,
 }
 
+/// Where [`ApiClient::request`] sends a path.
+enum Target {
+    Url(reqwest::Url),
+    /// Under the base URL's origin but outside its path (`../admin`): refused.
+    OutsideBase(reqwest::Url),
+    /// Not a URL at all.
+    Invalid,
+}
+
+/// Marks a request whose path resolved outside the base URL's path: the client's layer
+/// fails it with [`ErrorKind::InvalidRequest`] before it is sent.
+#[derive(Debug, Clone)]
+pub(crate) struct RefusedPath(pub(crate) String);
+
 /// Marks a request built by [`ApiClient::request`] with the client that built it: only such
 /// a request may skip the chain its builder carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -147,19 +161,41 @@ impl ApiClient {
     ///
     /// `path` is a path whatever it contains: `"jobs:cancel"` is `<base>/jobs:cancel`, not a
     /// URL with the scheme `jobs`, and a leading `/` stays under the base. Only a string with
-    /// a scheme and `//` (`https://host/...`) is taken as an absolute URL.
+    /// a scheme and `//` (`https://host/...`) is taken as an absolute URL. `..` segments
+    /// (`%2e%2e` too) resolve as in any URL, but a path that resolves outside the base URL's
+    /// path (`"../../admin"` under `https://host/v1/`) is refused: sending it fails with
+    /// [`ErrorKind::InvalidRequest`], nothing is sent. The base URL's query
+    /// (`?api-version=2`) is kept on every request, before the path's own.
     ///
     /// The API key goes only to the base URL's origin (scheme, host and port): a request to
     /// any other origin carries no credential, and a redirect to another origin is followed
     /// without it.
     pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
-        let Some(url) = self.url(path) else {
+        let url = match self.url(path) {
+            Target::Url(url) => url,
             // Not a URL: reqwest reports it when the request is sent (one attempt, not retried).
-            return self
-                .inner
-                .http
-                .request(method, path)
-                .with_extension(self.inner.id);
+            Target::Invalid => {
+                return self
+                    .inner
+                    .http
+                    .request(method, path)
+                    .with_extension(self.inner.id);
+            }
+            // Sent nowhere: the client's layer fails the attempt before it leaves, and it
+            // carries no key whatever happens to it.
+            Target::OutsideBase(url) => {
+                let refused = RefusedPath(format!(
+                    "path {:?} resolves outside the base url's path {:?}",
+                    crate::redact::excerpt(path),
+                    self.inner.base_url.as_ref().map_or("/", |b| b.path()),
+                ));
+                return self
+                    .inner
+                    .http
+                    .request(method, url)
+                    .with_extension(self.inner.id)
+                    .with_extension(refused);
+            }
         };
         let to_api = self
             .inner
@@ -179,23 +215,38 @@ impl ApiClient {
         builder
     }
 
-    /// The URL for `path`, parsed once, or `None` if it is none.
-    fn url(&self, path: &str) -> Option<reqwest::Url> {
-        match &self.inner.base_url {
-            Some(base) if !is_absolute_url(path) => {
-                // `./` keeps a colon in the first segment (`jobs:cancel`) a path, not a scheme.
-                base.join(&format!("./{}", path.trim_start_matches('/')))
-                    .ok()
-            }
-            _ => reqwest::Url::parse(path).ok(),
+    /// The URL for `path`, parsed once: under the base URL, with the base's query kept,
+    /// unless `..` (or `%2e%2e`) leads it out of the base's path.
+    fn url(&self, path: &str) -> Target {
+        let base = match &self.inner.base_url {
+            Some(base) if !is_absolute_url(path) => base,
+            _ => return reqwest::Url::parse(path).map_or(Target::Invalid, Target::Url),
+        };
+        // `./` keeps a colon in the first segment (`jobs:cancel`) a path, not a scheme.
+        let Ok(mut url) = base.join(&format!("./{}", path.trim_start_matches('/'))) else {
+            return Target::Invalid;
+        };
+        // A relative reference replaces the base's query: put it back, before the path's own.
+        if let Some(base_query) = base.query() {
+            let query = match url.query() {
+                Some(own) if !own.is_empty() => format!("{base_query}&{own}"),
+                _ => base_query.to_owned(),
+            };
+            url.set_query(Some(&query));
+        }
+        if url.path().starts_with(base.path()) {
+            Target::Url(url)
+        } else {
+            Target::OutsideBase(url)
         }
     }
 
-    /// The redirect policy of the clients this crate builds, for a `reqwest::Client` you pass
-    /// to [`ApiClientBuilder::with_client`]: reqwest follows up to ten redirects within one
-    /// origin and stops at a redirect to another origin, which [`ApiClient`] then follows
-    /// itself without any credential. (reqwest's default policy strips only `Authorization`
-    /// and cookies, so a key in a custom header, e.g. `X-API-Key`, would follow it.)
+    /// The redirect policy of the clients this crate builds: reqwest follows no redirect,
+    /// and [`ApiClient`] follows them itself, hop by hop, without any credential once a hop
+    /// leaves the API's origin (whatever header carries the key), and knowing that a POST
+    /// answered with a redirect was received. [`ApiClientBuilder::with_client_builder`]
+    /// sets it for you; give it to a `reqwest::Client` you pass to
+    /// [`ApiClientBuilder::with_client`].
     pub fn redirect_policy() -> reqwest::redirect::Policy {
         crate::layer::redirect_policy()
     }
@@ -242,7 +293,7 @@ impl ApiClient {
                 Ok(body) => body,
                 Err(e) => {
                     return Err(Error::with_history(
-                        ErrorKind::Transport(e.into()),
+                        ErrorKind::Transport(crate::redact::reqwest_error(e).into()),
                         attempts,
                         None,
                     ));
@@ -346,7 +397,7 @@ pub struct ApiClientBuilder {
     jitter_seed: Option<u64>,
     body_limit: Option<usize>,
     log_level: Option<tracing::Level>,
-    client: Option<reqwest::Client>,
+    client: Option<ClientSource>,
     root_certificates: Vec<Vec<u8>>,
     user_agent: Option<String>,
     default_headers: HeaderMap,
@@ -369,6 +420,15 @@ impl fmt::Debug for ApiClientBuilder {
     }
 }
 
+/// The reqwest client a builder was given.
+enum ClientSource {
+    /// Used as it is: its redirect policy is its own.
+    Built(reqwest::Client),
+    /// Finished by [`ApiClientBuilder::build`], with the client's redirect policy. (Boxed:
+    /// a reqwest builder is large, and a builder of ours moves by value.)
+    Builder(Box<reqwest::ClientBuilder>),
+}
+
 /// The `User-Agent` sent when none is set: this crate's name and version.
 pub(crate) const DEFAULT_USER_AGENT: &str =
     concat!(env!("CARGO_PKG_NAME"), "/", env!("CARGO_PKG_VERSION"));
@@ -388,8 +448,10 @@ impl ApiClientBuilder {
         self
     }
 
-    /// The URL relative paths are joined to (a trailing `/` is added if missing). Its
-    /// origin is the only one the API key is sent to.
+    /// The URL relative paths are joined to (a trailing `/` is added to its path if
+    /// missing). Its origin is the only one the API key is sent to; its query, if any
+    /// (`https://host/v1?api-version=2`), is kept on every request. A path that resolves
+    /// outside its path is refused (see [`ApiClient::request`]).
     pub fn base_url(mut self, url: impl Into<String>) -> Self {
         self.base_url = Some(url.into());
         self
@@ -476,12 +538,20 @@ impl ApiClientBuilder {
     }
 
     /// Headers added to every request that does not set them itself (merged with earlier
-    /// calls). For non-secret values: the API key belongs in
+    /// calls; a header with several values keeps them all). For non-secret values: the API key belongs in
     /// [`api_key`](ApiClientBuilder::api_key), which is kept to the API's origin.
     pub fn default_headers(mut self, headers: HeaderMap) -> Self {
+        // `HeaderMap`'s owning iterator names a header once, before all of its values: the
+        // values that follow with no name belong to the last one named.
+        let mut current: Option<HeaderName> = None;
         for (name, value) in headers {
             if let Some(name) = name {
-                self.default_headers.insert(name, value);
+                // A header named again here replaces what earlier calls set.
+                self.default_headers.remove(&name);
+                current = Some(name);
+            }
+            if let Some(name) = &current {
+                self.default_headers.append(name.clone(), value);
             }
         }
         self
@@ -492,11 +562,40 @@ impl ApiClientBuilder {
     /// and [`add_root_certificates_pem`](ApiClientBuilder::add_root_certificates_pem) cannot
     /// apply to it: combining them is an error from [`build`](ApiClientBuilder::build).
     ///
-    /// Build it with [`ApiClient::redirect_policy`] (or `Policy::none()`): reqwest's default
-    /// policy follows a redirect to another origin itself, and strips only `Authorization`
-    /// and cookies, so a key sent in a custom header would follow it.
+    /// Its redirect policy is its own, and cannot be read back. reqwest strips only
+    /// `Authorization`, `Proxy-Authorization` and cookies when it follows a redirect to
+    /// another origin, so an API key in any other header (set with
+    /// [`auth_header`](ApiClientBuilder::auth_header), e.g. `X-API-Key`) could follow one:
+    /// [`build`](ApiClientBuilder::build) refuses that combination. Prefer
+    /// [`with_client_builder`](ApiClientBuilder::with_client_builder), which makes the
+    /// client follow redirects the safe way whatever carries the key; or build the client
+    /// with [`ApiClient::redirect_policy`].
     pub fn with_client(mut self, client: reqwest::Client) -> Self {
-        self.client = Some(client);
+        self.client = Some(ClientSource::Built(client));
+        self
+    }
+
+    /// Builds the reqwest client from this builder (your pool, TLS, proxy and timeout
+    /// settings), with the redirect policy replaced by [`ApiClient::redirect_policy`]: the
+    /// client follows redirects itself, without the key once a hop leaves the API's origin.
+    /// [`timeout`](ApiClientBuilder::timeout), [`connect_timeout`](ApiClientBuilder::connect_timeout)
+    /// and [`add_root_certificates_pem`](ApiClientBuilder::add_root_certificates_pem) apply
+    /// to it too.
+    ///
+    /// ```
+    /// use errors_http::ApiClient;
+    ///
+    /// let client = ApiClient::builder()
+    ///     .base_url("https://api.example.com/v1")
+    ///     .api_key("sk-test")
+    ///     .auth_header("X-API-Key", None)
+    ///     .with_client_builder(reqwest::Client::builder().pool_max_idle_per_host(4))
+    ///     .build()
+    ///     .unwrap();
+    /// # let _ = client;
+    /// ```
+    pub fn with_client_builder(mut self, builder: reqwest::ClientBuilder) -> Self {
+        self.client = Some(ClientSource::Builder(Box::new(builder)));
         self
     }
 
@@ -544,15 +643,21 @@ impl ApiClientBuilder {
     pub fn build(self) -> Result<ApiClient, Error> {
         let base_url = match self.base_url {
             Some(url) => {
-                let with_slash = if url.ends_with('/') {
-                    url
-                } else {
-                    format!("{url}/")
-                };
-                Some(
-                    reqwest::Url::parse(&with_slash)
-                        .map_err(|e| Error::invalid_request(format!("invalid base url: {e}")))?,
-                )
+                let mut url = reqwest::Url::parse(&url)
+                    .map_err(|e| Error::invalid_request(format!("invalid base url: {e}")))?;
+                if url.cannot_be_a_base() {
+                    return Err(Error::invalid_request(
+                        "invalid base url: it cannot have paths under it",
+                    ));
+                }
+                // The slash goes at the end of the path, not after a query
+                // (`https://host/v1?api-version=2`).
+                if !url.path().ends_with('/') {
+                    let path = format!("{}/", url.path());
+                    url.set_path(&path);
+                }
+                url.set_fragment(None);
+                Some(url)
             }
             None => None,
         };
@@ -596,7 +701,7 @@ impl ApiClientBuilder {
             default_headers.insert(http::header::USER_AGENT, value);
         }
         let client = match self.client {
-            Some(client) => {
+            Some(ClientSource::Built(client)) => {
                 let ignored = [
                     (self.timeout.is_some(), "timeout"),
                     (self.connect_timeout.is_some(), "connect_timeout"),
@@ -610,10 +715,21 @@ impl ApiClientBuilder {
                         "{setting} cannot apply to a client passed to with_client: configure that reqwest::Client instead"
                     )));
                 }
+                if let Some(name) = &auth_name
+                    && !REQWEST_STRIPS_ACROSS_ORIGINS.contains(name)
+                {
+                    return Err(Error::invalid_request(format!(
+                        "the api key's header {name} could follow a redirect to another origin under the redirect policy of a client passed to with_client (reqwest strips only authorization and cookies): pass a reqwest::ClientBuilder to with_client_builder instead"
+                    )));
+                }
                 client
             }
-            None => {
-                let mut builder = reqwest::Client::builder().redirect(ApiClient::redirect_policy());
+            source => {
+                let builder = match source {
+                    Some(ClientSource::Builder(builder)) => *builder,
+                    _ => reqwest::Client::builder(),
+                };
+                let mut builder = builder.redirect(ApiClient::redirect_policy());
                 if let Some(t) = self.timeout {
                     builder = builder.timeout(t);
                 }
@@ -674,6 +790,14 @@ impl ApiClientBuilder {
         })
     }
 }
+
+/// The headers reqwest removes itself whenever it follows a redirect to another origin,
+/// whatever its redirect policy (`reqwest::redirect`'s `remove_sensitive_headers`).
+const REQWEST_STRIPS_ACROSS_ORIGINS: [HeaderName; 3] = [
+    http::header::AUTHORIZATION,
+    http::header::PROXY_AUTHORIZATION,
+    http::header::COOKIE,
+];
 
 /// Adds the certificate authorities in each PEM file; a file that holds none is an error.
 #[cfg(any(feature = "rustls", feature = "native-tls"))]

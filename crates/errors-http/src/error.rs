@@ -98,6 +98,27 @@ pub enum ErrorKind {
     /// The blocking client was called where waiting could deadlock: on a thread of a
     /// current-thread tokio runtime, or on the client's own runtime thread.
     BlockingInAsync,
+    /// The blocking client's runtime thread is gone (a panic in a driver, or the process
+    /// was forked after the client was built, and the child has no such thread): nothing
+    /// can drive the call, so it fails at once rather than hang. Build a new client.
+    RuntimeStopped,
+    /// A request was redirected more times than the client follows (ten): a loop, most
+    /// likely. The last `Location` is kept, without its query and credentials. Never
+    /// retried.
+    TooManyRedirects {
+        /// The last redirect's target, without its query and credentials.
+        location: String,
+    },
+    /// A redirect could not be followed: its `Location` (kept, without its query and
+    /// credentials) is not a URL, names another scheme than `http` or `https`, or asks to
+    /// send again a body that is a stream. Never retried.
+    RedirectNotFollowed {
+        /// The redirect's target, without its query and credentials, or an excerpt of the
+        /// raw `Location` when it is not a URL.
+        location: String,
+        /// Why it was not followed.
+        reason: &'static str,
+    },
 }
 
 impl Error {
@@ -140,6 +161,11 @@ impl Error {
     /// The blocking client was called where waiting could deadlock.
     pub fn blocking_in_async() -> Error {
         Error::new(ErrorKind::BlockingInAsync)
+    }
+
+    /// The blocking client's runtime thread has stopped.
+    pub fn runtime_stopped() -> Error {
+        Error::new(ErrorKind::RuntimeStopped)
     }
 
     /// What went wrong.
@@ -236,6 +262,15 @@ impl fmt::Display for Error {
             ErrorKind::BlockingInAsync => f.write_str(
                 "the blocking client was called where waiting could deadlock (a current-thread async runtime, or its own runtime thread); use errors-http's ApiClient there",
             )?,
+            ErrorKind::RuntimeStopped => f.write_str(
+                "the blocking client's runtime thread has stopped (it panicked, or the process forked); build a new client",
+            )?,
+            ErrorKind::TooManyRedirects { location } => {
+                write!(f, "too many redirects, the last to {location}")?
+            }
+            ErrorKind::RedirectNotFollowed { location, reason } => {
+                write!(f, "redirect to {location} not followed: {reason}")?
+            }
         }
         let n = self.attempts.len();
         match self.stop {

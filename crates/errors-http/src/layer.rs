@@ -3,9 +3,14 @@
 //!
 //! - adds the default headers (`User-Agent` and the builder's `default_headers`) a request
 //!   does not already carry;
-//! - re-issues a cross-origin redirect, which the client's redirect policy stops at, without
-//!   any credential (the API key's header whatever its name, every header marked sensitive,
-//!   `Authorization`, `Cookie`, `Proxy-Authorization`);
+//! - follows redirects itself, hop by hop (the client's reqwest follows none): each hop is
+//!   sent as the previous hop's answer says (301, 302 and 303 turn into a bodiless `GET`,
+//!   307 and 308 keep the method and the body), a hop to another origin goes without any
+//!   credential (the API key's header whatever its name, every header marked sensitive,
+//!   `Authorization`, `Cookie`, `Proxy-Authorization`), and a redirect that cannot be
+//!   followed (too many, a `Location` that is not an `http(s)` URL, a body that cannot be
+//!   sent again) is an error naming the `Location`. It marks the attempt [`Redirected`], so
+//!   the retry decision knows the caller's request was answered;
 //! - reads the whole success body of a request [`ApiClient::send`](crate::ApiClient::send)
 //!   marked, up to the optional size limit, so a body that stalls, breaks off or is too
 //!   large is a failed attempt the policy decides on, not a hang after the call "succeeded".
@@ -16,13 +21,15 @@ use http::{Extensions, Method, StatusCode};
 use reqwest::{Request, Response};
 use reqwest_middleware::{Middleware, Next};
 
+use crate::client::RefusedPath;
 use crate::downstream::Downstream;
 use crate::error::{Error, ErrorKind};
 use crate::origin::same_origin;
 
-/// The most cross-origin redirects re-issued for one attempt (reqwest itself follows at most
-/// ten within an origin).
-const MAX_CROSS_ORIGIN_REDIRECTS: usize = 10;
+/// The most redirects followed for one attempt, as reqwest's and browsers' defaults: past
+/// that it is a loop, most likely, and the attempt fails with
+/// [`ErrorKind::TooManyRedirects`].
+pub(crate) const MAX_REDIRECTS: usize = 10;
 
 /// Preallocation for a success body of known length, at most this much when no limit is set
 /// (a lying `Content-Length` costs no more than this up front).
@@ -47,23 +54,17 @@ pub(crate) struct ClientLayer {
     pub(crate) max_response_bytes: Option<u64>,
 }
 
-/// The redirect policy of the clients [`ApiClient`](crate::ApiClient) builds: up to ten
-/// redirects within one origin are followed by reqwest; a redirect to another origin is
-/// handed back so the client can re-issue it without credentials.
+/// Put in the attempt's extensions when a hop of it was answered with a redirect that was
+/// followed: the request the caller made was received, so a later hop's `429` or refused
+/// connection does not make a POST safe to send again (see
+/// [`RetryRun::mark_redirected`](errors_core::RetryRun::mark_redirected)).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Redirected;
+
+/// The redirect policy of the clients [`ApiClient`](crate::ApiClient) builds: reqwest follows
+/// none; [`ClientLayer`] follows them hop by hop.
 pub(crate) fn redirect_policy() -> reqwest::redirect::Policy {
-    reqwest::redirect::Policy::custom(|attempt| {
-        let cross_origin = attempt
-            .previous()
-            .last()
-            .is_some_and(|previous| !same_origin(previous, attempt.url()));
-        if cross_origin {
-            attempt.stop()
-        } else if attempt.previous().len() > 10 {
-            attempt.error("too many redirects")
-        } else {
-            attempt.follow()
-        }
-    })
+    reqwest::redirect::Policy::none()
 }
 
 #[async_trait::async_trait]
@@ -89,9 +90,17 @@ impl ClientLayer {
         below: &impl Downstream,
         read_whole_body: bool,
     ) -> reqwest_middleware::Result<Response> {
-        for (name, value) in &self.default_headers {
+        if let Some(RefusedPath(reason)) = extensions.get::<RefusedPath>() {
+            return Err(reqwest_middleware::Error::middleware(
+                Error::invalid_request(reason.clone()),
+            ));
+        }
+        for name in self.default_headers.keys() {
             if !request.headers().contains_key(name) {
-                request.headers_mut().insert(name.clone(), value.clone());
+                // Every value of a header given more than once (`Accept`, `Cache-Control`).
+                for value in self.default_headers.get_all(name) {
+                    request.headers_mut().append(name.clone(), value.clone());
+                }
             }
         }
         let mut response = self.send_following(request, extensions, below).await?;
@@ -106,47 +115,80 @@ impl ClientLayer {
         Ok(response)
     }
 
-    /// Sends `request`; a redirect to another origin (where reqwest stopped) is sent again
-    /// to its target without credentials, at most [`MAX_CROSS_ORIGIN_REDIRECTS`] times.
+    /// Sends `request` and follows its redirects, at most [`MAX_REDIRECTS`] of them: each
+    /// hop is what the previous hop's answer asks for, without credentials once it leaves
+    /// the origin it came from.
     async fn send_following(
         &self,
         mut request: Request,
         extensions: &mut Extensions,
         below: &impl Downstream,
     ) -> reqwest_middleware::Result<Response> {
-        for _ in 0..MAX_CROSS_ORIGIN_REDIRECTS {
-            let copy = request.try_clone();
+        let mut hops = 0;
+        loop {
+            let copy = Hop::of(&request);
             let response = below.run(request, extensions).await?;
-            let Some(copy) = copy else {
+            let Some(redirect) = Redirect::of(&response) else {
                 return Ok(response);
             };
-            match self.cross_origin_redirect(copy, &response) {
-                Some(again) => request = again,
-                None => return Ok(response),
+            // The request the caller made was answered, whatever comes of the next hop.
+            extensions.insert(Redirected);
+            let fail = |kind| Err(reqwest_middleware::Error::middleware(Error::new(kind)));
+            let target = match redirect.target(&response) {
+                Ok(target) => target,
+                Err(reason) => {
+                    return fail(ErrorKind::RedirectNotFollowed {
+                        location: redirect.location_text(&response),
+                        reason,
+                    });
+                }
+            };
+            hops += 1;
+            if hops > MAX_REDIRECTS {
+                return fail(ErrorKind::TooManyRedirects {
+                    location: crate::redact::url_text(&target),
+                });
+            }
+            match self.next_hop(copy, redirect.status, response.url(), target) {
+                Ok(next) => request = next,
+                Err((reason, target)) => {
+                    return fail(ErrorKind::RedirectNotFollowed {
+                        location: crate::redact::url_text(&target),
+                        reason,
+                    });
+                }
             }
         }
-        below.run(request, extensions).await
     }
 
-    /// The request to send for a redirect to another origin, or `None` to hand the response
-    /// back as it is (no redirect, same origin, no usable `Location`, a body that cannot be
-    /// sent again).
-    fn cross_origin_redirect(&self, mut request: Request, response: &Response) -> Option<Request> {
-        let status = response.status();
-        let keeps_method = match status {
-            StatusCode::TEMPORARY_REDIRECT | StatusCode::PERMANENT_REDIRECT => true,
-            StatusCode::MOVED_PERMANENTLY | StatusCode::FOUND | StatusCode::SEE_OTHER => false,
-            _ => return None,
+    /// The request a redirect with `status` from `from` to `target` asks for, made from the
+    /// hop it answers: as reqwest and browsers do, 301, 302 and 303 drop the body and turn
+    /// any method but `GET` and `HEAD` into `GET`; 307 and 308 keep both. Every credential
+    /// is stripped once the hop leaves the origin it came from.
+    fn next_hop(
+        &self,
+        hop: Hop,
+        status: StatusCode,
+        from: &reqwest::Url,
+        target: reqwest::Url,
+    ) -> Result<Request, (&'static str, reqwest::Url)> {
+        let keeps_method = matches!(
+            status,
+            StatusCode::TEMPORARY_REDIRECT | StatusCode::PERMANENT_REDIRECT
+        );
+        let mut request = match hop {
+            Hop::Whole(request) => request,
+            Hop::WithoutBody(request) if !keeps_method => request,
+            Hop::WithoutBody(_) => {
+                return Err((
+                    "the request body is a stream that cannot be sent again",
+                    target,
+                ));
+            }
         };
-        let location = response.headers().get(header::LOCATION)?.to_str().ok()?;
-        let target = response.url().join(location).ok()?;
-        if !matches!(target.scheme(), "http" | "https") || same_origin(&target, response.url()) {
-            return None;
+        if !same_origin(from, &target) {
+            strip_credentials(request.headers_mut(), self.auth_header.as_ref());
         }
-        let headers = request.headers_mut();
-        strip_credentials(headers, self.auth_header.as_ref());
-        // As reqwest does within an origin: 301, 302 and 303 drop the body and turn any
-        // method but GET and HEAD into GET; 307 and 308 keep both.
         if !keeps_method {
             if !matches!(*request.method(), Method::GET | Method::HEAD) {
                 *request.method_mut() = Method::GET;
@@ -163,7 +205,7 @@ impl ClientLayer {
             }
         }
         *request.url_mut() = target;
-        Some(request)
+        Ok(request)
     }
 
     /// Reads a success body whole, or fails with [`ErrorKind::ResponseTooLarge`] as soon as
@@ -218,5 +260,79 @@ fn strip_credentials(headers: &mut HeaderMap, auth_header: Option<&HeaderName>) 
         .collect();
     for name in sensitive {
         headers.remove(name);
+    }
+}
+
+/// What is kept of a hop before it is sent, to make the next one from if it is redirected.
+enum Hop {
+    /// The whole request, body included.
+    Whole(Request),
+    /// The request but its body, a stream that cannot be sent twice: enough for a redirect
+    /// that drops the body (301, 302, 303).
+    WithoutBody(Request),
+}
+
+impl Hop {
+    fn of(request: &Request) -> Hop {
+        match request.try_clone() {
+            Some(copy) => Hop::Whole(copy),
+            None => {
+                let mut copy = Request::new(request.method().clone(), request.url().clone());
+                *copy.headers_mut() = request.headers().clone();
+                *copy.timeout_mut() = request.timeout().copied();
+                *copy.version_mut() = request.version();
+                Hop::WithoutBody(copy)
+            }
+        }
+    }
+}
+
+/// A response that asks to be followed: 301, 302, 303, 307 or 308 with a `Location`. (A
+/// redirect status without one is handed back as it is, as reqwest and browsers do.)
+struct Redirect<'a> {
+    status: StatusCode,
+    location: &'a http::HeaderValue,
+}
+
+impl<'a> Redirect<'a> {
+    fn of(response: &'a Response) -> Option<Redirect<'a>> {
+        let status = response.status();
+        let redirects = matches!(
+            status,
+            StatusCode::MOVED_PERMANENTLY
+                | StatusCode::FOUND
+                | StatusCode::SEE_OTHER
+                | StatusCode::TEMPORARY_REDIRECT
+                | StatusCode::PERMANENT_REDIRECT
+        );
+        let location = response.headers().get(header::LOCATION)?;
+        redirects.then_some(Redirect { status, location })
+    }
+
+    /// The URL the redirect names, resolved against the response's, or why it cannot be
+    /// followed.
+    fn target(&self, response: &Response) -> Result<reqwest::Url, &'static str> {
+        let text = self
+            .location
+            .to_str()
+            .map_err(|_| "the location is not valid text")?;
+        let target = response
+            .url()
+            .join(text)
+            .map_err(|_| "the location is not a valid url")?;
+        if !matches!(target.scheme(), "http" | "https") {
+            return Err("only http and https urls are followed");
+        }
+        Ok(target)
+    }
+
+    /// The `Location` as the error shows it: the URL without its query and credentials when
+    /// it is one, else a bounded excerpt of the raw value.
+    fn location_text(&self, response: &Response) -> String {
+        let raw = String::from_utf8_lossy(self.location.as_bytes());
+        match response.url().join(&raw) {
+            Ok(url) => crate::redact::url_text(&url),
+            Err(_) => crate::redact::excerpt(&raw),
+        }
     }
 }

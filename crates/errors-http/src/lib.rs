@@ -58,6 +58,17 @@
 //!   is [`ErrorKind::Timeout`].
 //! - The API key goes only to the base URL's origin, never to another origin and never
 //!   across a cross-origin redirect, whatever header carries it.
+//! - Redirects are followed by the client itself, hop by hop, each hop sent as the previous
+//!   answer asks (301, 302, 303: a bodiless `GET`; 307, 308: the same method and body). A
+//!   POST answered with a redirect was received: nothing a later hop answers (a `429`, a
+//!   refused connection) makes it safe to send again. More than ten redirects is
+//!   [`ErrorKind::TooManyRedirects`]; a `Location` that cannot be followed is
+//!   [`ErrorKind::RedirectNotFollowed`]; neither is retried.
+//! - Paths join under the base URL, its query kept; a path whose `..` (or `%2e%2e`) leaves
+//!   the base URL's path is refused with [`ErrorKind::InvalidRequest`], nothing sent. URLs
+//!   in error messages lose their query and credentials.
+//! - After the TLS handshake, a TLS failure (a record that does not decrypt) is a broken
+//!   connection like a reset: a GET is retried.
 //! - Requests carry `User-Agent: errors-http/<version>` unless told otherwise
 //!   ([`ApiClientBuilder::user_agent`], [`ApiClientBuilder::default_headers`]).
 //!
@@ -90,6 +101,7 @@ mod error;
 mod layer;
 mod middleware;
 mod origin;
+mod redact;
 mod response;
 mod strategy;
 mod trace;

@@ -18,6 +18,7 @@ use tracing::Instrument as _;
 use crate::attempts::{Attempts, ParsedError, SafeToRepeat};
 use crate::downstream::Downstream;
 use crate::error::{Error, ErrorKind};
+use crate::layer::Redirected;
 use crate::trace::Trace;
 
 /// reqwest-middleware middleware that retries what the API's contract says to retry.
@@ -189,6 +190,7 @@ impl RetryMiddleware {
                     request
                 }
             };
+            extensions.remove::<Redirected>();
             let attempt = send_and_read(below, to_send, extensions, inner.parser.limit());
             let result = match run.attempt_timeout(self.now()) {
                 Some(limit) => tokio::time::timeout(limit, attempt)
@@ -196,6 +198,13 @@ impl RetryMiddleware {
                     .unwrap_or(Err(AttemptFailure::TimedOut)),
                 None => attempt.await,
             };
+            if extensions.remove::<Redirected>().is_some()
+                || original
+                    .as_ref()
+                    .is_some_and(|sent| redirected_by_reqwest(sent.url(), &result))
+            {
+                run.mark_redirected();
+            }
             match result {
                 Ok(Received::Success(mut response)) => {
                     if inner.policy.pacing() {
@@ -418,6 +427,25 @@ impl AttemptFailure {
             AttemptFailure::Send(e) => crate::transport::classify(e),
         }
     }
+}
+
+/// Whether reqwest itself followed a redirect during the attempt: the answer (or the failure)
+/// is for another URL than the one sent. That happens with a client whose redirect policy
+/// follows (one passed to `with_client`, or this middleware in a chain of the caller's);
+/// [`ApiClient`](crate::ApiClient)'s own layer follows redirects itself and says so with
+/// [`Redirected`].
+fn redirected_by_reqwest(sent: &reqwest::Url, result: &Result<Received, AttemptFailure>) -> bool {
+    let answered = match result {
+        Ok(Received::Success(response)) => response.url(),
+        Ok(Received::Error { head, .. }) => &head.url,
+        Err(AttemptFailure::Send(reqwest_middleware::Error::Reqwest(e))) => match e.url() {
+            Some(url) => url,
+            None => return false,
+        },
+        Err(_) => return false,
+    };
+    // A response a middleware made without a URL carries reqwest's placeholder: not a hop.
+    answered != sent && answered.host_str() != Some("no.url.provided.local")
 }
 
 /// Sends one attempt and, for an error status, reads its body up to the limit.

@@ -58,7 +58,7 @@ impl ResponseExt for reqwest::Response {
         let body = response
             .bytes()
             .await
-            .map_err(|e| history(ErrorKind::Transport(e.into())))?;
+            .map_err(|e| history(ErrorKind::Transport(crate::redact::reqwest_error(e).into())))?;
         serde_json::from_slice(&body).map_err(|e| history(ErrorKind::Decode(e)))
     }
 }
@@ -75,6 +75,11 @@ async fn read_error(mut response: reqwest::Response) -> ApiError {
     )
 }
 
+/// The most an error body reserves before its bytes arrive: a `Content-Length` is the
+/// server's word, not bytes received, so a large one (or a lie) grows the buffer only as
+/// the body does.
+const MAX_ERROR_PREALLOCATION: usize = 16 << 10;
+
 /// Reads at most `limit + 1` bytes of a body (the extra byte tells the parser it was cut),
 /// never buffering more. A body that breaks off midway keeps what arrived: the status is
 /// known, and it is what the caller needs.
@@ -82,7 +87,7 @@ pub(crate) async fn read_bounded(response: &mut reqwest::Response, limit: usize)
     let expected = response
         .content_length()
         .map_or(1024, |n| n.min(limit as u64 + 1) as usize);
-    let mut body = Vec::with_capacity(expected.min(limit + 1));
+    let mut body = Vec::with_capacity(expected.min(limit + 1).min(MAX_ERROR_PREALLOCATION));
     while body.len() <= limit {
         match response.chunk().await {
             Ok(Some(chunk)) => {

@@ -2,8 +2,8 @@
 //!
 //! reqwest 0.13 reports a rejected certificate, a failed TLS handshake and an `https://` URL
 //! in a build without TLS as *connect* errors (`is_connect()` is true); the cause is only in
-//! the source chain. The chain is walked here so those failures are classified as what they
-//! are ([`TransportKind::Certificate`](errors_core::TransportKind::Certificate),
+//! the source chain. The chain of a connect error is walked here so those failures are
+//! classified as what they are ([`TransportKind::Certificate`](errors_core::TransportKind::Certificate),
 //! [`TransportKind::Tls`](errors_core::TransportKind::Tls),
 //! [`TransportKind::Rejected`](errors_core::TransportKind::Rejected)), which the policy never
 //! retries, instead of as a connection failure it would retry.
@@ -22,7 +22,8 @@ pub(crate) fn transport_failure(error: &reqwest_middleware::Error) -> TransportF
             Some(ours) => failure_of(ours.kind()),
             None => TransportFailure::other(),
         },
-        reqwest_middleware::Error::Reqwest(e) => match tls_failure(e) {
+        reqwest_middleware::Error::Reqwest(e) if e.is_redirect() => TransportFailure::redirect(),
+        reqwest_middleware::Error::Reqwest(e) => match handshake_failure(e) {
             Some(TlsFailure::Certificate) => TransportFailure::certificate(),
             Some(TlsFailure::Handshake) => TransportFailure::tls(),
             Some(TlsFailure::UnsupportedScheme) => TransportFailure::rejected(),
@@ -44,6 +45,9 @@ fn failure_of(kind: &ErrorKind) -> TransportFailure {
         ErrorKind::InvalidRequest(_) | ErrorKind::UnsupportedScheme(_) => {
             TransportFailure::rejected()
         }
+        ErrorKind::TooManyRedirects { .. } | ErrorKind::RedirectNotFollowed { .. } => {
+            TransportFailure::redirect()
+        }
         _ => TransportFailure::other(),
     }
 }
@@ -54,8 +58,15 @@ pub(crate) fn classify(error: reqwest_middleware::Error) -> (TransportFailure, E
     (failure, into_error(error))
 }
 
-/// The caller's error for a failed send.
+/// The caller's error for a failed send. reqwest's errors lose the query and credentials
+/// of the URL they name first (see `crate::redact`).
 pub(crate) fn into_error(error: reqwest_middleware::Error) -> Error {
+    let error = match error {
+        reqwest_middleware::Error::Reqwest(e) => {
+            reqwest_middleware::Error::Reqwest(crate::redact::reqwest_error(e))
+        }
+        other => other,
+    };
     match error {
         reqwest_middleware::Error::Middleware(inner) => match inner.downcast::<Error>() {
             Ok(ours) => ours,
@@ -66,7 +77,20 @@ pub(crate) fn into_error(error: reqwest_middleware::Error) -> Error {
         reqwest_middleware::Error::Reqwest(e) if e.is_builder() => {
             Error::new(ErrorKind::InvalidRequest(crate::error::chain_text(&e)))
         }
-        reqwest_middleware::Error::Reqwest(e) => match tls_failure(&e) {
+        // reqwest's own redirect policy stopped (a client passed to `with_client`, or the
+        // middleware in a chain of the caller's).
+        reqwest_middleware::Error::Reqwest(e) if e.is_redirect() => {
+            let location = e.url().map_or_else(String::new, crate::redact::url_text);
+            if crate::error::chain_text(&e).contains("too many redirects") {
+                Error::new(ErrorKind::TooManyRedirects { location })
+            } else {
+                Error::new(ErrorKind::RedirectNotFollowed {
+                    location,
+                    reason: "the http client's redirect policy refused it",
+                })
+            }
+        }
+        reqwest_middleware::Error::Reqwest(e) => match handshake_failure(&e) {
             Some(TlsFailure::Certificate) => Error::new(ErrorKind::Certificate(e.into())),
             Some(TlsFailure::Handshake) => Error::new(ErrorKind::Tls(e.into())),
             Some(TlsFailure::UnsupportedScheme) => Error::new(ErrorKind::UnsupportedScheme(
@@ -94,6 +118,18 @@ enum TlsFailure {
     /// The URL's scheme needs TLS and this build has none (hyper's plain connector says
     /// "invalid URL, scheme is not http").
     UnsupportedScheme,
+}
+
+/// The TLS failure that kept a connection from being made. Only the connector's failures
+/// count (reqwest says `is_connect()`): once the handshake is done, a TLS error (a record
+/// that does not decrypt, an alert mid-stream) breaks that one connection like a reset, and
+/// is a transport failure the policy may retry, not a property of the server.
+fn handshake_failure(error: &reqwest::Error) -> Option<TlsFailure> {
+    if error.is_connect() {
+        tls_failure(error)
+    } else {
+        None
+    }
 }
 
 fn tls_failure(error: &reqwest::Error) -> Option<TlsFailure> {

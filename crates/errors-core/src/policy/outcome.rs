@@ -66,12 +66,17 @@ pub enum TransportKind {
     /// The success body was larger than the client's limit; reading stopped there. The same
     /// request would get the same body.
     ResponseTooLarge,
+    /// A redirect could not be followed: too many of them (a loop), or a `Location` the
+    /// client cannot go to (not a URL, another scheme than `http`/`https`, a body that cannot
+    /// be sent again). The server answered; the same request would be sent the same way.
+    Redirect,
 }
 
 impl TransportKind {
     /// Whether retrying cannot help: [`Rejected`](TransportKind::Rejected),
-    /// [`Certificate`](TransportKind::Certificate), [`Tls`](TransportKind::Tls) and
-    /// [`ResponseTooLarge`](TransportKind::ResponseTooLarge).
+    /// [`Certificate`](TransportKind::Certificate), [`Tls`](TransportKind::Tls),
+    /// [`ResponseTooLarge`](TransportKind::ResponseTooLarge) and
+    /// [`Redirect`](TransportKind::Redirect).
     ///
     /// ```
     /// use errors_core::TransportKind;
@@ -85,6 +90,7 @@ impl TransportKind {
                 | TransportKind::Certificate
                 | TransportKind::Tls
                 | TransportKind::ResponseTooLarge
+                | TransportKind::Redirect
         )
     }
 
@@ -98,6 +104,7 @@ impl TransportKind {
             TransportKind::Certificate => "certificate",
             TransportKind::Tls => "tls",
             TransportKind::ResponseTooLarge => "response_too_large",
+            TransportKind::Redirect => "redirect",
         }
     }
 }
@@ -157,6 +164,15 @@ impl TransportFailure {
     pub fn response_too_large() -> TransportFailure {
         TransportFailure {
             kind: TransportKind::ResponseTooLarge,
+            may_have_reached_server: true,
+        }
+    }
+
+    /// A redirect that could not be followed (too many, or an unusable `Location`):
+    /// permanent, never retried. The server answered the request.
+    pub fn redirect() -> TransportFailure {
+        TransportFailure {
+            kind: TransportKind::Redirect,
             may_have_reached_server: true,
         }
     }

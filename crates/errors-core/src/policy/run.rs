@@ -136,6 +136,8 @@ pub struct RetryRun {
     /// Retries after 429s with a server-requested wait.
     rate_limit_retries: u32,
     replayable: bool,
+    /// A hop of this request was answered with a redirect that was followed.
+    redirected: bool,
 }
 
 /// A request held before an attempt: since when, until which slot, and the pacer's
@@ -174,6 +176,7 @@ impl RetryRun {
             outage_retries: 0,
             rate_limit_retries: 0,
             replayable: true,
+            redirected: false,
         }
     }
 
@@ -251,6 +254,19 @@ impl RetryRun {
     /// be retried stops with [`StopReason::NotReplayable`] instead.
     pub fn mark_not_replayable(&mut self) {
         self.replayable = false;
+    }
+
+    /// Says the server answered a hop of this request with a redirect that was followed, so
+    /// the request itself was received and acted on: for a request that is not idempotent
+    /// (a POST not marked safe to repeat), nothing that happens on a later hop (a `429`, a
+    /// refused connection, a `503`) makes it safe to send again, and such an outcome stops
+    /// with [`StopReason::UnsafeToRepeat`]. Only the request the caller made counts: "never
+    /// sent" and "rejected before any work" are true of the last hop, not of the POST.
+    ///
+    /// Call it before [`RetryRun::after_attempt`] for the attempt whose redirect was
+    /// followed; it holds for the rest of the run.
+    pub fn mark_redirected(&mut self) {
+        self.redirected = true;
     }
 
     /// The time limit for an attempt starting at `now`: the per-attempt timeout, cut to the
@@ -373,6 +389,11 @@ impl RetryRun {
                 _ => None,
             };
             self.throttled(now, requested, message);
+        }
+        // The caller's request was answered (a redirect was followed): a later hop's 429 or
+        // refused connection does not make a POST safe to send again.
+        if self.redirected && !self.idempotency.is_repeatable() {
+            return Decision::Stop(StopReason::UnsafeToRepeat);
         }
         if !self.replayable {
             return Decision::Stop(StopReason::NotReplayable);
