@@ -62,7 +62,7 @@ fn main() {
         .with_max_retries(1)
         .with_max_rate_limit_retries(1)
         .with_deadline(Some(Duration::from_secs(10)));
-    let outage_policy = policy.with_max_retries(4);
+    let outage_policy = policy.clone().with_max_retries(4);
 
     println!("errors-* demo: a local mock of the API at {}\n", api.uri());
 
@@ -73,7 +73,7 @@ fn main() {
         .build()
         .expect("tokio runtime");
     let (async_errors, async_outage) = runtime.block_on(async {
-        let client = async_client(&api, policy);
+        let client = async_client(&api, policy.clone());
         let mut rows = Vec::new();
         for (name, path) in &errors {
             rows.push(Row {
@@ -81,7 +81,7 @@ fn main() {
                 result: client.send(client.request(Method::GET, path)).await,
             });
         }
-        let outage_client = async_client(&api, outage_policy);
+        let outage_client = async_client(&api, outage_policy.clone());
         let outage = Row {
             name: "outage: 429, 503, 503, 200".into(),
             result: outage_client
@@ -93,7 +93,7 @@ fn main() {
     drop(runtime);
 
     // The blocking client (errors-blocking): same calls, no async in sight.
-    let blocking = blocking_client(&api, policy);
+    let blocking = blocking_client(&api, policy.clone());
     let blocking_errors: Vec<Row> = errors
         .iter()
         .map(|(name, path)| Row {

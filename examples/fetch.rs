@@ -165,7 +165,7 @@ pub(crate) fn run(args: &Args) -> Result<ApiResponse, Error> {
 
 /// The settings both stacks share: the policy and the `--cacert` authorities.
 fn settings(args: &Args) -> Result<ApiClientBuilder, Error> {
-    let mut builder = ApiClient::builder().policy(args.policy);
+    let mut builder = ApiClient::builder().policy(args.policy.clone());
     if let Some(path) = &args.cacert {
         let pem = std::fs::read(path).map_err(|e| {
             Error::invalid_request(format!("cannot read --cacert {}: {e}", path.display()))

@@ -115,7 +115,7 @@ fn run_async(scenario: &Scenario) -> Vec<Result<ApiResponse, Error>> {
     runtime.block_on(async {
         let client = ApiClient::builder()
             .base_url(base)
-            .policy(scenario.policy)
+            .policy(scenario.policy.clone())
             .budget(scenario.budget.as_ref().map(clone_budget))
             .jitter_seed(11)
             .build()
@@ -136,7 +136,7 @@ fn run_blocking(scenario: &Scenario) -> Vec<Result<ApiResponse, Error>> {
     let (_api, base) = serve(scenario);
     let client = errors_blocking::Client::builder()
         .base_url(base)
-        .policy(scenario.policy)
+        .policy(scenario.policy.clone())
         .budget(scenario.budget.as_ref().map(clone_budget))
         .jitter_seed(11)
         .build()

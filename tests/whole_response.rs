@@ -158,7 +158,13 @@ async fn a_stalled_success_body_ends_at_the_deadline_in_both_facades() {
     for blocking in [false, true] {
         let (url, _) = server(vec![Conn::Stall { len: 1000 }]).await;
         let policy = fast().with_deadline(Some(Duration::from_secs(1)));
-        let (result, took) = call(&url, blocking, move |b| b.policy(policy), Method::GET).await;
+        let (result, took) = call(
+            &url,
+            blocking,
+            move |b| b.policy(policy.clone()),
+            Method::GET,
+        )
+        .await;
         let err = result.unwrap_err();
         assert!(
             took >= Duration::from_millis(950) && took < Duration::from_millis(1600),
@@ -176,7 +182,13 @@ async fn the_attempt_timeout_covers_the_body_and_the_policy_retries_it() {
         let (url, accepted) =
             server(vec![Conn::Stall { len: 1000 }, Conn::Json(r#"{"id":7}"#)]).await;
         let policy = fast().with_attempt_timeout(Some(Duration::from_millis(300)));
-        let (result, took) = call(&url, blocking, move |b| b.policy(policy), Method::GET).await;
+        let (result, took) = call(
+            &url,
+            blocking,
+            move |b| b.policy(policy.clone()),
+            Method::GET,
+        )
+        .await;
         let response = result.unwrap();
         assert_eq!(response.json::<serde_json::Value>().unwrap()["id"], 7);
         assert_eq!(response.attempts.len(), 2);
@@ -194,7 +206,10 @@ async fn reqwest_own_timeout_on_the_body_is_the_same_timeout_kind_with_its_sourc
     let (result, _) = call(
         &url,
         false,
-        move |b| b.policy(policy).timeout(Duration::from_millis(200)),
+        move |b| {
+            b.policy(policy.clone())
+                .with_client_builder(reqwest::Client::builder().timeout(Duration::from_millis(200)))
+        },
         Method::GET,
     )
     .await;
@@ -211,7 +226,7 @@ async fn reqwest_own_timeout_on_the_body_is_the_same_timeout_kind_with_its_sourc
     let policy = fast()
         .with_max_retries(0)
         .with_attempt_timeout(Some(Duration::from_millis(200)));
-    let (result, _) = call(&url, false, move |b| b.policy(policy), Method::GET).await;
+    let (result, _) = call(&url, false, move |b| b.policy(policy.clone()), Method::GET).await;
     let err = result.unwrap_err();
     assert!(matches!(err.kind(), ErrorKind::Timeout), "{err:?}");
     assert!(std::error::Error::source(&err).is_none());

@@ -315,13 +315,39 @@ impl ClientBuilder {
         self
     }
 
-    /// The HTTP client's timeout for each attempt, body included.
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.api = self.api.timeout(timeout);
+    /// The total time for one call (default 120 s); see [`ApiClientBuilder::deadline`].
+    pub fn deadline(mut self, deadline: Duration) -> Self {
+        self.api = self.api.deadline(deadline);
         self
     }
 
-    /// The HTTP client's connect timeout.
+    /// No total deadline; see [`ApiClientBuilder::no_deadline`].
+    pub fn no_deadline(mut self) -> Self {
+        self.api = self.api.no_deadline();
+        self
+    }
+
+    /// The time limit for each attempt, body included (default 60 s); see
+    /// [`ApiClientBuilder::attempt_timeout`].
+    pub fn attempt_timeout(mut self, timeout: Duration) -> Self {
+        self.api = self.api.attempt_timeout(timeout);
+        self
+    }
+
+    /// No time limit per attempt; see [`ApiClientBuilder::no_attempt_timeout`].
+    pub fn no_attempt_timeout(mut self) -> Self {
+        self.api = self.api.no_attempt_timeout();
+        self
+    }
+
+    /// The longest server-requested wait slept through (default 60 s); see
+    /// [`ApiClientBuilder::max_wait`].
+    pub fn max_wait(mut self, wait: Duration) -> Self {
+        self.api = self.api.max_wait(wait);
+        self
+    }
+
+    /// The time limit for opening a connection; see [`ApiClientBuilder::connect_timeout`].
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.api = self.api.connect_timeout(timeout);
         self

@@ -51,9 +51,10 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use code::ErrorCode;
 pub use kind::ApiErrorKind;
 pub use policy::{
-    AttemptRecord, ClientRetryState, Decision, Idempotency, Outcome, PaceSource, Pacer,
-    RateLimitGate, RateLimitQuota, RateLimitStatement, RetryBudget, RetryPolicy, RetryReason,
-    RetryRun, StopReason, TransportFailure, TransportKind,
+    AttemptRecord, ClientRetryState, DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_DEADLINE, DEFAULT_MAX_WAIT,
+    Decision, Idempotency, Outcome, PaceSource, Pacer, RateLimitGate, RateLimitQuota,
+    RateLimitStatement, RetryBudget, RetryOverride, RetryPolicy, RetryReason, RetryRun, StopReason,
+    TransportFailure, TransportKind,
 };
 pub use retry_after::{InvalidRetryAfter, RetryAfter};
 pub use status::{StatusInfo, is_error_status, reason_phrase};

@@ -551,7 +551,7 @@ fn random_429s_among_503s_and_hangs_do_not_stall_calls_behind_the_pacer() {
                 unavailable,
                 hang,
             };
-            let report = batch_with(policy, &mut server, false, 1000, 64);
+            let report = batch_with(policy.clone(), &mut server, false, 1000, 64);
             let context = format!("{unavailable} 503s, {hang} hangs, seed {seed}: {report:?}");
             // Calls are sent (the budget fails some fast on 503s and hangs), not given up
             // behind the pacer, which steps aside.

@@ -576,7 +576,7 @@ fn a_429_closes_the_window_for_the_whole_client_even_when_its_request_stops() {
     // Stops because it cannot be replayed, or has no retries left: same.
     let e = rate_limited("Rate limit exceeded", Some("4"));
     for (name, policy, replayable) in [
-        ("not replayable", policy, false),
+        ("not replayable", policy.clone(), false),
         ("no retries", policy.with_max_rate_limit_retries(0), true),
     ] {
         let shared = ClientRetryState::without_budget();

@@ -396,13 +396,21 @@ fn attempt_timeout_is_cut_to_the_time_left() {
         run.attempt_timeout(Duration::from_secs(200)),
         Some(Duration::ZERO)
     );
-    let no_limits = RetryPolicy::default().with_deadline(None).start(
-        Idempotency::Idempotent,
-        &shared,
-        Duration::ZERO,
-        1,
-    );
+    let no_limits = RetryPolicy::default()
+        .without_deadline()
+        .without_attempt_timeout()
+        .start(Idempotency::Idempotent, &shared, Duration::ZERO, 1);
     assert_eq!(no_limits.attempt_timeout(Duration::from_secs(5)), None);
+    // By default, one hung attempt cannot take the whole deadline: 60 s of its 120 s.
+    let default = RetryPolicy::default().start(Idempotency::Idempotent, &shared, Duration::ZERO, 1);
+    assert_eq!(
+        default.attempt_timeout(Duration::ZERO),
+        Some(Duration::from_secs(60))
+    );
+    assert_eq!(
+        default.attempt_timeout(Duration::from_secs(100)),
+        Some(Duration::from_secs(20))
+    );
 }
 
 #[test]

@@ -159,7 +159,7 @@ fn outage_amplification(_: &mut Criterion) {
         ] {
             let (url, count) = serve(UNAVAILABLE).await;
             let client = ApiClient::builder()
-                .policy(policy)
+                .policy(policy.clone())
                 .budget(budget)
                 .build()
                 .unwrap();

@@ -253,8 +253,7 @@ impl ApiClient {
 
     /// Sends a request built with [`ApiClient::request`] and reads the whole success body.
     ///
-    /// The body is read inside the attempt: the policy's attempt timeout and deadline (and
-    /// reqwest's `timeout`) cover it, and a body that breaks off or stalls is a failed
+    /// The body is read inside the attempt: the attempt timeout and the deadline cover it, and a body that breaks off or stalls is a failed
     /// attempt the policy may retry (an idempotent request) like any other. With
     /// [`ApiClientBuilder::max_response_bytes`], a longer body ends the call with
     /// [`ErrorKind::ResponseTooLarge`] without buffering past the limit.
@@ -391,7 +390,9 @@ pub struct ApiClientBuilder {
     policy: RetryPolicy,
     budget: Option<Option<RetryBudget>>,
     state: Option<ClientRetryState>,
-    timeout: Option<Duration>,
+    deadline: Option<Option<Duration>>,
+    attempt_timeout: Option<Option<Duration>>,
+    max_wait: Option<Duration>,
     connect_timeout: Option<Duration>,
     clock: Option<Arc<dyn Clock>>,
     jitter_seed: Option<u64>,
@@ -475,14 +476,46 @@ impl ApiClientBuilder {
         self
     }
 
-    /// reqwest's own timeout for each attempt, body included (see also the policy's attempt
-    /// timeout; either one ends the attempt with [`ErrorKind::Timeout`]).
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = Some(timeout);
+    /// The total time for one call, all attempts and waits included (default 120 s). Set
+    /// here or on the [`policy`](ApiClientBuilder::policy)
+    /// ([`RetryPolicy::with_deadline`]); this one wins, whatever the order. See the crate
+    /// docs' table of timeouts.
+    pub fn deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = Some(Some(deadline));
         self
     }
 
-    /// reqwest's connect timeout.
+    /// No total deadline: a call ends when its retries do.
+    pub fn no_deadline(mut self) -> Self {
+        self.deadline = Some(None);
+        self
+    }
+
+    /// The time limit for each attempt, connecting and the whole body included (default
+    /// 60 s); an attempt that runs out is a [`ErrorKind::Timeout`] the policy may retry. It
+    /// is cut to the time left before the deadline. Overrides the policy's
+    /// ([`RetryPolicy::with_attempt_timeout`]) whatever the order.
+    pub fn attempt_timeout(mut self, timeout: Duration) -> Self {
+        self.attempt_timeout = Some(Some(timeout));
+        self
+    }
+
+    /// No time limit per attempt: only the deadline cuts a slow one.
+    pub fn no_attempt_timeout(mut self) -> Self {
+        self.attempt_timeout = Some(None);
+        self
+    }
+
+    /// The longest server-requested wait (`Retry-After`) a call sleeps through (default
+    /// 60 s); a longer one ends the call at once with the requested delay on the error.
+    /// Overrides the policy's ([`RetryPolicy::with_max_wait`]) whatever the order.
+    pub fn max_wait(mut self, wait: Duration) -> Self {
+        self.max_wait = Some(wait);
+        self
+    }
+
+    /// The time limit for opening a connection (TCP and TLS), within each attempt (default:
+    /// none of its own, the attempt timeout covers it).
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = Some(timeout);
         self
@@ -558,7 +591,7 @@ impl ApiClientBuilder {
     }
 
     /// Uses this reqwest client (its pool, TLS, proxy and timeouts) instead of building one.
-    /// [`timeout`](ApiClientBuilder::timeout), [`connect_timeout`](ApiClientBuilder::connect_timeout)
+    /// [`connect_timeout`](ApiClientBuilder::connect_timeout)
     /// and [`add_root_certificates_pem`](ApiClientBuilder::add_root_certificates_pem) cannot
     /// apply to it: combining them is an error from [`build`](ApiClientBuilder::build).
     ///
@@ -578,9 +611,9 @@ impl ApiClientBuilder {
     /// Builds the reqwest client from this builder (your pool, TLS, proxy and timeout
     /// settings), with the redirect policy replaced by [`ApiClient::redirect_policy`]: the
     /// client follows redirects itself, without the key once a hop leaves the API's origin.
-    /// [`timeout`](ApiClientBuilder::timeout), [`connect_timeout`](ApiClientBuilder::connect_timeout)
-    /// and [`add_root_certificates_pem`](ApiClientBuilder::add_root_certificates_pem) apply
-    /// to it too.
+    /// [`connect_timeout`](ApiClientBuilder::connect_timeout) and
+    /// [`add_root_certificates_pem`](ApiClientBuilder::add_root_certificates_pem) apply to it
+    /// too.
     ///
     /// ```
     /// use errors_http::ApiClient;
@@ -703,7 +736,6 @@ impl ApiClientBuilder {
         let client = match self.client {
             Some(ClientSource::Built(client)) => {
                 let ignored = [
-                    (self.timeout.is_some(), "timeout"),
                     (self.connect_timeout.is_some(), "connect_timeout"),
                     (
                         !self.root_certificates.is_empty(),
@@ -730,9 +762,6 @@ impl ApiClientBuilder {
                     _ => reqwest::Client::builder(),
                 };
                 let mut builder = builder.redirect(ApiClient::redirect_policy());
-                if let Some(t) = self.timeout {
-                    builder = builder.timeout(t);
-                }
                 if let Some(t) = self.connect_timeout {
                     builder = builder.connect_timeout(t);
                 }
@@ -750,7 +779,17 @@ impl ApiClientBuilder {
             Some(Some(budget)) => ClientRetryState::with_budget(budget),
             None => ClientRetryState::with_budget(RetryBudget::default()),
         });
-        let mut middleware = RetryMiddleware::builder(self.policy).state(state);
+        let mut policy = self.policy;
+        if let Some(deadline) = self.deadline {
+            policy = policy.with_deadline(deadline);
+        }
+        if let Some(timeout) = self.attempt_timeout {
+            policy = policy.with_attempt_timeout(timeout);
+        }
+        if let Some(wait) = self.max_wait {
+            policy = policy.with_max_wait(wait);
+        }
+        let mut middleware = RetryMiddleware::builder(policy).state(state);
         if let Some(clock) = self.clock {
             middleware = middleware.clock(clock);
         }

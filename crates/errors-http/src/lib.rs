@@ -100,6 +100,7 @@ mod downstream;
 mod error;
 mod layer;
 mod middleware;
+mod options;
 mod origin;
 mod redact;
 mod response;
@@ -111,6 +112,7 @@ pub use attempts::{Attempts, SafeToRepeat};
 pub use client::{ApiClient, ApiClientBuilder, ApiResponse};
 pub use error::{Error, ErrorKind};
 pub use middleware::{RetryMiddleware, RetryMiddlewareBuilder};
+pub use options::RequestOptions;
 pub use response::ResponseExt;
 pub use strategy::ApiRetryableStrategy;
 

@@ -19,6 +19,7 @@ use crate::attempts::{Attempts, ParsedError, SafeToRepeat};
 use crate::downstream::Downstream;
 use crate::error::{Error, ErrorKind};
 use crate::layer::Redirected;
+use crate::options::RequestOptions;
 use crate::trace::Trace;
 
 /// reqwest-middleware middleware that retries what the API's contract says to retry.
@@ -139,12 +140,15 @@ impl RetryMiddleware {
         below: &impl Downstream,
     ) -> Result<Response, Error> {
         let inner = &*self.inner;
-        let marked = extensions.get::<SafeToRepeat>().is_some();
+        let options = extensions.get::<RequestOptions>();
+        let marked = extensions.get::<SafeToRepeat>().is_some()
+            || options.is_some_and(RequestOptions::is_safe_to_repeat);
         let idempotency = Idempotency::of(request.method(), marked);
         let secrets = Secrets::of(&request);
-        let mut run = inner
-            .policy
-            .start(idempotency, &inner.state, self.now(), self.next_seed());
+        // The client's policy, unless this request carries options of its own.
+        let own_policy = options.map(|o| o.apply(&inner.policy));
+        let policy = own_policy.as_ref().unwrap_or(&inner.policy);
+        let mut run = policy.start(idempotency, &inner.state, self.now(), self.next_seed());
         let mut original = Some(request);
         // The outcome of the previous attempt, handed back if the next one cannot start.
         let mut last: Option<Failed> = None;
@@ -207,7 +211,7 @@ impl RetryMiddleware {
             }
             match result {
                 Ok(Received::Success(mut response)) => {
-                    if inner.policy.pacing() {
+                    if policy.pacing() {
                         run.observe_rate_limit(RateLimitStatement::from_headers(
                             response.headers(),
                             inner.clock.now(),

@@ -42,7 +42,7 @@ use reqwest_retry::{Retryable, RetryableStrategy};
 /// let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new()).with(retry).build();
 /// # let _ = client;
 /// ```
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct ApiRetryableStrategy {
     policy: RetryPolicy,
     idempotency: Idempotency,
@@ -90,7 +90,7 @@ impl RetryableStrategy for ApiRetryableStrategy {
                     .is_ok()
                     && error
                         .retry_after()
-                        .is_none_or(|wait| wait <= self.policy.max_retry_after())
+                        .is_none_or(|wait| wait <= self.policy.max_wait())
             }
             Err(error) => self
                 .policy

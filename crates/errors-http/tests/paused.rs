@@ -255,11 +255,13 @@ async fn clients_built_at_different_times_share_one_window() {
     let shared = ClientRetryState::with_budget(RetryBudget::default());
     let policy = RetryPolicy::default().with_retry_after_jitter(0.0);
     let server = fake([rate_limited(3), answer(200)]);
-    let a = RetryMiddleware::builder(policy)
+    let a = RetryMiddleware::builder(policy.clone())
         .state(shared.clone())
         .build();
     tokio::time::advance(Duration::from_secs(100)).await;
-    let b = RetryMiddleware::builder(policy).state(shared).build();
+    let b = RetryMiddleware::builder(policy.clone())
+        .state(shared)
+        .build();
     let (client_a, client_b) = (client(&a, &server), client(&b, &server));
     let first = tokio::spawn(async move { get(&client_a).await.map(|_| ()) });
     let mut spins = 0;

@@ -77,10 +77,10 @@ async fn a_retry_after_beyond_the_maximum_wait_is_fatal() {
     let policy = errors_core::RetryPolicy::default().with_max_retry_after(Duration::from_secs(10));
     let strategy = ApiRetryableStrategy::new(policy).assume_idempotent();
     let long = ResponseTemplate::new(429).insert_header("retry-after", "120");
-    assert_eq!(attempts_with(long, strategy, "GET").await, 1);
+    assert_eq!(attempts_with(long, strategy.clone(), "GET").await, 1);
     let date = httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(3600));
     let long_date = ResponseTemplate::new(503).insert_header("retry-after", date.as_str());
-    assert_eq!(attempts_with(long_date, strategy, "GET").await, 1);
+    assert_eq!(attempts_with(long_date, strategy.clone(), "GET").await, 1);
     let short = ResponseTemplate::new(429).insert_header("retry-after", "0");
     assert_eq!(attempts_with(short, strategy, "GET").await, 2);
 }

@@ -180,7 +180,7 @@ async fn clients_can_share_one_budget() {
     let policy = RetryPolicy::default().with_initial_backoff(Duration::ZERO);
     let a = ApiClient::builder()
         .base_url(server.uri())
-        .policy(policy)
+        .policy(policy.clone())
         .retry_state(shared.clone())
         .build()
         .unwrap();
@@ -209,11 +209,13 @@ async fn with_paused_time_the_waits_are_exactly_what_the_policy_decided() {
         ok_json(),
     ]);
     script.mount(&server).await;
-    // No deadline: with paused time, tokio jumps to the next timer whenever the runtime waits
-    // on I/O, so a deadline timer would fire while the loopback server is answering.
+    // No deadline and no attempt timeout: with paused time, tokio jumps to the next timer
+    // whenever the runtime waits on I/O, so either timer would fire while the loopback
+    // server is answering.
     let policy = RetryPolicy::default()
         .with_retry_after_jitter(0.0)
-        .with_deadline(None);
+        .without_deadline()
+        .without_attempt_timeout();
     let client = ApiClient::builder()
         .base_url(server.uri())
         .policy(policy)

@@ -18,6 +18,9 @@ pub enum RetryReason {
     NotSent,
     /// A timeout or broken connection on a request that may be repeated.
     Transport,
+    /// A rule of the caller's said to retry an error the contract would not
+    /// ([`RetryOverride::Retry`](super::RetryOverride::Retry)).
+    Overridden,
 }
 
 impl fmt::Display for RetryReason {
@@ -27,6 +30,7 @@ impl fmt::Display for RetryReason {
             RetryReason::ServerError => "transient server error",
             RetryReason::NotSent => "request was not sent",
             RetryReason::Transport => "transport failure",
+            RetryReason::Overridden => "retried by the caller's rule",
         })
     }
 }

@@ -9,19 +9,24 @@ mod budget;
 mod decision;
 mod gate;
 mod outcome;
+mod overrides;
 mod pacing;
 mod run;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 pub use budget::RetryBudget;
 pub use decision::{Decision, RetryReason, StopReason};
 pub use gate::RateLimitGate;
 pub use outcome::{Idempotency, Outcome, TransportFailure, TransportKind};
+pub use overrides::RetryOverride;
 pub use pacing::{PaceSource, Pacer, RateLimitQuota, RateLimitStatement};
 pub use run::{AttemptRecord, ClientRetryState, RetryRun};
 
-use crate::{ApiError, ApiErrorKind};
+use crate::{ApiError, ApiErrorKind, ErrorCode};
+
+use overrides::Rule;
 
 /// Retry settings and the rules that apply them.
 ///
@@ -61,7 +66,7 @@ use crate::{ApiError, ApiErrorKind};
 ///     .with_deadline(Some(Duration::from_secs(30)));
 /// assert_eq!(policy.max_retries(), 5);
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RetryPolicy {
     max_retries: u32,
     initial_backoff: Duration,
@@ -72,7 +77,23 @@ pub struct RetryPolicy {
     retry_after_jitter: f64,
     max_rate_limit_retries: u32,
     pacing: bool,
+    /// The caller's rules for API errors, consulted before the contract; `None` when there
+    /// are none (the common case costs no allocation per request).
+    overrides: Option<Arc<[Rule]>>,
 }
+
+/// The default total time for one call, all attempts and waits included.
+pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(120);
+
+/// The default time limit for one attempt, body included: half the default deadline, so a
+/// hung attempt (a server that accepted the request and never answers) leaves time for one
+/// more. A slower answer is rare in practice: the gateways in front of most APIs end a
+/// request at 60 s themselves (nginx's `proxy_read_timeout`, the idle timeout of AWS's load
+/// balancers), and the API answers `504 TIMEOUT` for its own long operations.
+pub const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The default longest server-requested wait slept through (`Retry-After`).
+pub const DEFAULT_MAX_WAIT: Duration = Duration::from_secs(60);
 
 impl Default for RetryPolicy {
     fn default() -> Self {
@@ -80,17 +101,38 @@ impl Default for RetryPolicy {
             max_retries: 3,
             initial_backoff: Duration::from_millis(500),
             max_backoff: Duration::from_secs(8),
-            max_retry_after: Duration::from_secs(60),
-            deadline: Some(Duration::from_secs(120)),
-            attempt_timeout: None,
+            max_retry_after: DEFAULT_MAX_WAIT,
+            deadline: Some(DEFAULT_DEADLINE),
+            attempt_timeout: Some(DEFAULT_ATTEMPT_TIMEOUT),
             retry_after_jitter: 0.1,
             max_rate_limit_retries: 50,
             pacing: true,
+            overrides: None,
         }
     }
 }
 
 impl RetryPolicy {
+    /// No retries of any kind: one attempt per call, whatever it meets (a 5xx, a transport
+    /// failure, a 429 with a short `Retry-After`). The error still carries the requested
+    /// delay, so the caller can decide. The deadline, the attempt timeout and the rate-limit
+    /// window still apply (a request may hold off while another request's 429 asked the
+    /// client to wait; that is not a retry: turn it off too with
+    /// [`with_pacing(false)`](RetryPolicy::with_pacing)).
+    ///
+    /// ```
+    /// use errors_core::RetryPolicy;
+    ///
+    /// let policy = RetryPolicy::disabled();
+    /// assert_eq!(policy.max_retries(), 0);
+    /// assert_eq!(policy.max_rate_limit_retries(), 0);
+    /// ```
+    pub fn disabled() -> RetryPolicy {
+        RetryPolicy::default()
+            .with_max_retries(0)
+            .with_max_rate_limit_retries(0)
+    }
+
     /// Retries after the first attempt (default 3, so at most 4 attempts).
     pub fn with_max_retries(mut self, retries: u32) -> Self {
         self.max_retries = retries;
@@ -110,30 +152,93 @@ impl RetryPolicy {
         self
     }
 
-    /// The longest server-requested wait (`Retry-After`, or a rate-limit reset when nothing
-    /// remains) the client sleeps through (default 60 s).
+    /// The "max wait": the longest server-requested wait (`Retry-After`, or a rate-limit
+    /// reset when nothing remains) the client sleeps through (default 60 s,
+    /// [`DEFAULT_MAX_WAIT`]).
     ///
     /// A request asked to wait longer is not retried: it stops at once with
     /// [`StopReason::RetryAfterTooLong`] and the requested delay on the error. A 429 asking
     /// for that longer wait still closes the client's rate-limit window, but for this maximum
     /// only: other requests hold off at most this long, then ask the server again. A wait up
     /// to this maximum is slept in full (plus jitter), as long as it ends before the deadline.
-    pub fn with_max_retry_after(mut self, wait: Duration) -> Self {
+    pub fn with_max_wait(mut self, wait: Duration) -> Self {
         self.max_retry_after = wait;
         self
     }
 
-    /// The total time for all attempts and waits of one request (default 120 s; `None` for no
-    /// limit). Waits that would end past it are not started.
-    pub fn with_deadline(mut self, deadline: Option<Duration>) -> Self {
-        self.deadline = deadline;
+    #[doc(hidden)]
+    pub fn with_max_retry_after(self, wait: Duration) -> Self {
+        self.with_max_wait(wait)
+    }
+
+    /// The total time for all attempts and waits of one call (default 120 s). Waits that
+    /// would end past it are not started, and an attempt is cut at it.
+    pub fn with_deadline(mut self, deadline: impl Into<Option<Duration>>) -> Self {
+        self.deadline = deadline.into();
         self
     }
 
-    /// The time limit for each attempt (default none: the HTTP client's own timeout). It is
-    /// always cut to the time left before the deadline.
-    pub fn with_attempt_timeout(mut self, timeout: Option<Duration>) -> Self {
-        self.attempt_timeout = timeout;
+    /// No total deadline: a call ends when its retries do.
+    pub fn without_deadline(mut self) -> Self {
+        self.deadline = None;
+        self
+    }
+
+    /// The time limit for each attempt, body included (default 60 s,
+    /// [`DEFAULT_ATTEMPT_TIMEOUT`]). It is always cut to the time left before the deadline.
+    pub fn with_attempt_timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
+        self.attempt_timeout = timeout.into();
+        self
+    }
+
+    /// No time limit per attempt: only the deadline cuts a slow one.
+    pub fn without_attempt_timeout(mut self) -> Self {
+        self.attempt_timeout = None;
+        self
+    }
+
+    /// A rule for errors with the application code `code`, consulted before the API's
+    /// contract: e.g. never retry `TIMEOUT` (the reference's remedy is a smaller batch, not
+    /// the same request again). Rules are consulted in the order added; the first that says
+    /// anything but [`RetryOverride::Contract`] decides. No rule overrides the deadline, the
+    /// limits on retries, or the safety of a request that is not idempotent (see
+    /// [`RetryOverride::Retry`]).
+    ///
+    /// ```
+    /// use errors_core::{ErrorCode, Idempotency, RetryOverride, RetryPolicy};
+    /// # use errors_core::ApiError;
+    /// # use http::{HeaderMap, StatusCode};
+    ///
+    /// let policy = RetryPolicy::default().with_code_override(ErrorCode::Timeout, RetryOverride::Never);
+    /// let body = br#"{"error":{"code":"TIMEOUT","message":"Operation timed out"}}"#;
+    /// let timeout = ApiError::parse(StatusCode::GATEWAY_TIMEOUT, &HeaderMap::new(), body, std::time::SystemTime::UNIX_EPOCH);
+    /// assert!(!policy.would_retry(Idempotency::Idempotent, &timeout));
+    /// assert!(RetryPolicy::default().would_retry(Idempotency::Idempotent, &timeout));
+    /// ```
+    pub fn with_code_override(self, code: ErrorCode, says: RetryOverride) -> Self {
+        self.with_rule(Rule::Code(code, says))
+    }
+
+    /// A rule for error responses with the HTTP status `status` (see
+    /// [`with_code_override`](RetryPolicy::with_code_override) for how rules combine).
+    pub fn with_status_override(self, status: u16, says: RetryOverride) -> Self {
+        self.with_rule(Rule::Status(status, says))
+    }
+
+    /// A rule of any shape: `hook` sees each API error the policy classifies (see
+    /// [`with_code_override`](RetryPolicy::with_code_override) for how rules combine). It
+    /// runs once per error response, so keep it cheap; it must not panic.
+    pub fn with_override(
+        self,
+        hook: impl Fn(&ApiError) -> RetryOverride + Send + Sync + 'static,
+    ) -> Self {
+        self.with_rule(Rule::Hook(Arc::new(hook)))
+    }
+
+    fn with_rule(mut self, rule: Rule) -> Self {
+        let mut rules: Vec<Rule> = self.overrides.as_deref().unwrap_or_default().to_vec();
+        rules.push(rule);
+        self.overrides = Some(rules.into());
         self
     }
 
@@ -181,7 +286,12 @@ impl RetryPolicy {
         self.max_retries
     }
 
-    /// The longest `Retry-After` honoured.
+    /// The longest server-requested wait slept through.
+    pub fn max_wait(&self) -> Duration {
+        self.max_retry_after
+    }
+
+    #[doc(hidden)]
     pub fn max_retry_after(&self) -> Duration {
         self.max_retry_after
     }
@@ -215,7 +325,15 @@ impl RetryPolicy {
                     Err(StopReason::UnsafeToRepeat)
                 }
             }
-            Outcome::Api(error) => classify_api_error(idempotency, error),
+            Outcome::Api(error) => {
+                let contract = classify_api_error(idempotency, error);
+                match &self.overrides {
+                    Some(rules) => {
+                        overrides::apply(overrides::first_say(rules, error), idempotency, contract)
+                    }
+                    None => contract,
+                }
+            }
         }
     }
 
@@ -244,7 +362,7 @@ impl RetryPolicy {
         now: Duration,
         seed: u64,
     ) -> RetryRun {
-        RetryRun::new(*self, idempotency, shared, now, seed)
+        RetryRun::new(self.clone(), idempotency, shared, now, seed)
     }
 
     /// The full-jitter backoff before retry number `retry` (0 for the first retry), given a
