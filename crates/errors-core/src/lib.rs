@@ -51,10 +51,10 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use code::ErrorCode;
 pub use kind::ApiErrorKind;
 pub use policy::{
-    AttemptRecord, ClientRetryState, Decision, Idempotency, MAX_KEY_LEN, MAX_PARTITIONS,
-    Outcome, PaceSource, Pacer, Partition, Partitioning, RateLimitGate, RateLimitQuota,
-    RateLimitStatement, RetryBudget, RetryPolicy, RetryReason, RetryRun, StopReason,
-    TransportFailure, TransportKind, route_key,
+    AttemptRecord, ClientRetryState, Decision, Idempotency, MAX_KEY_LEN, MAX_PARTITIONS, Outcome,
+    PaceSource, Pacer, Partition, Partitioning, RateLimitGate, RateLimitQuota, RateLimitStatement,
+    RetryBudget, RetryPolicy, RetryReason, RetryRun, StopReason, TransportFailure, TransportKind,
+    route_key,
 };
 pub use retry_after::{InvalidRetryAfter, RetryAfter};
 pub use status::{StatusInfo, is_error_status, reason_phrase};

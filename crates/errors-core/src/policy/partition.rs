@@ -64,14 +64,20 @@ const MIN_TOKEN_ID: usize = 20;
 /// });
 /// assert_eq!(custom.key(&Method::POST, "https://api.example.com/search/x"), "POST /search");
 /// ```
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Partitioning {
     rule: Rule,
+    merge: bool,
 }
 
-#[derive(Clone, Default)]
+impl Default for Partitioning {
+    fn default() -> Self {
+        Partitioning::per_route()
+    }
+}
+
+#[derive(Clone)]
 enum Rule {
-    #[default]
     PerRoute,
     WholeClient,
     Custom(Arc<KeyFn>),
@@ -85,6 +91,7 @@ impl Partitioning {
     pub fn per_route() -> Partitioning {
         Partitioning {
             rule: Rule::PerRoute,
+            merge: true,
         }
     }
 
@@ -92,6 +99,7 @@ impl Partitioning {
     pub fn whole_client() -> Partitioning {
         Partitioning {
             rule: Rule::WholeClient,
+            merge: true,
         }
     }
 
@@ -101,7 +109,24 @@ impl Partitioning {
     pub fn by(key: impl Fn(&Method, &str) -> String + Send + Sync + 'static) -> Partitioning {
         Partitioning {
             rule: Rule::Custom(Arc::new(key)),
+            merge: true,
         }
+    }
+
+    /// Whether partitions whose `429`s show one limiter are merged to share it (default
+    /// `true`): `429`s stating the same quota, or `429`s stating none that come within a
+    /// second of each other with nothing let through between. Turn it off for an API
+    /// whose endpoints each have a limit of their own that happen to be equal (slowapi's
+    /// `@limiter.limit("10/second")` on several routes): merged, they would be paced at
+    /// one limit together, half what they allow.
+    pub fn merging(mut self, merge: bool) -> Partitioning {
+        self.merge = merge;
+        self
+    }
+
+    /// Whether partitions that show one limiter are merged.
+    pub fn merges(&self) -> bool {
+        self.merge
     }
 
     /// The partition key of a request.
@@ -126,11 +151,15 @@ impl Partitioning {
 
 impl fmt::Debug for Partitioning {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self.rule {
-            Rule::PerRoute => "Partitioning::PerRoute",
-            Rule::WholeClient => "Partitioning::WholeClient",
-            Rule::Custom(_) => "Partitioning::Custom",
-        })
+        let rule = match self.rule {
+            Rule::PerRoute => "per route",
+            Rule::WholeClient => "whole client",
+            Rule::Custom(_) => "custom key",
+        };
+        f.debug_struct("Partitioning")
+            .field("rule", &format_args!("{rule}"))
+            .field("merge", &self.merge)
+            .finish()
     }
 }
 
@@ -154,7 +183,9 @@ impl fmt::Debug for Partitioning {
 /// assert_eq!(route_key("/v1/search?q=cats"), "/v1/search");
 /// ```
 pub fn route_key(url: &str) -> String {
-    let absolute = url.split_once("://").filter(|(scheme, _)| is_scheme(scheme));
+    let absolute = url
+        .split_once("://")
+        .filter(|(scheme, _)| is_scheme(scheme));
     let (origin, rest) = match absolute {
         Some((scheme, rest)) => {
             let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
@@ -207,7 +238,10 @@ fn floor_char_boundary(text: &str, max: usize) -> usize {
     if max >= text.len() {
         return text.len();
     }
-    (0..=max).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(0)
+    (0..=max)
+        .rev()
+        .find(|&i| text.is_char_boundary(i))
+        .unwrap_or(0)
 }
 
 /// Whether a path segment looks like an id rather than a route name.
@@ -250,16 +284,43 @@ mod tests {
     #[test]
     fn ids_are_folded_and_route_names_kept() {
         let cases = [
-            ("https://api.example.com/v1/images/17/analysis", "https://api.example.com/v1/images/{id}/analysis"),
-            ("https://api.example.com/v1/images/18/analysis", "https://api.example.com/v1/images/{id}/analysis"),
-            ("https://api.example.com/v1/jobs/550E8400-E29B-41D4-A716-446655440000/logs", "https://api.example.com/v1/jobs/{id}/logs"),
-            ("https://api.example.com/objects/5f2b9c0e1a3d4e6f", "https://api.example.com/objects/{id}"),
-            ("https://api.example.com/files/dGhpcyBpcyBhIHRva2VuMTIz", "https://api.example.com/files/{id}"),
-            ("https://api.example.com/files/V1StGXR8_Z5jdHi6B-myT", "https://api.example.com/files/{id}"),
+            (
+                "https://api.example.com/v1/images/17/analysis",
+                "https://api.example.com/v1/images/{id}/analysis",
+            ),
+            (
+                "https://api.example.com/v1/images/18/analysis",
+                "https://api.example.com/v1/images/{id}/analysis",
+            ),
+            (
+                "https://api.example.com/v1/jobs/550E8400-E29B-41D4-A716-446655440000/logs",
+                "https://api.example.com/v1/jobs/{id}/logs",
+            ),
+            (
+                "https://api.example.com/objects/5f2b9c0e1a3d4e6f",
+                "https://api.example.com/objects/{id}",
+            ),
+            (
+                "https://api.example.com/files/dGhpcyBpcyBhIHRva2VuMTIz",
+                "https://api.example.com/files/{id}",
+            ),
+            (
+                "https://api.example.com/files/V1StGXR8_Z5jdHi6B-myT",
+                "https://api.example.com/files/{id}",
+            ),
             // Words, short hex, and long words without digits stay.
-            ("https://api.example.com/v2/oauth2/token", "https://api.example.com/v2/oauth2/token"),
-            ("https://api.example.com/cafe/deadbeef", "https://api.example.com/cafe/deadbeef"),
-            ("https://api.example.com/organization-memberships", "https://api.example.com/organization-memberships"),
+            (
+                "https://api.example.com/v2/oauth2/token",
+                "https://api.example.com/v2/oauth2/token",
+            ),
+            (
+                "https://api.example.com/cafe/deadbeef",
+                "https://api.example.com/cafe/deadbeef",
+            ),
+            (
+                "https://api.example.com/organization-memberships",
+                "https://api.example.com/organization-memberships",
+            ),
             ("https://api.example.com/x/", "https://api.example.com/x/"),
         ];
         for (url, key) in cases {
@@ -269,11 +330,23 @@ mod tests {
 
     #[test]
     fn the_query_fragment_case_of_the_origin_and_credentials_are_left_out() {
-        assert_eq!(route_key("HTTPS://Api.Example.COM/Search?q=1#x"), "https://api.example.com/Search");
-        assert_eq!(route_key("https://api.example.com?q=1"), "https://api.example.com/");
-        assert_eq!(route_key("https://api.example.com"), "https://api.example.com/");
+        assert_eq!(
+            route_key("HTTPS://Api.Example.COM/Search?q=1#x"),
+            "https://api.example.com/Search"
+        );
+        assert_eq!(
+            route_key("https://api.example.com?q=1"),
+            "https://api.example.com/"
+        );
+        assert_eq!(
+            route_key("https://api.example.com"),
+            "https://api.example.com/"
+        );
         assert_eq!(route_key("http://u:p@h:8080/a"), "http://h:8080/a");
-        assert_ne!(route_key("https://a.example/x"), route_key("https://b.example/x"));
+        assert_ne!(
+            route_key("https://a.example/x"),
+            route_key("https://b.example/x")
+        );
         assert_eq!(route_key("/v1/items/3"), "/v1/items/{id}");
         assert_eq!(route_key(""), "/");
         assert_eq!(route_key("/login?next=https://h/x"), "/login");
@@ -296,8 +369,15 @@ mod tests {
         assert_eq!(whole.key(&Method::POST, "https://h/a/1"), "");
         let by_method = Partitioning::by(|m, _| m.to_string());
         assert_eq!(by_method.key(&Method::POST, "https://h/a"), "POST");
-        assert_eq!(format!("{by_method:?}"), "Partitioning::Custom");
-        assert_eq!(Partitioning::default().key(&Method::GET, "https://h/a/2"), "https://h/a/{id}");
+        assert_eq!(
+            format!("{by_method:?}"),
+            r#"Partitioning { rule: custom key, merge: true }"#
+        );
+        assert!(!by_method.merging(false).merges());
+        assert_eq!(
+            Partitioning::default().key(&Method::GET, "https://h/a/2"),
+            "https://h/a/{id}"
+        );
     }
 
     proptest! {

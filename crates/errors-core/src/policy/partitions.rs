@@ -18,7 +18,8 @@ use super::{Pacer, RateLimitGate, RateLimitQuota};
 pub const MAX_PARTITIONS: usize = 256;
 
 /// How close together `429`s that state no limit must come on two partitions, neither of
-/// which got an answer through since, for the two to be taken for one limiter. A shared
+/// which got an answer through after the earlier one, for the two to be taken for one
+/// limiter. A shared
 /// limiter, once spent, rejects whatever route comes next, so its `429`s on every busy
 /// route arrive within one batch's round trips (tens of milliseconds); a second is the
 /// shortest wait an integer `Retry-After` can ask, so two `429`s further apart belong to
@@ -235,20 +236,22 @@ impl Partitions {
     /// Two partitions share a limiter when their `429`s state the same quota (same limit
     /// and window) within one window of each other; or, when neither states one, when they
     /// come within [`MERGE_INTERVAL`] of each other and neither partition got an answer
-    /// through since the earlier one. The merged partitions take the limiter of the one
+    /// through after the earlier one (answers of one batch arriving at the same moment as
+    /// it do not count: they were let through before). The merged partitions take the limiter of the one
     /// rejected first, its window closed at least as long as either's.
     pub(crate) fn on_throttle(
         &self,
         entry: &Arc<Entry>,
         now: Duration,
         quota: Option<RateLimitQuota>,
+        merge: bool,
     ) -> Arc<Limiter> {
         // The table first, then entries: only a holder of the table's lock takes two
         // entries' locks at once, so no two threads wait on each other.
         let table = self.lock();
         let mut mine = entry.lock();
         mine.throttled = Some((now, quota));
-        if Arc::ptr_eq(entry, &self.default) {
+        if !merge || Arc::ptr_eq(entry, &self.default) {
             return Arc::clone(&mine.limiter);
         }
         let target = table
@@ -296,8 +299,8 @@ fn one_limit(
         (None, None) => {
             let earlier = at.min(other_at);
             apart <= MERGE_INTERVAL
-                && admitted.is_none_or(|t| t < earlier)
-                && other_admitted.is_none_or(|t| t < earlier)
+                && admitted.is_none_or(|t| t <= earlier)
+                && other_admitted.is_none_or(|t| t <= earlier)
         }
         // One stated a limit and the other did not: not known to be the same.
         _ => false,
@@ -319,14 +322,18 @@ mod tests {
     #[test]
     fn the_same_stated_quota_merges_partitions() {
         let partitions = Partitions::default();
-        let (a, b, c) = (partitions.entry("/a"), partitions.entry("/b"), partitions.entry("/c"));
-        partitions.on_throttle(&a, secs(1.0), quota(100, 60));
+        let (a, b, c) = (
+            partitions.entry("/a"),
+            partitions.entry("/b"),
+            partitions.entry("/c"),
+        );
+        partitions.on_throttle(&a, secs(1.0), quota(100, 60), true);
         assert_ne!(a.limiter().id(), b.limiter().id());
-        let merged = partitions.on_throttle(&b, secs(1.2), quota(100, 60));
+        let merged = partitions.on_throttle(&b, secs(1.2), quota(100, 60), true);
         assert_eq!(merged.id(), a.limiter().id());
         assert_eq!(b.limiter().id(), a.limiter().id());
         // Another limit is another limiter.
-        partitions.on_throttle(&c, secs(1.3), quota(10, 1));
+        partitions.on_throttle(&c, secs(1.3), quota(10, 1), true);
         assert_ne!(c.limiter().id(), a.limiter().id());
         let (pa, pb) = (partitions.get("/a").unwrap(), partitions.get("/b").unwrap());
         assert!(pa.shares_limiter_with(&pb));
@@ -336,20 +343,24 @@ mod tests {
     #[test]
     fn a_merge_keeps_the_longer_window_and_moves_earlier_merges_along() {
         let partitions = Partitions::default();
-        let (a, b, c) = (partitions.entry("/a"), partitions.entry("/b"), partitions.entry("/c"));
+        let (a, b, c) = (
+            partitions.entry("/a"),
+            partitions.entry("/b"),
+            partitions.entry("/c"),
+        );
         let d = partitions.entry("/d");
         // `/a` and `/d` share one limit, `/b` and `/c` another; then `/a` states the limit
         // of `/b` and `/c`: all four share one.
-        partitions.on_throttle(&a, secs(0.0), quota(7, 1));
-        partitions.on_throttle(&d, secs(0.1), quota(7, 1));
+        partitions.on_throttle(&a, secs(0.0), quota(7, 1), true);
+        partitions.on_throttle(&d, secs(0.1), quota(7, 1), true);
         assert_eq!(a.limiter().id(), d.limiter().id());
         a.limiter().gate.close_until(secs(5.0));
-        partitions.on_throttle(&b, secs(10.0), quota(5, 1));
-        partitions.on_throttle(&c, secs(10.1), quota(5, 1));
+        partitions.on_throttle(&b, secs(10.0), quota(5, 1), true);
+        partitions.on_throttle(&c, secs(10.1), quota(5, 1), true);
         b.limiter().gate.close_until(secs(20.0));
         assert_eq!(b.limiter().id(), c.limiter().id());
         let a_id = a.limiter().id();
-        partitions.on_throttle(&a, secs(10.2), quota(5, 1));
+        partitions.on_throttle(&a, secs(10.2), quota(5, 1), true);
         assert_eq!(a.limiter().id(), c.limiter().id());
         assert_eq!(d.limiter().id(), c.limiter().id());
         assert_ne!(a.limiter().id(), a_id);
@@ -361,38 +372,47 @@ mod tests {
         // Close together, nothing through: one limiter.
         let partitions = Partitions::default();
         let (a, b) = (partitions.entry("/a"), partitions.entry("/b"));
-        partitions.on_throttle(&a, secs(1.0), None);
-        partitions.on_throttle(&b, secs(1.5), None);
+        partitions.on_throttle(&a, secs(1.0), None, true);
+        partitions.on_throttle(&b, secs(1.5), None, true);
         assert_eq!(a.limiter().id(), b.limiter().id());
 
         // Too far apart.
         let partitions = Partitions::default();
         let (a, b) = (partitions.entry("/a"), partitions.entry("/b"));
-        partitions.on_throttle(&a, secs(1.0), None);
-        partitions.on_throttle(&b, secs(2.5), None);
+        partitions.on_throttle(&a, secs(1.0), None, true);
+        partitions.on_throttle(&b, secs(2.5), None, true);
         assert_ne!(a.limiter().id(), b.limiter().id());
 
         // `/b` got an answer through after `/a`'s 429: not held by the same limiter.
         let partitions = Partitions::default();
         let (a, b) = (partitions.entry("/a"), partitions.entry("/b"));
-        partitions.on_throttle(&a, secs(1.0), None);
+        partitions.on_throttle(&a, secs(1.0), None, true);
         b.on_admitted(secs(1.1));
-        partitions.on_throttle(&b, secs(1.2), None);
+        partitions.on_throttle(&b, secs(1.2), None, true);
         assert_ne!(a.limiter().id(), b.limiter().id());
+
+        // An answer at the very moment of the first 429 was let through before it.
+        let partitions = Partitions::default();
+        let (a, b) = (partitions.entry("/a"), partitions.entry("/b"));
+        a.on_admitted(secs(1.0));
+        partitions.on_throttle(&a, secs(1.0), None, true);
+        b.on_admitted(secs(1.0));
+        partitions.on_throttle(&b, secs(1.0), None, true);
+        assert_eq!(a.limiter().id(), b.limiter().id());
 
         // `/a` got an answer through after its 429, before `/b`'s.
         let partitions = Partitions::default();
         let (a, b) = (partitions.entry("/a"), partitions.entry("/b"));
-        partitions.on_throttle(&a, secs(1.0), None);
+        partitions.on_throttle(&a, secs(1.0), None, true);
         a.on_admitted(secs(1.1));
-        partitions.on_throttle(&b, secs(1.2), None);
+        partitions.on_throttle(&b, secs(1.2), None, true);
         assert_ne!(a.limiter().id(), b.limiter().id());
 
         // One stated a limit, the other did not.
         let partitions = Partitions::default();
         let (a, b) = (partitions.entry("/a"), partitions.entry("/b"));
-        partitions.on_throttle(&a, secs(1.0), quota(10, 1));
-        partitions.on_throttle(&b, secs(1.1), None);
+        partitions.on_throttle(&a, secs(1.0), quota(10, 1), true);
+        partitions.on_throttle(&b, secs(1.1), None, true);
         assert_ne!(a.limiter().id(), b.limiter().id());
     }
 
@@ -403,7 +423,12 @@ mod tests {
         for i in 0..100 {
             let t = secs(f64::from(i) * 0.1);
             items.on_admitted(t);
-            partitions.on_throttle(&search, t, if i % 2 == 0 { quota(10, 1) } else { None });
+            partitions.on_throttle(
+                &search,
+                t,
+                if i % 2 == 0 { quota(10, 1) } else { None },
+                true,
+            );
         }
         assert_ne!(search.limiter().id(), items.limiter().id());
     }
@@ -413,8 +438,8 @@ mod tests {
         let partitions = Partitions::default();
         let a = partitions.entry("/a");
         let default = partitions.entry("");
-        partitions.on_throttle(&a, secs(1.0), quota(10, 1));
-        partitions.on_throttle(&default, secs(1.0), quota(10, 1));
+        partitions.on_throttle(&a, secs(1.0), quota(10, 1), true);
+        partitions.on_throttle(&default, secs(1.0), quota(10, 1), true);
         assert_eq!(default.limiter().id(), partitions.default_limiter.id());
         assert_ne!(a.limiter().id(), partitions.default_limiter.id());
     }

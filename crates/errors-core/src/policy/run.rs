@@ -7,9 +7,8 @@ use serde::Serialize;
 
 use super::partitions::{Entry, Limiter, Partitions};
 use super::{
-    Decision, Idempotency, Outcome, Pacer, Partition, Partitioning, RateLimitGate,
-    RateLimitQuota, RateLimitStatement, RetryBudget, RetryPolicy, RetryReason, StopReason,
-    TransportKind,
+    Decision, Idempotency, Outcome, Pacer, Partition, Partitioning, RateLimitGate, RateLimitQuota,
+    RateLimitStatement, RetryBudget, RetryPolicy, RetryReason, StopReason, TransportKind,
 };
 use crate::ErrorCode;
 use crate::api_error::millis;
@@ -401,9 +400,7 @@ impl RetryRun {
             if reason == RetryReason::RateLimited && self.policy.pacing {
                 let limiter = self.partition.limiter();
                 let window_open = limiter.gate.open_at();
-                let (slot, schedule) = limiter
-                    .pacer
-                    .take_front_slot(now, back.max(window_open));
+                let (slot, schedule) = limiter.pacer.take_front_slot(now, back.max(window_open));
                 self.hold = Some(Hold {
                     since: back,
                     slot,
@@ -529,11 +526,12 @@ impl RetryRun {
         let quota = message
             .and_then(RateLimitQuota::from_message)
             .or(self.statement.quota());
-        let limiter = self
-            .shared
-            .inner
-            .partitions
-            .on_throttle(&self.partition, now, quota);
+        let limiter = self.shared.inner.partitions.on_throttle(
+            &self.partition,
+            now,
+            quota,
+            self.shared.partitioning().merges(),
+        );
         if let Some(requested) = requested {
             let window = requested.min(self.policy.max_retry_after);
             limiter.gate.close_until(now.saturating_add(window));
