@@ -121,7 +121,7 @@ impl RetryPolicy {
     ///
     /// A request asked to wait longer is not retried: it stops at once with
     /// [`StopReason::RetryAfterTooLong`] and the requested delay on the error. A 429 asking
-    /// for that longer wait still closes the client's rate-limit window, but for this maximum
+    /// for that longer wait still closes its partition's rate-limit window, but for this maximum
     /// only: other requests hold off at most this long, then ask the server again. A wait up
     /// to this maximum is slept in full (plus jitter), as long as it ends before the deadline.
     pub fn with_max_retry_after(mut self, wait: Duration) -> Self {

@@ -55,7 +55,8 @@ const MIN_TOKEN_ID: usize = 20;
 ///     routes.key(&Method::GET, "https://api.example.com/v1/images/17/analysis?full=1"),
 ///     routes.key(&Method::GET, "https://api.example.com/v1/images/18/analysis"),
 /// );
-/// assert_eq!(Partitioning::whole_client().key(&Method::GET, "https://api.example.com/v1/items"), "");
+/// let whole = Partitioning::whole_client();
+/// assert_eq!(whole.key(&Method::GET, "https://api.example.com/v1/items"), "");
 ///
 /// // One partition per method and first path segment.
 /// let custom = Partitioning::by(|method, url| {
@@ -400,7 +401,11 @@ mod tests {
         }
 
         #[test]
-        fn urls_of_one_route_share_a_key(id in 0u64.., other in 0u64.., query in "[a-z=&0-9]{0,20}") {
+        fn urls_of_one_route_share_a_key(
+            id in 0u64..,
+            other in 0u64..,
+            query in "[a-z=&0-9]{0,20}",
+        ) {
             let a = route_key(&format!("https://h.example/v1/images/{id}/analysis?{query}"));
             let b = route_key(&format!("https://h.example/v1/images/{other}/analysis"));
             prop_assert_eq!(a, b);

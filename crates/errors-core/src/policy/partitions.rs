@@ -237,8 +237,8 @@ impl Partitions {
     /// and window) within one window of each other; or, when neither states one, when they
     /// come within [`MERGE_INTERVAL`] of each other and neither partition got an answer
     /// through after the earlier one (answers of one batch arriving at the same moment as
-    /// it do not count: they were let through before). The merged partitions take the limiter of the one
-    /// rejected first, its window closed at least as long as either's.
+    /// it do not count: they were let through before). The merged partitions take the
+    /// limiter of the one rejected first, its window closed at least as long as either's.
     pub(crate) fn on_throttle(
         &self,
         entry: &Arc<Entry>,

@@ -85,8 +85,9 @@ impl ClientRetryState {
 
     /// The rate-limit window of the default partition: every request's with
     /// [`Partitioning::whole_client`], else that of requests started without a target
-    /// ([`RetryPolicy::start`]) or with an empty key. See [`ClientRetryState::partition`]
-    /// for the others, and [`ClientRetryState::rate_limited_for`] for all of them.
+    /// ([`RetryPolicy::start`]), with an empty key, or of a new route while every kept
+    /// partition has requests in flight. See [`ClientRetryState::partition`] for the
+    /// others, and [`ClientRetryState::rate_limited_for`] for all of them.
     pub fn gate(&self) -> &RateLimitGate {
         &self.default_limiter().gate
     }
@@ -249,8 +250,8 @@ impl RetryRun {
         }
     }
 
-    /// How long to hold off before the next attempt (the client's rate-limit window is
-    /// closed, or other requests are ahead in the paced queue), or
+    /// How long to hold off before the next attempt (its partition's rate-limit window is
+    /// closed, or other requests are ahead in the partition's paced queue), or
     /// [`StopReason::DeadlineExceeded`] if the attempt could not start before the deadline.
     ///
     /// Call it again after holding off: zero means send now. A request keeps its place in
@@ -353,10 +354,12 @@ impl RetryRun {
     /// Records an attempt that ended at `now` and decides what comes next. (A `Retry-After`
     /// date was already resolved against the wall clock when the error was parsed.)
     ///
-    /// A rate-limit rejection also closes the client's window for the wait the server asked
-    /// (at most the policy's maximum wait) and teaches the pacer, whatever is decided for
-    /// this request: even when it stops (a wait beyond the maximum, retries exhausted), the
-    /// client's other requests hold off.
+    /// A rate-limit rejection also closes its partition's window for the wait the server
+    /// asked (at most the policy's maximum wait) and teaches the partition's pacer, whatever
+    /// is decided for this request: even when it stops (a wait beyond the maximum, retries
+    /// exhausted), the partition's other requests hold off. Other partitions are not
+    /// touched, unless this `429` shows that they share its limiter (see [`Partitioning`]):
+    /// then they are merged with it first.
     pub fn after_attempt(&mut self, outcome: Outcome<'_>, now: Duration) -> Decision {
         let decision = self.decide(&outcome, now);
         let (status, code, request_id, transport) = match outcome {
