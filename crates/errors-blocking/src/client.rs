@@ -7,7 +7,7 @@ use std::task::Poll;
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
-use errors_core::{ClientRetryState, Clock, RetryBudget, RetryPolicy};
+use errors_core::{ClientRetryState, Clock, Partitioning, RetryBudget, RetryPolicy};
 use errors_http::{ApiClient, ApiClientBuilder, ApiResponse, Error};
 use http::{HeaderMap, Method};
 use reqwest_middleware::RequestBuilder;
@@ -312,6 +312,25 @@ impl ClientBuilder {
     /// Shares retry state with other clients.
     pub fn retry_state(mut self, state: ClientRetryState) -> Self {
         self.api = self.api.retry_state(state);
+        self
+    }
+
+    /// How requests share rate-limit state: per route by default, or one partition for the
+    /// whole client when the API limits the key across all routes (see
+    /// [`ApiClientBuilder::partition_by`]).
+    ///
+    /// ```
+    /// use errors_blocking::{Client, Partitioning};
+    ///
+    /// let client = Client::builder()
+    ///     .base_url("https://api.example.com/v1/")
+    ///     .partition_by(Partitioning::whole_client())
+    ///     .build()
+    ///     .unwrap();
+    /// assert!(client.async_client().retry_state().partitioning().is_whole_client());
+    /// ```
+    pub fn partition_by(mut self, partitioning: Partitioning) -> Self {
+        self.api = self.api.partition_by(partitioning);
         self
     }
 

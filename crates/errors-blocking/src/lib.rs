@@ -52,7 +52,9 @@
 mod client;
 
 pub use client::{Client, ClientBuilder};
-pub use errors_core::{ApiError, ApiErrorKind, ErrorCode, RetryBudget, RetryPolicy, Shape};
+pub use errors_core::{
+    ApiError, ApiErrorKind, ErrorCode, Partitioning, RetryBudget, RetryPolicy, Shape,
+};
 pub use errors_http::{ApiResponse, Error, ErrorKind, SafeToRepeat};
 pub use http::Method;
 pub use reqwest_middleware::RequestBuilder;

@@ -11,8 +11,8 @@ use std::collections::BinaryHeap;
 use std::time::{Duration, SystemTime};
 
 use errors_core::{
-    ApiError, ClientRetryState, Decision, Idempotency, Outcome, RateLimitStatement, RetryBudget,
-    RetryPolicy, RetryRun, TransportFailure,
+    ApiError, ClientRetryState, Decision, Idempotency, Outcome, Partition, Partitioning,
+    RateLimitStatement, RetryBudget, RetryPolicy, RetryRun, TransportFailure,
 };
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
 
@@ -611,5 +611,340 @@ fn a_queue_a_minute_long_loses_no_call_when_the_pace_changes() {
         assert!(report.requests_per_call <= 1.3, "{name}: {report:?}");
         assert!(report.vs_ideal <= 1.15, "{name}: {report:?}");
         assert!(!report.stepped_aside, "{name}: {report:?}");
+    }
+}
+
+/// One route of a client in [`routes_batch`]: its URL, the limiter in front of it (an index
+/// into the limiters, several routes may share one; `None` for none), its calls and how
+/// many of them are in flight at a time.
+struct Route {
+    url: &'static str,
+    limiter: Option<usize>,
+    calls: usize,
+    callers: usize,
+}
+
+#[derive(Debug)]
+struct RouteReport {
+    /// From the first call to the end of the route's last.
+    took: Duration,
+    requests: usize,
+    failed: usize,
+    /// The longest an attempt of the route was held by the client's rate limiting.
+    held_most: Duration,
+}
+
+/// The calls of several routes through one client (default policy and budget, partitioned
+/// by route), each driven as the middleware drives it, against limiters that may sit in
+/// front of one route or several.
+fn routes_batch(
+    limiters: &mut [Box<dyn Limiter>],
+    stated: bool,
+    routes: &[Route],
+) -> (Vec<RouteReport>, ClientRetryState) {
+    let state = ClientRetryState::with_budget(RetryBudget::default());
+    let reports = routes_batch_in(&state, limiters, stated, routes);
+    (reports, state)
+}
+
+fn routes_batch_in(
+    state: &ClientRetryState,
+    limiters: &mut [Box<dyn Limiter>],
+    stated: bool,
+    routes: &[Route],
+) -> Vec<RouteReport> {
+    let policy = RetryPolicy::default();
+    let begin = Duration::from_secs(100);
+    let start = |route: &Route, n: usize, now: Duration| -> RetryRun {
+        let url = format!("{}?call={n}", route.url);
+        policy.start_for(
+            Idempotency::Idempotent,
+            state,
+            &Method::GET,
+            &url,
+            now,
+            n as u64,
+        )
+    };
+    let mut reports: Vec<RouteReport> = routes
+        .iter()
+        .map(|_| RouteReport {
+            took: Duration::ZERO,
+            requests: 0,
+            failed: 0,
+            held_most: Duration::ZERO,
+        })
+        .collect();
+    let mut started = vec![0usize; routes.len()];
+    // Per caller: its route, its run and what happens next.
+    let mut callers: Vec<(usize, Option<(RetryRun, Next)>)> = Vec::new();
+    let mut events = BinaryHeap::new();
+    let mut sequence = 0u64;
+    for (r, route) in routes.iter().enumerate() {
+        for _ in 0..route.callers.min(route.calls) {
+            callers.push((r, Some((start(route, started[r], begin), Next::Ready))));
+            started[r] += 1;
+            events.push(Reverse((begin, sequence, callers.len() - 1)));
+            sequence += 1;
+        }
+    }
+    let mut steps = 0u64;
+    while let Some(Reverse((now, _, slot))) = events.pop() {
+        steps += 1;
+        assert!(steps < 10_000_000, "the batch must end");
+        let r = callers[slot].0;
+        let route = &routes[r];
+        let Some((run, next)) = callers[slot].1.as_mut() else {
+            continue;
+        };
+        let (mut ended, mut again) = (None, None);
+        match std::mem::replace(next, Next::Ready) {
+            Next::Ready => match run.before_attempt(now) {
+                Ok(hold) if hold.is_zero() => {
+                    reports[r].requests += 1;
+                    let (verdict, latency) = match route.limiter {
+                        Some(l) => (limiters[l].admit(now - begin), limiters[l].latency()),
+                        None => (Ok(()), LATENCY),
+                    };
+                    *next = Next::Answer(verdict);
+                    again = Some(now + latency);
+                }
+                Ok(hold) => again = Some(now + hold),
+                Err(_) => ended = Some(false),
+            },
+            Next::Answer(Ok(())) => {
+                run.observe_rate_limit(RateLimitStatement::default());
+                let status = StatusCode::OK;
+                let decision = run.after_attempt(Outcome::Success { status }, now);
+                assert!(matches!(decision, Decision::Stop(_)));
+                ended = Some(true);
+            }
+            Next::Answer(Err(wait)) => {
+                let statement = route
+                    .limiter
+                    .filter(|_| stated)
+                    .map(|l| limiters[l].stated());
+                let (error, headers) = rejection(wait, statement);
+                run.observe_rate_limit(RateLimitStatement::from_headers(
+                    &headers,
+                    SystemTime::UNIX_EPOCH,
+                ));
+                match run.after_attempt(Outcome::Api(&error), now) {
+                    Decision::Retry { wait, .. } => again = Some(now + wait),
+                    Decision::Stop(_) => ended = Some(false),
+                }
+            }
+            Next::Unavailable | Next::TimedOut => unreachable!("not modelled here"),
+        }
+        if let Some(ok) = ended {
+            let Some((run, _)) = callers[slot].1.take() else {
+                unreachable!()
+            };
+            let report = &mut reports[r];
+            report.failed += usize::from(!ok);
+            report.took = report.took.max(now - begin);
+            let held = run.attempts().iter().map(|a| a.held).max();
+            report.held_most = report.held_most.max(held.unwrap_or_default());
+            if started[r] < route.calls {
+                callers[slot].1 = Some((start(route, started[r], now), Next::Ready));
+                started[r] += 1;
+                again = Some(now);
+            }
+        }
+        if let Some(when) = again {
+            events.push(Reverse((when, sequence, slot)));
+            sequence += 1;
+        }
+    }
+    reports
+}
+
+/// The partition of a route's requests.
+fn partition_of(state: &ClientRetryState, url: &str) -> Partition {
+    let key = state.partitioning().key(&Method::GET, url);
+    state
+        .partition(&key)
+        .expect("the route's partition is kept")
+}
+
+#[test]
+fn an_unlimited_route_beside_a_limited_one_is_not_paced_at_its_limit() {
+    // Issue #20: `/search` limited to 10 a second (429s stating it) beside an unlimited
+    // `/items`, 16 callers each, through one client. With one window and one pacer for the
+    // client, 3,000 `/items` calls took 318 s instead of 0.04 s.
+    // The limit unstated too: `/search` is learned, and `/items`, never rejected, is
+    // never merged with it.
+    let routes = [
+        Route {
+            url: "https://api.example.com/v1/search",
+            limiter: Some(0),
+            calls: 300,
+            callers: 16,
+        },
+        Route {
+            url: "https://api.example.com/v1/items",
+            limiter: None,
+            calls: 3000,
+            callers: 16,
+        },
+    ];
+    let (mut alone, _) = routes_batch(&mut [], true, &routes[1..]);
+    let alone = alone.remove(0);
+    for stated in [true, false] {
+        let mut limiters: Vec<Box<dyn Limiter>> = vec![Box::new(TokenBucket::new(10.0, 10.0))];
+        let (both, state) = routes_batch(&mut limiters, stated, &routes);
+        let (search, items) = (&both[0], &both[1]);
+        let ideal = 300.0 / 10.0;
+        let vs_ideal = search.took.as_secs_f64() / ideal;
+        eprintln!(
+            "stated {stated}: items alone {alone:?}, beside search {items:?}; search {search:?}, {vs_ideal:.3} of its ideal"
+        );
+        assert_eq!(items.failed + search.failed, 0, "{both:?}");
+        assert_eq!(items.requests, 3000, "{items:?}");
+        assert_eq!(items.held_most, Duration::ZERO, "{items:?}");
+        assert!(
+            items.took.as_secs_f64() <= alone.took.as_secs_f64() * 1.1 + 0.1,
+            "{items:?} against {alone:?} alone"
+        );
+        let (search_partition, items_partition) = (
+            partition_of(&state, routes[0].url),
+            partition_of(&state, routes[1].url),
+        );
+        assert!(!search_partition.shares_limiter_with(&items_partition));
+        assert!(search_partition.pacer().is_active());
+        assert!(!items_partition.pacer().is_active());
+        assert!(
+            !state.pacer().is_active(),
+            "the default partition is not used"
+        );
+        // Stated, as asked of the issue; learned, a regression bound (the limiter's burst
+        // of 10 is a third of a second of the ideal 30 s, and a learned pace costs a few
+        // probes, as `learned_limits_lose_no_call_and_keep_the_pacer_on` measures).
+        let bound = if stated { 1.1 } else { 1.25 };
+        assert!(vs_ideal <= bound, "{vs_ideal:.3}: {search:?}");
+    }
+}
+
+#[test]
+fn routes_behind_one_key_wide_limit_share_one_limiter() {
+    // One bucket, 30 a second, in front of three routes (a limit per API key): the three
+    // partitions are merged, stated on the first 429s that state the same quota, unstated
+    // on 429s that come together with nothing through between, and paced together at the
+    // bucket's rate.
+    let routes: Vec<Route> = ["/v1/search", "/v1/images/7/analysis", "/v1/items"]
+        .into_iter()
+        .map(|path| Route {
+            url: Box::leak(format!("https://api.example.com{path}").into_boxed_str()),
+            limiter: Some(0),
+            calls: 300,
+            callers: 16,
+        })
+        .collect();
+    for stated in [true, false] {
+        let mut limiters: Vec<Box<dyn Limiter>> = vec![Box::new(TokenBucket::new(30.0, 30.0))];
+        let (reports, state) = routes_batch(&mut limiters, stated, &routes);
+        let took = reports.iter().map(|r| r.took).max().unwrap_or_default();
+        let requests: usize = reports.iter().map(|r| r.requests).sum();
+        let ideal = 900.0 / 30.0;
+        let vs_ideal = took.as_secs_f64() / ideal;
+        let per_call = requests as f64 / 900.0;
+        eprintln!(
+            "key-wide, stated {stated}: {vs_ideal:.3} of the ideal, {per_call:.3} requests per call, {reports:?}"
+        );
+        let first = partition_of(&state, routes[0].url);
+        for route in &routes[1..] {
+            assert!(
+                partition_of(&state, route.url).shares_limiter_with(&first),
+                "stated {stated}"
+            );
+        }
+        assert!(reports.iter().all(|r| r.failed == 0), "{reports:?}");
+        assert!(per_call <= 1.1, "stated {stated}: {reports:?}");
+        assert!(
+            vs_ideal <= 1.05,
+            "stated {stated}, {vs_ideal:.3}: {reports:?}"
+        );
+    }
+}
+
+#[test]
+fn routes_with_limits_of_their_own_keep_limiters_of_their_own() {
+    // `/search` at 10 a second and `/upload` at 5, each its own bucket stating its own
+    // limit: different quotas are different limiters, never merged.
+    let routes = [
+        Route {
+            url: "https://api.example.com/v1/search",
+            limiter: Some(0),
+            calls: 300,
+            callers: 16,
+        },
+        Route {
+            url: "https://api.example.com/v1/upload",
+            limiter: Some(1),
+            calls: 150,
+            callers: 16,
+        },
+    ];
+    let mut limiters: Vec<Box<dyn Limiter>> = vec![
+        Box::new(TokenBucket::new(10.0, 10.0)),
+        Box::new(TokenBucket::new(5.0, 5.0)),
+    ];
+    let (reports, state) = routes_batch(&mut limiters, true, &routes);
+    eprintln!("own limits: {reports:?}");
+    let (search, upload) = (
+        partition_of(&state, routes[0].url),
+        partition_of(&state, routes[1].url),
+    );
+    assert!(!search.shares_limiter_with(&upload));
+    for report in &reports {
+        assert_eq!(report.failed, 0, "{reports:?}");
+        assert!(report.took.as_secs_f64() <= 30.0 * 1.1, "{reports:?}");
+    }
+}
+
+#[test]
+fn equal_limits_of_their_own_are_kept_apart_when_merging_is_off() {
+    // Two routes, each its own bucket stating the same "10 calls per 1 seconds": by
+    // default their equal statements merge them, and they are paced at 10 a second
+    // together (about 60 s for what takes 30). `Partitioning::merging(false)` keeps them
+    // apart.
+    let routes = [
+        Route {
+            url: "https://api.example.com/v1/search",
+            limiter: Some(0),
+            calls: 300,
+            callers: 16,
+        },
+        Route {
+            url: "https://api.example.com/v1/upload",
+            limiter: Some(1),
+            calls: 300,
+            callers: 16,
+        },
+    ];
+    let buckets = || -> Vec<Box<dyn Limiter>> {
+        vec![
+            Box::new(TokenBucket::new(10.0, 10.0)),
+            Box::new(TokenBucket::new(10.0, 10.0)),
+        ]
+    };
+    let (merged, state) = routes_batch(&mut buckets(), true, &routes);
+    assert!(
+        partition_of(&state, routes[0].url)
+            .shares_limiter_with(&partition_of(&state, routes[1].url))
+    );
+    let apart = ClientRetryState::new(
+        Some(RetryBudget::default()),
+        Partitioning::per_route().merging(false),
+    );
+    let reports = routes_batch_in(&apart, &mut buckets(), true, &routes);
+    eprintln!("equal limits of their own, merged: {merged:?}; apart: {reports:?}");
+    assert!(
+        !partition_of(&apart, routes[0].url)
+            .shares_limiter_with(&partition_of(&apart, routes[1].url))
+    );
+    for report in &reports {
+        assert_eq!(report.failed, 0, "{reports:?}");
+        assert!(report.took.as_secs_f64() <= 30.0 * 1.1, "{reports:?}");
     }
 }

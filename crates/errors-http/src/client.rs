@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use errors_core::{AttemptRecord, ClientRetryState, Clock, RetryBudget, RetryPolicy};
+use errors_core::{AttemptRecord, ClientRetryState, Clock, Partitioning, RetryBudget, RetryPolicy};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use reqwest_middleware::{ClientWithMiddleware, RequestBuilder};
 use serde::Serialize;
@@ -23,7 +23,8 @@ use crate::response::ResponseExt as _;
 /// and come back as an [`ApiResponse`] or a typed [`Error`].
 ///
 /// Cheap to clone; clones share the connection pool, the retry budget and the rate-limit
-/// window. Its `Debug` output never shows the API key.
+/// windows and pacers (one per partition: by default per route, see
+/// [`ApiClientBuilder::partition_by`]). Its `Debug` output never shows the API key.
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
@@ -331,13 +332,15 @@ impl ApiClient {
             .await
     }
 
-    /// The retry state shared by this client's requests (budget, rate-limit window).
+    /// The retry state shared by this client's requests (budget, rate-limit windows and
+    /// pacers of its partitions).
     pub fn retry_state(&self) -> &ClientRetryState {
         self.inner.middleware.state()
     }
 
     /// How long this client's requests will still hold off because the server asked one of
-    /// them to wait (`429` + `Retry-After`); zero when the window is open.
+    /// them to wait (`429` + `Retry-After`): the longest of its partitions' windows; zero
+    /// when every window is open.
     pub fn rate_limited_for(&self) -> Duration {
         self.inner.middleware.rate_limited_for()
     }
@@ -393,6 +396,7 @@ pub struct ApiClientBuilder {
     deadline: Option<Option<Duration>>,
     attempt_timeout: Option<Option<Duration>>,
     max_wait: Option<Duration>,
+    partitioning: Option<Partitioning>,
     connect_timeout: Option<Duration>,
     clock: Option<Arc<dyn Clock>>,
     jitter_seed: Option<u64>,
@@ -412,6 +416,7 @@ impl fmt::Debug for ApiClientBuilder {
             .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
             .field("base_url", &self.base_url)
             .field("policy", &self.policy)
+            .field("partitioning", &self.partitioning)
             .field("user_agent", &self.user_agent)
             .field("max_response_bytes", &self.max_response_bytes)
             .field("root_certificates", &self.root_certificates.len())
@@ -470,9 +475,39 @@ impl ApiClientBuilder {
         self
     }
 
-    /// Shares retry state (budget, rate-limit window) with another client.
+    /// Shares retry state (budget, rate-limit windows and pacers) with another client. It
+    /// carries its own budget and [`Partitioning`] ([`ClientRetryState::new`]): combined
+    /// with [`ApiClientBuilder::partition_by`], `build` fails.
     pub fn retry_state(mut self, state: ClientRetryState) -> Self {
         self.state = Some(state);
+        self
+    }
+
+    /// How requests share rate-limit state: each partition has its own window (a `429`
+    /// holds the requests of its partition only) and pacer; the retry budget stays the whole
+    /// client's.
+    ///
+    /// - [`Partitioning::per_route`], the default: one partition per route (origin and
+    ///   path, ids folded, no query). For APIs that limit each endpoint on its own, as
+    ///   slowapi's per-route decorators do: a `429` on `/search` never holds `/items`.
+    ///   Routes whose `429`s show one shared limit (the same stated quota) are merged.
+    /// - [`Partitioning::whole_client`]: one partition. For an API that limits the API key
+    ///   as a whole, across all routes: a `429` on any route holds every request.
+    /// - [`Partitioning::by`]: your own key from the method and URL.
+    ///
+    /// ```
+    /// use errors_core::Partitioning;
+    /// use errors_http::ApiClient;
+    ///
+    /// let client = ApiClient::builder()
+    ///     .base_url("https://api.example.com/v1/")
+    ///     .partition_by(Partitioning::whole_client())
+    ///     .build()
+    ///     .unwrap();
+    /// assert!(client.retry_state().partitioning().is_whole_client());
+    /// ```
+    pub fn partition_by(mut self, partitioning: Partitioning) -> Self {
+        self.partitioning = Some(partitioning);
         self
     }
 
@@ -774,11 +809,20 @@ impl ApiClientBuilder {
                 })?
             }
         };
-        let state = self.state.unwrap_or_else(|| match self.budget {
-            Some(None) => ClientRetryState::without_budget(),
-            Some(Some(budget)) => ClientRetryState::with_budget(budget),
-            None => ClientRetryState::with_budget(RetryBudget::default()),
-        });
+        let state = match self.state {
+            Some(state) => {
+                if self.partitioning.is_some() {
+                    return Err(Error::invalid_request(
+                        "partition_by cannot apply to a state passed to retry_state: build that state with ClientRetryState::new",
+                    ));
+                }
+                state
+            }
+            None => {
+                let budget = self.budget.unwrap_or_else(|| Some(RetryBudget::default()));
+                ClientRetryState::new(budget, self.partitioning.unwrap_or_default())
+            }
+        };
         let mut policy = self.policy;
         if let Some(deadline) = self.deadline {
             policy = policy.with_deadline(deadline);

@@ -28,9 +28,10 @@ use crate::trace::Trace;
 /// decides by application code (a monthly usage limit is never retried, a rate limit is),
 /// honours `Retry-After` exactly and never beyond a maximum wait, never oversleeps a total
 /// deadline, applies a per-attempt timeout, does not repeat a POST whose outcome is unknown
-/// unless it carries [`SafeToRepeat`], shares a retry budget and the server's rate-limit
-/// window across all requests of one client, paces the client's requests once the server
-/// rate limits them (see [`errors_core::Pacer`]), and records every attempt.
+/// unless it carries [`SafeToRepeat`], shares a retry budget across all requests of one
+/// client and the server's rate-limit window across those of one partition (by default one
+/// route: see [`errors_core::Partitioning`]), paces them once the server rate limits them
+/// (see [`errors_core::Pacer`]), and records every attempt.
 ///
 /// Each logical call runs in one `tracing` span, `api_request`, with the method and the URL
 /// path (never the query string); see the crate docs for the events and their levels.
@@ -99,10 +100,11 @@ impl RetryMiddleware {
     }
 
     /// How long this client's requests will still hold off because the server asked one of
-    /// them to wait (`429` + `Retry-After`); zero when the window is open. (Requests may
-    /// also wait their turn in the paced queue: see [`ClientRetryState::pacer`].)
+    /// them to wait (`429` + `Retry-After`): the longest of its partitions' windows (see
+    /// [`errors_core::Partitioning`]); zero when every window is open. (Requests may also
+    /// wait their turn in a paced queue: see [`ClientRetryState::partition`].)
     pub fn rate_limited_for(&self) -> Duration {
-        self.inner.state.gate().remaining(self.now())
+        self.inner.state.rate_limited_for(self.now())
     }
 
     fn now(&self) -> Duration {
@@ -148,7 +150,14 @@ impl RetryMiddleware {
         // The client's policy, unless this request carries options of its own.
         let own_policy = options.map(|o| o.apply(&inner.policy));
         let policy = own_policy.as_ref().unwrap_or(&inner.policy);
-        let mut run = policy.start(idempotency, &inner.state, self.now(), self.next_seed());
+        let mut run = policy.start_for(
+            idempotency,
+            &inner.state,
+            request.method(),
+            request.url().as_str(),
+            self.now(),
+            self.next_seed(),
+        );
         let mut original = Some(request);
         // The outcome of the previous attempt, handed back if the next one cannot start.
         let mut last: Option<Failed> = None;

@@ -4,7 +4,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use errors_core::{ClientRetryState, RetryBudget, RetryPolicy, StopReason};
+use errors_core::{ClientRetryState, Partitioning, RetryBudget, RetryPolicy, StopReason};
 use errors_http::{ApiClient, ErrorKind};
 use reqwest::Method;
 use support::{Script, envelope, ok_json};
@@ -89,9 +89,12 @@ async fn concurrent_requests_wait_out_the_servers_rate_limit_window() {
     let server = MockServer::start().await;
     let script = Script::new(vec![rate_limited("1"), ok_json()]);
     script.mount(&server).await;
+    // The 429 on `a` holds `b0`..`b49`, other routes: one partition for the whole client
+    // (a limit per API key). Per route, the default, they would not wait.
     let client = ApiClient::builder()
         .base_url(server.uri())
         .budget(None)
+        .partition_by(Partitioning::whole_client())
         .build()
         .unwrap();
 

@@ -218,12 +218,16 @@ async fn rate_limit_holds_are_logged_and_recorded() {
     let client = client(&server, None);
     let first = {
         let client = client.clone();
-        tokio::spawn(async move { client.send(client.request(Method::GET, "a")).await })
+        tokio::spawn(async move { client.send(client.request(Method::GET, "items/1")).await })
     };
     while client.rate_limited_for().is_zero() {
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
-    let second = client.send(client.request(Method::GET, "b")).await.unwrap();
+    // `items/2` is the route of `items/1` (ids are folded): held by its window.
+    let second = client
+        .send(client.request(Method::GET, "items/2"))
+        .await
+        .unwrap();
     first.await.unwrap().unwrap();
     // The second call never met the 429 itself: it was held by the client's window.
     assert_eq!(second.attempts.len(), 1);
@@ -235,11 +239,11 @@ async fn rate_limit_holds_are_logged_and_recorded() {
         .find(|e| e.fields.contains("holding for the client's rate limit"))
         .expect("a hold event");
     assert_eq!(hold.level, Level::DEBUG);
-    assert!(hold.span.contains("path=/b"), "{hold:?}");
+    assert!(hold.span.contains("path=/items/2"), "{hold:?}");
     assert!(hold.fields.contains("attempt=1 hold_ms="), "{hold:?}");
     let done = events
         .iter()
-        .find(|e| e.span.contains("path=/b") && e.fields.contains("request succeeded"))
-        .expect("b succeeded");
+        .find(|e| e.span.contains("path=/items/2") && e.fields.contains("request succeeded"))
+        .expect("items/2 succeeded");
     assert!(!done.fields.contains("held_ms=0 "), "{done:?}");
 }

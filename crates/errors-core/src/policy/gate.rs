@@ -3,8 +3,10 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-/// When the server tells one request to wait (`429` + `Retry-After`), every request through
-/// the same client waits out the same window instead of hitting the server during it.
+/// When the server tells one request to wait (`429` + `Retry-After`), every request of the
+/// same partition of the client (by default the same route; see
+/// [`Partitioning`](crate::Partitioning)) waits out the same window instead of hitting the
+/// server during it.
 ///
 /// Time is a [`Duration`] since an anchor the driver chooses (its client's creation, on a
 /// monotonic clock), so the gate itself never reads a clock.

@@ -2,7 +2,8 @@
 //!
 //! [`RetryPolicy`] holds the settings and classifies outcomes; [`RetryRun`] walks one logical
 //! request through its attempts; [`RetryBudget`], [`RateLimitGate`] and [`Pacer`] are the
-//! state one client shares across its requests ([`ClientRetryState`] bundles them). The async and the
+//! state one client shares across its requests ([`ClientRetryState`] bundles them: one
+//! budget, and a window and a pacer per [`Partitioning`] partition). The async and the
 //! blocking drivers only send, sleep, and ask these what to do next.
 
 mod budget;
@@ -11,6 +12,8 @@ mod gate;
 mod outcome;
 mod overrides;
 mod pacing;
+mod partition;
+mod partitions;
 mod run;
 
 use std::sync::Arc;
@@ -22,6 +25,8 @@ pub use gate::RateLimitGate;
 pub use outcome::{Idempotency, Outcome, TransportFailure, TransportKind};
 pub use overrides::RetryOverride;
 pub use pacing::{PaceSource, Pacer, RateLimitQuota, RateLimitStatement};
+pub use partition::{MAX_KEY_LEN, Partitioning, route_key};
+pub use partitions::{MAX_PARTITIONS, Partition};
 pub use run::{AttemptRecord, ClientRetryState, RetryRun};
 
 use crate::{ApiError, ApiErrorKind, ErrorCode};
@@ -51,8 +56,9 @@ use overrides::Rule;
 /// `max_rate_limit_retries` instead, so a rate limit whose wait fits the deadline does not
 /// fail the call.
 ///
-/// A 429 also closes the client's rate-limit window for the requested wait (its other
-/// requests hold off too) and starts the client's [`Pacer`]: from then on requests are
+/// A 429 also closes its partition's rate-limit window for the requested wait (the other
+/// requests of that partition hold off too; by default a partition is a route, see
+/// [`Partitioning`]) and starts the partition's [`Pacer`]: from then on its requests are
 /// spaced at the rate the server stated or the client learned, and leave a closed window
 /// one by one.
 ///
@@ -158,7 +164,7 @@ impl RetryPolicy {
     ///
     /// A request asked to wait longer is not retried: it stops at once with
     /// [`StopReason::RetryAfterTooLong`] and the requested delay on the error. A 429 asking
-    /// for that longer wait still closes the client's rate-limit window, but for this maximum
+    /// for that longer wait still closes its partition's rate-limit window, but for this maximum
     /// only: other requests hold off at most this long, then ask the server again. A wait up
     /// to this maximum is slept in full (plus jitter), as long as it ends before the deadline.
     pub fn with_max_wait(mut self, wait: Duration) -> Self {
@@ -353,8 +359,10 @@ impl RetryPolicy {
                 .is_none_or(|d| d <= self.max_retry_after)
     }
 
-    /// Starts a logical request. `now` is the driver's monotonic time since its anchor, `seed`
-    /// seeds the jitter (drivers pass a random one; tests a fixed one).
+    /// Starts a logical request in the client's default partition (see [`Partitioning`]):
+    /// for a driver that does not know the request's target. `now` is the driver's
+    /// monotonic time since its anchor, `seed` seeds the jitter (drivers pass a random one;
+    /// tests a fixed one).
     pub fn start(
         &self,
         idempotency: Idempotency,
@@ -362,7 +370,23 @@ impl RetryPolicy {
         now: Duration,
         seed: u64,
     ) -> RetryRun {
-        RetryRun::new(self.clone(), idempotency, shared, now, seed)
+        RetryRun::new(self.clone(), idempotency, shared, "", now, seed)
+    }
+
+    /// Starts a logical request for `method` on `url` (absolute, as sent): its rate-limit
+    /// window and pacer are those of its partition, by the state's [`Partitioning`] (by
+    /// default its route). A `429` on it holds and paces that partition only.
+    pub fn start_for(
+        &self,
+        idempotency: Idempotency,
+        shared: &ClientRetryState,
+        method: &http::Method,
+        url: &str,
+        now: Duration,
+        seed: u64,
+    ) -> RetryRun {
+        let key = shared.partitioning().key(method, url);
+        RetryRun::new(self.clone(), idempotency, shared, &key, now, seed)
     }
 
     /// The full-jitter backoff before retry number `retry` (0 for the first retry), given a

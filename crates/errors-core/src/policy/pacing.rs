@@ -392,7 +392,9 @@ pub enum PaceSource {
     Learned,
 }
 
-/// The pace of one client's requests, shared by all of them (inside [`ClientRetryState`]).
+/// The pace of one partition of a client's requests (by default one route; see
+/// [`Partitioning`](crate::Partitioning)), shared by all of them (inside
+/// [`ClientRetryState`]).
 ///
 /// Inactive until the server first rejects a request with `429` and either states its limit
 /// or some requests got through before (so there is a pace to learn): a client that is

@@ -5,15 +5,39 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use super::partitions::{Entry, Limiter, Partitions};
 use super::{
-    Decision, Idempotency, Outcome, Pacer, RateLimitGate, RateLimitQuota, RateLimitStatement,
-    RetryBudget, RetryPolicy, RetryReason, StopReason, TransportKind,
+    Decision, Idempotency, Outcome, Pacer, Partition, Partitioning, RateLimitGate, RateLimitQuota,
+    RateLimitStatement, RetryBudget, RetryPolicy, RetryReason, StopReason, TransportKind,
 };
 use crate::ErrorCode;
 use crate::api_error::millis;
 
-/// The retry state one client shares across all its requests: the budget, the rate-limit
-/// window and the pacer. Cheap to clone (it is an `Arc` inside).
+/// The retry state one client shares across all its requests: the retry budget (the whole
+/// client's: it protects a failing server) and the pacing state of each partition of its
+/// requests (a rate-limit window and a pacer; see [`Partitioning`]). Cheap to clone (it is
+/// an `Arc` inside).
+///
+/// By default requests are partitioned by route ([`Partitioning::per_route`]): a `429` on
+/// one route holds and paces that route only (and the routes merged with it, when their
+/// `429`s show one limit). At most [`MAX_PARTITIONS`](crate::MAX_PARTITIONS) partitions are
+/// kept besides the default one.
+///
+/// ```
+/// use std::time::Duration;
+/// use errors_core::{ClientRetryState, Idempotency, Partitioning, RetryPolicy};
+/// use http::Method;
+///
+/// let state = ClientRetryState::new(None, Partitioning::per_route());
+/// let url = "https://api.example.com/v1/search?q=cats";
+/// let run = RetryPolicy::default().start_for(
+///     Idempotency::Idempotent, &state, &Method::GET, url, Duration::ZERO, 7,
+/// );
+/// let key = state.partitioning().key(&Method::GET, url);
+/// assert_eq!(key, "https://api.example.com/v1/search");
+/// assert!(!state.partition(&key).unwrap().pacer().is_active());
+/// # drop(run);
+/// ```
 #[derive(Debug, Clone, Default)]
 pub struct ClientRetryState {
     inner: Arc<Shared>,
@@ -22,25 +46,31 @@ pub struct ClientRetryState {
 #[derive(Debug, Default)]
 struct Shared {
     budget: Option<RetryBudget>,
-    gate: RateLimitGate,
-    pacer: Pacer,
+    partitioning: Partitioning,
+    partitions: Partitions,
 }
 
 impl ClientRetryState {
-    /// State with a retry budget.
-    pub fn with_budget(budget: RetryBudget) -> ClientRetryState {
+    /// State with `budget` (`None` for none) and requests grouped by `partitioning`.
+    pub fn new(budget: Option<RetryBudget>, partitioning: Partitioning) -> ClientRetryState {
         ClientRetryState {
             inner: Arc::new(Shared {
-                budget: Some(budget),
-                gate: RateLimitGate::default(),
-                pacer: Pacer::default(),
+                budget,
+                partitioning,
+                partitions: Partitions::default(),
             }),
         }
     }
 
-    /// State without a retry budget: only the per-request limits apply.
+    /// State with a retry budget, partitioned by route.
+    pub fn with_budget(budget: RetryBudget) -> ClientRetryState {
+        ClientRetryState::new(Some(budget), Partitioning::default())
+    }
+
+    /// State without a retry budget (only the per-request limits apply), partitioned by
+    /// route.
     pub fn without_budget() -> ClientRetryState {
-        ClientRetryState::default()
+        ClientRetryState::new(None, Partitioning::default())
     }
 
     /// The budget, if any.
@@ -48,14 +78,50 @@ impl ClientRetryState {
         self.inner.budget.as_ref()
     }
 
-    /// The shared rate-limit window.
-    pub fn gate(&self) -> &RateLimitGate {
-        &self.inner.gate
+    /// How requests are grouped into partitions.
+    pub fn partitioning(&self) -> &Partitioning {
+        &self.inner.partitioning
     }
 
-    /// The shared pace of requests, learned from the server's rate limiting.
+    /// The rate-limit window of the default partition: every request's with
+    /// [`Partitioning::whole_client`], else that of requests started without a target
+    /// ([`RetryPolicy::start`]), with an empty key, or of a new route while every kept
+    /// partition has requests in flight. See [`ClientRetryState::partition`] for the
+    /// others, and [`ClientRetryState::rate_limited_for`] for all of them.
+    pub fn gate(&self) -> &RateLimitGate {
+        &self.default_limiter().gate
+    }
+
+    /// The pace of the default partition's requests, learned from the server's rate
+    /// limiting (see [`ClientRetryState::gate`] for which requests these are).
     pub fn pacer(&self) -> &Pacer {
-        &self.inner.pacer
+        &self.default_limiter().pacer
+    }
+
+    fn default_limiter(&self) -> &Limiter {
+        self.inner.partitions.default_limiter()
+    }
+
+    /// The window and pacer of the partition `key` (as [`Partitioning::key`] gives it; the
+    /// empty key is the default partition), if kept.
+    pub fn partition(&self, key: &str) -> Option<Partition> {
+        self.inner.partitions.get(key)
+    }
+
+    /// How many partitions are kept besides the default one (at most
+    /// [`MAX_PARTITIONS`](crate::MAX_PARTITIONS)).
+    pub fn partition_count(&self) -> usize {
+        self.inner.partitions.len()
+    }
+
+    /// How long requests of the most held partition will still hold off at `now` because
+    /// the server asked one of them to wait; zero when every window is open.
+    pub fn rate_limited_for(&self, now: Duration) -> Duration {
+        self.inner.partitions.longest_hold(now)
+    }
+
+    fn entry(&self, key: &str) -> Arc<Entry> {
+        self.inner.partitions.entry(key)
     }
 }
 
@@ -120,6 +186,8 @@ pub struct RetryRun {
     policy: RetryPolicy,
     idempotency: Idempotency,
     shared: ClientRetryState,
+    /// The partition whose window and pacer this request follows.
+    partition: Arc<Entry>,
     started: Duration,
     rng: fastrand::Rng,
     attempts: Vec<AttemptRecord>,
@@ -149,6 +217,9 @@ struct Hold {
     /// The pacer's [`Pacer::schedule`] when the slot was taken; `None` for a slot the
     /// pacer did not give (the window only).
     schedule: Option<u64>,
+    /// The limiter the slot was taken from: after the partition was merged with another,
+    /// the slot (and its schedule's number) means nothing to the new one.
+    limiter: u64,
 }
 
 impl RetryRun {
@@ -156,6 +227,7 @@ impl RetryRun {
         policy: RetryPolicy,
         idempotency: Idempotency,
         shared: &ClientRetryState,
+        partition: &str,
         now: Duration,
         seed: u64,
     ) -> RetryRun {
@@ -166,6 +238,7 @@ impl RetryRun {
             policy,
             idempotency,
             shared: shared.clone(),
+            partition: shared.entry(partition),
             started: now,
             rng: fastrand::Rng::with_seed(seed),
             attempts: Vec::with_capacity(2),
@@ -180,19 +253,22 @@ impl RetryRun {
         }
     }
 
-    /// How long to hold off before the next attempt (the client's rate-limit window is
-    /// closed, or other requests are ahead in the paced queue), or
+    /// How long to hold off before the next attempt (its partition's rate-limit window is
+    /// closed, or other requests are ahead in the partition's paced queue), or
     /// [`StopReason::DeadlineExceeded`] if the attempt could not start before the deadline.
     ///
     /// Call it again after holding off: zero means send now. A request keeps its place in
     /// the paced queue across calls unless the window closed again past it.
     pub fn before_attempt(&mut self, now: Duration) -> Result<Duration, StopReason> {
-        let window_open = self.shared.gate().open_at();
+        let limiter = self.partition.limiter();
+        let window_open = limiter.gate.open_at();
         let before = self
             .policy
             .deadline
             .map_or(Duration::MAX, |d| self.started.saturating_add(d));
-        let pacer = self.shared.pacer();
+        let pacer = &limiter.pacer;
+        // A slot taken before the partition was merged with another: take a new one.
+        let stale = self.hold.is_some_and(|h| h.limiter != limiter.id());
         // A slot of an earlier schedule keeps its place in line when the schedule changed
         // since (see `Pacer::carry_slot`). If the window closed past it meanwhile (the 429s
         // of a batch arrive over a few milliseconds, each closing it a little further), it
@@ -203,7 +279,7 @@ impl RetryRun {
                 slot,
                 schedule: Some(schedule),
                 ..
-            }) if self.policy.pacing && schedule != pacer.schedule(now) => {
+            }) if !stale && self.policy.pacing && schedule != pacer.schedule(now) => {
                 pacer.carry_slot(now, slot, schedule)
             }
             _ => None,
@@ -214,7 +290,9 @@ impl RetryRun {
             // has drawn a new schedule since (its rate changed after a 429: the slot was
             // spaced at a rate no longer believed).
             Some(Hold { slot, schedule, .. })
-                if slot >= window_open && schedule.is_none_or(|s| s == pacer.schedule(now)) =>
+                if !stale
+                    && slot >= window_open
+                    && schedule.is_none_or(|s| s == pacer.schedule(now)) =>
             {
                 (slot, schedule)
             }
@@ -245,6 +323,7 @@ impl RetryRun {
             since,
             slot,
             schedule,
+            limiter: limiter.id(),
         });
         self.sent_at = slot;
         Ok(hold)
@@ -291,10 +370,12 @@ impl RetryRun {
     /// Records an attempt that ended at `now` and decides what comes next. (A `Retry-After`
     /// date was already resolved against the wall clock when the error was parsed.)
     ///
-    /// A rate-limit rejection also closes the client's window for the wait the server asked
-    /// (at most the policy's maximum wait) and teaches the pacer, whatever is decided for
-    /// this request: even when it stops (a wait beyond the maximum, retries exhausted), the
-    /// client's other requests hold off.
+    /// A rate-limit rejection also closes its partition's window for the wait the server
+    /// asked (at most the policy's maximum wait) and teaches the partition's pacer, whatever
+    /// is decided for this request: even when it stops (a wait beyond the maximum, retries
+    /// exhausted), the partition's other requests hold off. Other partitions are not
+    /// touched, unless this `429` shows that they share its limiter (see [`Partitioning`]):
+    /// then they are merged with it first.
     pub fn after_attempt(&mut self, outcome: Outcome<'_>, now: Duration) -> Decision {
         let decision = self.decide(&outcome, now);
         let (status, code, request_id, transport) = match outcome {
@@ -336,15 +417,14 @@ impl RetryRun {
             // The request the limiter rejected waited its turn: it goes first once the
             // window opens, ahead of the requests queued behind it.
             if reason == RetryReason::RateLimited && self.policy.pacing {
-                let window_open = self.shared.gate().open_at();
-                let (slot, schedule) = self
-                    .shared
-                    .pacer()
-                    .take_front_slot(now, back.max(window_open));
+                let limiter = self.partition.limiter();
+                let window_open = limiter.gate.open_at();
+                let (slot, schedule) = limiter.pacer.take_front_slot(now, back.max(window_open));
                 self.hold = Some(Hold {
                     since: back,
                     slot,
                     schedule: Some(schedule),
+                    limiter: limiter.id(),
                 });
             }
         }
@@ -353,22 +433,24 @@ impl RetryRun {
 
     fn decide(&mut self, outcome: &Outcome<'_>, now: Duration) -> Decision {
         let classified = self.policy.classify(self.idempotency, outcome);
+        let rate_limited = matches!(classified, Ok(RetryReason::RateLimited));
+        let admitted = match outcome {
+            Outcome::Success { .. } => true,
+            // Any 429 (a usage limit too) was stopped at the door.
+            Outcome::Api(e) => e.status() != http::StatusCode::TOO_MANY_REQUESTS && !rate_limited,
+            // Whether it got past the limiter is not known.
+            Outcome::Transport(_) => false,
+        };
+        if admitted {
+            self.partition.on_admitted(now);
+        }
         if self.policy.pacing {
-            let rate_limited = matches!(classified, Ok(RetryReason::RateLimited));
-            let admitted = match outcome {
-                Outcome::Success { .. } => true,
-                // Any 429 (a usage limit too) was stopped at the door.
-                Outcome::Api(e) => {
-                    e.status() != http::StatusCode::TOO_MANY_REQUESTS && !rate_limited
-                }
-                // Whether it got past the limiter is not known.
-                Outcome::Transport(_) => false,
-            };
+            let limiter = self.partition.limiter();
             if admitted {
-                self.shared.pacer().on_admitted_sent_at(now, self.sent_at);
+                limiter.pacer.on_admitted_sent_at(now, self.sent_at);
             }
             if !rate_limited && let Some(quota) = self.statement.quota() {
-                self.shared.pacer().on_statement(quota);
+                limiter.pacer.on_statement(quota);
             }
         }
         let reason = match classified {
@@ -462,18 +544,25 @@ impl RetryRun {
         Decision::Retry { wait, reason }
     }
 
-    /// A rate-limit rejection: close the client's window and teach the pacer.
+    /// A rate-limit rejection: close the partition's window and teach its pacer (after
+    /// merging the partition with others whose `429`s show the same limiter).
     fn throttled(&self, now: Duration, requested: Option<Duration>, message: Option<&str>) {
+        let quota = message
+            .and_then(RateLimitQuota::from_message)
+            .or(self.statement.quota());
+        let limiter = self.shared.inner.partitions.on_throttle(
+            &self.partition,
+            now,
+            quota,
+            self.shared.partitioning().merges(),
+        );
         if let Some(requested) = requested {
             let window = requested.min(self.policy.max_retry_after);
-            self.shared.gate().close_until(now.saturating_add(window));
+            limiter.gate.close_until(now.saturating_add(window));
         }
         if self.policy.pacing {
-            let quota = message
-                .and_then(RateLimitQuota::from_message)
-                .or(self.statement.quota());
-            self.shared
-                .pacer()
+            limiter
+                .pacer
                 .on_throttle(now, self.sent_at, requested, quota);
         }
     }
