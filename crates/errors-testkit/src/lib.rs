@@ -88,6 +88,8 @@
 
 mod catalogue;
 mod fake_api;
+mod fault;
+mod fault_server;
 mod fixture;
 pub mod fixtures;
 mod journal;
@@ -98,6 +100,8 @@ mod tls;
 
 pub use catalogue::{Entry, catalogue};
 pub use fake_api::FakeApi;
+pub use fault::{Fault, Faults};
+pub use fault_server::FaultServer;
 pub use fixture::Fixture;
 pub use journal::{Journal, Received, redact};
 pub use mock_api::{BlockingMockApi, MockApi};
