@@ -7,30 +7,20 @@ use std::alloc::System;
 use cap::Cap;
 use errors_core::RetryPolicy;
 use errors_http::ApiClient;
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-use tokio::net::TcpListener;
+use errors_testkit::{Fault, FaultServer};
 
 #[global_allocator]
 static ALLOCATOR: Cap<System> = Cap::new(System, usize::MAX);
 
 #[tokio::test]
 async fn an_error_body_grows_with_what_arrives_not_with_content_length() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        while let Ok((mut socket, _)) = listener.accept().await {
-            let mut buf = [0u8; 4096];
-            let _ = socket.read(&mut buf).await;
-            // Claims 1 GiB, sends 40 bytes, closes.
-            let _ = socket
-                .write_all(
-                    b"HTTP/1.1 500 Internal Server Error\r\ncontent-type: application/json\r\ncontent-length: 1073741824\r\n\r\n{\"detail\":\"short body, long claim\"}   ",
-                )
-                .await;
-        }
-    });
+    // Claims 1 GiB, sends 40 bytes, closes.
+    let server = FaultServer::start(Fault::raw(
+        b"HTTP/1.1 500 Internal Server Error\r\ncontent-type: application/json\r\ncontent-length: 1073741824\r\n\r\n{\"detail\":\"short body, long claim\"}   ".to_vec(),
+    ))
+    .await;
     let client = ApiClient::builder()
-        .base_url(format!("http://{addr}/"))
+        .base_url(format!("{}/", server.uri()))
         .body_limit(1 << 30)
         .policy(RetryPolicy::default().with_max_retries(0))
         .build()

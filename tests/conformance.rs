@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 
 use errors_core::{RetryBudget, RetryPolicy, StopReason};
 use errors_http::{ApiClient, ApiResponse, Error, SafeToRepeat};
-use errors_testkit::{BlockingMockApi, Fixture, Script, catalogue, fixtures};
+use errors_testkit::{BlockingMockApi, FaultServer, Fixture, Script, catalogue, fixtures};
 use reqwest::Method;
 
 /// Waits may differ by scheduling only: both clients draw the same jitter from the same seed.
@@ -381,9 +381,8 @@ fn deadline_and_budget() {
 
     let mut refused =
         Scenario::new("connection refused", vec![ok()]).policy(|p| p.with_max_retries(2));
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    refused.base_url = Some(format!("http://{}/", listener.local_addr().unwrap()));
-    drop(listener);
+    let refusing = FaultServer::refusing();
+    refused.base_url = Some(format!("{}/", refusing.uri()));
     let outcomes = check(&refused);
     assert_eq!(outcomes[0].attempts.len(), 3);
     assert_eq!(outcomes[0].stop, Some(StopReason::RetriesExhausted));

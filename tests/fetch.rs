@@ -5,7 +5,7 @@
 #[path = "../examples/fetch.rs"]
 mod fetch;
 
-use errors_testkit::{BlockingMockApi, Script, fixtures};
+use errors_testkit::{BlockingMockApi, FaultServer, Script, fixtures};
 
 fn run(api: &BlockingMockApi, extra: &[&str], blocking: bool) -> (serde_json::Value, u8) {
     let mut args: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
@@ -103,12 +103,9 @@ fn max_wait_and_transport_failures() {
     assert_eq!(out["stop"], "retry_after_too_long");
     assert_eq!(out["error"]["retry_after_ms"], 30_000);
 
-    let closed = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.local_addr().unwrap().port()
-    };
+    let refusing = FaultServer::refusing();
     let args = fetch::parse_args(
-        ["--max-retries", "0", &format!("http://127.0.0.1:{closed}/")]
+        ["--max-retries", "0", &format!("{}/", refusing.uri())]
             .iter()
             .map(|s| s.to_string()),
     )

@@ -5,87 +5,14 @@ use std::time::{Duration, Instant};
 
 use errors_core::{RetryPolicy, Shape, StopReason};
 use errors_http::{ApiClient, Error, ErrorKind};
+use errors_testkit::{Fault, FaultServer};
 use reqwest::Method;
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-use tokio::net::{TcpListener, TcpStream};
 
-/// What a connection does after reading the request head.
-#[derive(Clone)]
-enum Behaviour {
-    /// Writes the head, then `body_len` bytes of `fill` in 64 KiB chunks (stops when the
-    /// client goes away).
-    Stream { head: String, body_len: usize },
-    /// Writes the head, then one byte per `every`.
-    Drip { head: String, every: Duration },
-    /// Writes the head and `partial` bytes of a longer body, then resets the connection.
-    ResetMidBody { head: String, partial: usize },
-    /// Reads the request and never answers.
-    Silent,
-    /// Writes these bytes and closes.
-    Raw(Vec<u8>),
-}
-
-/// A server on 127.0.0.1 that behaves the same for every connection; stops with the runtime.
-async fn hostile(behaviour: Behaviour) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/", listener.local_addr().unwrap());
-    tokio::spawn(async move {
-        while let Ok((socket, _)) = listener.accept().await {
-            tokio::spawn(serve(socket, behaviour.clone()));
-        }
-    });
-    url
-}
-
-async fn serve(mut socket: TcpStream, behaviour: Behaviour) {
-    let mut buf = vec![0u8; 16 * 1024];
-    let mut filled = 0;
-    while !buf[..filled].windows(4).any(|w| w == b"\r\n\r\n") {
-        match socket.read(&mut buf[filled..]).await {
-            Ok(0) | Err(_) => return,
-            Ok(n) => filled += n,
-        }
-        if filled == buf.len() {
-            return;
-        }
-    }
-    match behaviour {
-        Behaviour::Stream { head, body_len } => {
-            let _ = socket.write_all(head.as_bytes()).await;
-            let chunk = vec![b'x'; 64 * 1024];
-            let mut sent = 0;
-            while sent < body_len {
-                let n = chunk.len().min(body_len - sent);
-                if socket.write_all(&chunk[..n]).await.is_err() {
-                    return;
-                }
-                sent += n;
-            }
-        }
-        Behaviour::Drip { head, every } => {
-            let _ = socket.write_all(head.as_bytes()).await;
-            // Bounded: a minute at most, far past any deadline in these tests.
-            for _ in 0..60 {
-                tokio::time::sleep(every).await;
-                if socket.write_all(b"x").await.is_err() {
-                    return;
-                }
-            }
-        }
-        Behaviour::ResetMidBody { head, partial } => {
-            let _ = socket.write_all(head.as_bytes()).await;
-            let _ = socket.write_all(&vec![b'{'; partial]).await;
-            let _ = socket.set_zero_linger(); // an RST, not a clean close
-            drop(socket);
-        }
-        Behaviour::Silent => {
-            let _ = socket.read(&mut buf).await;
-            tokio::time::sleep(Duration::from_secs(60)).await;
-        }
-        Behaviour::Raw(bytes) => {
-            let _ = socket.write_all(&bytes).await;
-        }
-    }
+/// A server on 127.0.0.1 that plays `fault` on every connection, and its base URL.
+async fn hostile(fault: Fault) -> (FaultServer, String) {
+    let server = FaultServer::start(fault).await;
+    let url = format!("{}/", server.uri());
+    (server, url)
 }
 
 fn client(url: &str, policy: RetryPolicy) -> ApiClient {
@@ -114,14 +41,11 @@ async fn get(url: &str, policy: RetryPolicy) -> (Error, Duration) {
 
 #[tokio::test]
 async fn a_200_mib_error_body_is_read_only_up_to_the_bound() {
-    let head = format!(
-        "HTTP/1.1 500 Internal Server Error\r\ncontent-length: {}\r\nx-request-id: req-huge\r\n\r\n",
-        200 << 20
-    );
-    let url = hostile(Behaviour::Stream {
-        head,
-        body_len: 200 << 20,
-    })
+    let (_server, url) = hostile(
+        Fault::answer(500, "")
+            .header("x-request-id", "req-huge")
+            .repeated_body(b'x', 200 << 20),
+    )
     .await;
     let (err, took) = get(&url, RetryPolicy::default().with_max_retries(0)).await;
     // Reading 200 MiB over loopback would take seconds; stopping at 64 KiB takes milliseconds.
@@ -136,11 +60,10 @@ async fn a_200_mib_error_body_is_read_only_up_to_the_bound() {
 
 #[tokio::test]
 async fn a_body_dripping_one_byte_a_second_does_not_outlive_the_deadline() {
-    let head = "HTTP/1.1 503 Service Unavailable\r\ncontent-length: 1000\r\nx-request-id: req-drip\r\n\r\n".to_owned();
-    let url = hostile(Behaviour::Drip {
-        head,
-        every: Duration::from_secs(1),
-    })
+    let (_server, url) = hostile(
+        Fault::drip(503, vec![b'x'; 1000], Duration::from_secs(1))
+            .header("x-request-id", "req-drip"),
+    )
     .await;
     let (err, took) = get(&url, fast().with_deadline(Some(Duration::from_secs(2)))).await;
     assert!(took < Duration::from_millis(2500), "took {took:?}");
@@ -150,10 +73,10 @@ async fn a_body_dripping_one_byte_a_second_does_not_outlive_the_deadline() {
 
 #[tokio::test]
 async fn a_reset_mid_body_keeps_the_status_and_request_id() {
-    let head =
-        "HTTP/1.1 502 Bad Gateway\r\ncontent-length: 100000\r\nx-request-id: req-reset\r\n\r\n"
-            .to_owned();
-    let url = hostile(Behaviour::ResetMidBody { head, partial: 10 }).await;
+    let (_server, url) = hostile(
+        Fault::reset_mid_body(502, vec![b'{'; 100_000], 10).header("x-request-id", "req-reset"),
+    )
+    .await;
     let (err, took) = get(&url, fast()).await;
     assert!(took < Duration::from_secs(2), "took {took:?}");
     assert_eq!(err.status().map(|s| s.as_u16()), Some(502), "{err:?}");
@@ -163,7 +86,7 @@ async fn a_reset_mid_body_keeps_the_status_and_request_id() {
 
 #[tokio::test]
 async fn a_response_that_never_comes_ends_at_the_deadline() {
-    let url = hostile(Behaviour::Silent).await;
+    let (_server, url) = hostile(Fault::no_answer()).await;
     let (err, took) = get(&url, fast().with_deadline(Some(Duration::from_secs(1)))).await;
     assert!(
         took >= Duration::from_millis(950) && took < Duration::from_millis(1500),
@@ -172,7 +95,7 @@ async fn a_response_that_never_comes_ends_at_the_deadline() {
     assert!(matches!(err.kind(), ErrorKind::Timeout), "{err:?}");
 }
 
-fn raw(status_line: &str, headers: &[(&str, &str)], body: &[u8]) -> Behaviour {
+fn raw(status_line: &str, headers: &[(&str, &str)], body: &[u8]) -> Fault {
     let mut out = format!(
         "HTTP/1.1 {status_line}\r\ncontent-length: {}\r\nconnection: close\r\n",
         body.len()
@@ -183,7 +106,7 @@ fn raw(status_line: &str, headers: &[(&str, &str)], body: &[u8]) -> Behaviour {
     out.push_str("\r\n");
     let mut bytes = out.into_bytes();
     bytes.extend_from_slice(body);
-    Behaviour::Raw(bytes)
+    Fault::raw(bytes)
 }
 
 #[tokio::test]
@@ -191,7 +114,7 @@ async fn hostile_retry_after_values() {
     let body =
         br#"{"error":{"code":"RATE_LIMIT_ERROR","message":"slow down"},"request_id":"req-ra"}"#;
     // 10^12 seconds: not slept, returned at once with the requested delay.
-    let url = hostile(raw(
+    let (_server, url) = hostile(raw(
         "429 Too Many Requests",
         &[("retry-after", "1000000000000")],
         body,
@@ -206,7 +129,7 @@ async fn hostile_retry_after_values() {
     assert_eq!(err.request_id(), Some("req-ra"));
     // Negative, garbage, and a date far in the past: no usable delay, so backoff or no wait.
     for value in ["-5", "soon, maybe", "Thu, 01 Jan 1970 00:00:00 GMT"] {
-        let url = hostile(raw(
+        let (_server, url) = hostile(raw(
             "429 Too Many Requests",
             &[("retry-after", value)],
             body,
@@ -226,7 +149,7 @@ async fn hostile_retry_after_values() {
 #[tokio::test]
 async fn hostile_headers_and_bodies() {
     let long_id = "r".repeat(64 * 1024);
-    let url = hostile(raw(
+    let (_server, url) = hostile(raw(
         "500 Internal Server Error",
         &[("x-request-id", &long_id)],
         b"oops",
@@ -240,7 +163,7 @@ async fn hostile_headers_and_bodies() {
         "request ids are bounded"
     );
 
-    let url = hostile(raw(
+    let (_server, url) = hostile(raw(
         "400 Bad Request",
         &[("x-request-id", "req-utf8")],
         b"bad \xff\xfe bytes",
@@ -258,7 +181,7 @@ async fn hostile_headers_and_bodies() {
         "[".repeat(10_000),
         "]".repeat(10_000)
     );
-    let url = hostile(raw(
+    let (_server, url) = hostile(raw(
         "422 Unprocessable Entity",
         &[("x-request-id", "req-deep")],
         nested.as_bytes(),
@@ -273,12 +196,8 @@ async fn hostile_headers_and_bodies() {
 
 #[test]
 fn the_blocking_client_is_bounded_the_same_way() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let url = runtime.block_on(hostile(Behaviour::Silent));
+    let server = FaultServer::start_blocking(Fault::no_answer());
+    let url = format!("{}/", server.uri());
     let client = errors_blocking::Client::builder()
         .base_url(url)
         .policy(fast().with_deadline(Some(Duration::from_secs(1))))

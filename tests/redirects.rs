@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use errors_core::{RetryPolicy, StopReason};
 use errors_http::{ApiClient, ErrorKind, RetryMiddleware};
+use errors_testkit::FaultServer;
 use reqwest::Method;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -129,9 +130,8 @@ async fn the_middleware_alone_over_a_following_client_sends_the_post_once() {
 async fn a_post_redirected_to_a_refused_connection_is_not_sent_again() {
     let api = MockServer::start().await;
     // A port nothing listens on: "never sent" is true of that hop, not of the POST.
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let refused = format!("http://{}/gone", closed.local_addr().unwrap());
-    drop(closed);
+    let refusing = FaultServer::refusing();
+    let refused = format!("{}/gone", refusing.uri());
     redirect(&api, "/v1/jobs", 303, refused.as_str()).await;
     let err = client(&api)
         .post_json::<_, serde_json::Value>("jobs", &serde_json::json!({}))
@@ -355,9 +355,8 @@ async fn secrets_in_a_url_stay_out_of_error_text() {
         .policy(fast().with_max_retries(0))
         .build()
         .unwrap();
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = closed.local_addr().unwrap();
-    drop(closed);
+    let refusing = FaultServer::refusing();
+    let addr = refusing.uri().trim_start_matches("http://").to_owned();
     for url in [
         // reqwest refuses the scheme: "builder error for url (...)".
         "ftp://user:hunter2@127.0.0.1/x?token=sk-live-1".to_owned(),

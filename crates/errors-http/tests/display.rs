@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use errors_core::RetryPolicy;
 use errors_http::ApiClient;
+use errors_testkit::FaultServer;
 use reqwest::Method;
-use support::{Script, closed_port_url, envelope};
+use support::{Script, envelope};
 use wiremock::{MockServer, ResponseTemplate};
 
 async fn error_for(first: ResponseTemplate, method: Method) -> errors_http::Error {
@@ -69,8 +70,9 @@ async fn error_lines() {
         .await
         .to_string(),
     );
+    let refusing = FaultServer::refusing();
     let client = ApiClient::builder()
-        .base_url(closed_port_url())
+        .base_url(format!("{}/", refusing.uri()))
         .policy(
             RetryPolicy::default()
                 .with_initial_backoff(Duration::from_millis(1))

@@ -118,12 +118,9 @@ async fn an_attempt_that_runs_out_of_time_is_a_timeout() {
 
 #[tokio::test]
 async fn a_refused_connection_is_retryable_and_not_a_timeout() {
-    let port = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.local_addr().unwrap().port()
-    };
+    let refusing = errors_testkit::FaultServer::refusing();
     let client = ApiClient::builder()
-        .base_url(format!("http://127.0.0.1:{port}"))
+        .base_url(refusing.uri())
         .policy(RetryPolicy::default().with_max_retries(0))
         .build()
         .unwrap();

@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use errors_core::{ErrorCode, RetryPolicy, Shape, StopReason};
 use errors_http::{ApiClient, ErrorKind, SafeToRepeat};
+use errors_testkit::{Fault, FaultServer};
 use reqwest::Method;
-use support::{Script, closed_port_url, envelope, ok_json};
+use support::{Script, envelope, ok_json};
 use wiremock::{MockServer, ResponseTemplate};
 
 /// Short waits so the table runs fast; the timing tests use the real ones.
@@ -189,9 +190,10 @@ async fn a_reset_after_sending_is_retried_only_for_repeatable_requests() {
         (Method::GET, 3, StopReason::RetriesExhausted),
         (Method::POST, 1, StopReason::UnsafeToRepeat),
     ] {
-        let (url, count) = support::closes_after_reading().await;
+        // Each connection: the request is read, then closed without a byte of answer.
+        let server = FaultServer::start(Fault::close_before_headers()).await;
         let client = ApiClient::builder()
-            .base_url(url)
+            .base_url(format!("{}/", server.uri()))
             .policy(fast_policy())
             .build()
             .unwrap();
@@ -201,11 +203,7 @@ async fn a_reset_after_sending_is_retried_only_for_repeatable_requests() {
             .unwrap_err();
         assert!(matches!(err.kind(), ErrorKind::Transport(_)), "{err:?}");
         assert_eq!(err.stop_reason(), Some(stop), "{method}");
-        assert_eq!(
-            count.load(std::sync::atomic::Ordering::SeqCst),
-            expected,
-            "{method}"
-        );
+        assert_eq!(server.requests().len(), expected, "{method}");
         assert_eq!(err.attempts().len(), expected);
         assert_eq!(
             err.attempts()[0].transport,
@@ -243,8 +241,9 @@ async fn not_implemented_and_version_not_supported_are_never_retried() {
 #[tokio::test]
 async fn connection_refused_is_retried_for_any_method() {
     for method in [Method::GET, Method::POST] {
+        let refusing = FaultServer::refusing();
         let client = ApiClient::builder()
-            .base_url(closed_port_url())
+            .base_url(format!("{}/", refusing.uri()))
             .policy(fast_policy())
             .build()
             .unwrap();

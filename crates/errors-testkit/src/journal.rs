@@ -142,6 +142,11 @@ impl Journal {
         self.lock().push(received);
     }
 
+    /// Records a request read by hand (by the [`FaultServer`](crate::FaultServer)).
+    pub(crate) fn push(&self, received: Received) {
+        self.lock().push(received);
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Received>> {
         // A panicking test thread must not hide what was received from the next assertion.
         self.entries.lock().unwrap_or_else(|e| e.into_inner())

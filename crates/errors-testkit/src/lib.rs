@@ -65,6 +65,10 @@
 //!     the network. For timing on tokio's paused clock: exact virtual time.
 //!   - [`MockApi`]: a wiremock server on 127.0.0.1, for async code over real sockets.
 //!   - [`BlockingMockApi`]: the same for plain `#[test]`s, on a runtime thread of its own.
+//! - [`FaultServer`]: a server on 127.0.0.1 that fails like a network rather than like an
+//!   API: a refused connection, a close or reset before any answer, a reset mid-body, headers
+//!   and then silence, a body that drips. One scripted [`Fault`] per connection ("fail twice,
+//!   then answer"), for what your client does with a transport error.
 //! - `HttpsFront` (feature `tls`): an `https://` front for a mock, with a certificate
 //!   authority made at test time, to check your client's TLS settings.
 //!
@@ -77,6 +81,7 @@
 //! | [`FakeApi`] | the runtime of the client that calls it | exact: the gaps are what the client slept |
 //! | [`MockApi`] | the runtime that started it (your test's) | the gaps include the client's virtual sleeps, but not reliably: see below |
 //! | [`BlockingMockApi`] | its own runtime, never paused: the wall clock | not applicable |
+//! | [`FaultServer`] | the runtime that started it; with `start_blocking`, its own: the wall clock | as [`MockApi`]: use the wall clock |
 //!
 //! Real sockets and a paused clock do not mix: when a paused runtime has nothing to run, tokio
 //! advances its clock to the next timer at once, even while a response is still on the wire
@@ -88,6 +93,8 @@
 
 mod catalogue;
 mod fake_api;
+mod fault;
+mod fault_server;
 mod fixture;
 pub mod fixtures;
 mod journal;
@@ -98,6 +105,8 @@ mod tls;
 
 pub use catalogue::{Entry, catalogue};
 pub use fake_api::FakeApi;
+pub use fault::{Fault, Faults};
+pub use fault_server::FaultServer;
 pub use fixture::Fixture;
 pub use journal::{Journal, Received, redact};
 pub use mock_api::{BlockingMockApi, MockApi};

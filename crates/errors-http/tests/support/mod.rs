@@ -71,38 +71,3 @@ pub fn envelope(status: u16, code: &str, message: &str) -> ResponseTemplate {
 pub fn ok_json() -> ResponseTemplate {
     ResponseTemplate::new(200).set_body_raw(r#"{"ok":true}"#, "application/json")
 }
-
-/// An address on loopback where nothing listens.
-pub fn closed_port_url() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    drop(listener);
-    format!("http://127.0.0.1:{port}/")
-}
-
-/// A loopback server that reads each request's head and then closes the connection without
-/// answering: a reset after sending. Returns its URL and a count of requests read.
-pub async fn closes_after_reading() -> (String, Arc<std::sync::atomic::AtomicUsize>) {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use tokio::io::AsyncReadExt as _;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/", listener.local_addr().unwrap());
-    let count = Arc::new(AtomicUsize::new(0));
-    let counter = count.clone();
-    tokio::spawn(async move {
-        while let Ok((mut socket, _)) = listener.accept().await {
-            let mut head = Vec::new();
-            let mut buf = [0u8; 4096];
-            // Bounded: at most 64 KiB of request head.
-            while head.len() < 64 * 1024 && !head.windows(4).any(|w| w == b"\r\n\r\n") {
-                match socket.read(&mut buf).await {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => head.extend_from_slice(&buf[..n]),
-                }
-            }
-            counter.fetch_add(1, Ordering::SeqCst);
-            drop(socket);
-        }
-    });
-    (url, count)
-}
