@@ -66,6 +66,42 @@ fn main() {
 
     println!("errors-* demo: a local mock of the API at {}\n", api.uri());
 
+    // Every row is a call of its own, each at its own path (its own rate-limit partition):
+    // they run at once, and both clients at once, so the demo takes as long as its slowest
+    // row (the outage, about 2 s), not the sum of them.
+    let blocking_side = {
+        let (errors, policy, outage_policy, api) =
+            (errors.clone(), policy.clone(), outage_policy.clone(), api.uri());
+        std::thread::spawn(move || {
+            // The blocking client (errors-blocking): same calls, no async in sight, one
+            // thread per call on one shared client.
+            let blocking = blocking_client(&api, policy);
+            let outage_client = blocking_client(&api, outage_policy);
+            std::thread::scope(|scope| {
+                let rows: Vec<_> = errors
+                    .iter()
+                    .map(|(name, path)| {
+                        let blocking = &blocking;
+                        scope.spawn(move || Row {
+                            name: name.clone(),
+                            result: blocking.send(blocking.request(Method::GET, path)),
+                        })
+                    })
+                    .collect();
+                let outage = Row {
+                    name: "outage: 429, 503, 503, 200".into(),
+                    result: outage_client
+                        .send(outage_client.request(Method::GET, "/outage/blocking")),
+                };
+                let rows: Vec<Row> = rows
+                    .into_iter()
+                    .map(|row| row.join().expect("a demo call panicked"))
+                    .collect();
+                (rows, outage)
+            })
+        })
+    };
+
     // The async client (errors-http) on a tokio runtime.
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
@@ -73,40 +109,35 @@ fn main() {
         .build()
         .expect("tokio runtime");
     let (async_errors, async_outage) = runtime.block_on(async {
-        let client = async_client(&api, policy.clone());
-        let mut rows = Vec::new();
-        for (name, path) in &errors {
-            rows.push(Row {
-                name: name.clone(),
-                result: client.send(client.request(Method::GET, path)).await,
-            });
-        }
-        let outage_client = async_client(&api, outage_policy.clone());
+        let client = async_client(&api.uri(), policy.clone());
+        let calls: Vec<_> = errors
+            .iter()
+            .map(|(name, path)| {
+                let (client, name, path) = (client.clone(), name.clone(), path.clone());
+                tokio::spawn(async move {
+                    Row {
+                        result: client.send(client.request(Method::GET, &path)).await,
+                        name,
+                    }
+                })
+            })
+            .collect();
+        let outage_client = async_client(&api.uri(), outage_policy.clone());
         let outage = Row {
             name: "outage: 429, 503, 503, 200".into(),
             result: outage_client
                 .send(outage_client.request(Method::GET, "/outage/async"))
                 .await,
         };
+        let mut rows = Vec::with_capacity(calls.len());
+        for call in calls {
+            rows.push(call.await.expect("a demo call panicked"));
+        }
         (rows, outage)
     });
     drop(runtime);
-
-    // The blocking client (errors-blocking): same calls, no async in sight.
-    let blocking = blocking_client(&api, policy.clone());
-    let blocking_errors: Vec<Row> = errors
-        .iter()
-        .map(|(name, path)| Row {
-            name: name.clone(),
-            result: blocking.send(blocking.request(Method::GET, path)),
-        })
-        .collect();
-    let blocking_outage_client = blocking_client(&api, outage_policy);
-    let blocking_outage = Row {
-        name: "outage: 429, 503, 503, 200".into(),
-        result: blocking_outage_client
-            .send(blocking_outage_client.request(Method::GET, "/outage/blocking")),
-    };
+    let (blocking_errors, blocking_outage) =
+        blocking_side.join().expect("the blocking side panicked");
 
     println!("(a) every documented error, once\n");
     print_table("async client (errors-http)", &async_errors);
@@ -137,9 +168,9 @@ fn main() {
     }
 }
 
-fn async_client(api: &BlockingMockApi, policy: RetryPolicy) -> ApiClient {
+fn async_client(api: &str, policy: RetryPolicy) -> ApiClient {
     ApiClient::builder()
-        .base_url(api.uri())
+        .base_url(api)
         .api_key("sk-demo")
         .policy(policy)
         .budget(None)
@@ -148,9 +179,9 @@ fn async_client(api: &BlockingMockApi, policy: RetryPolicy) -> ApiClient {
         .expect("client")
 }
 
-fn blocking_client(api: &BlockingMockApi, policy: RetryPolicy) -> errors_blocking::Client {
+fn blocking_client(api: &str, policy: RetryPolicy) -> errors_blocking::Client {
     errors_blocking::Client::builder()
-        .base_url(api.uri())
+        .base_url(api)
         .api_key("sk-demo")
         .policy(policy)
         .budget(None)

@@ -8,7 +8,7 @@ use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 use errors_core::{ClientRetryState, Clock, Partitioning, RetryBudget, RetryPolicy};
-use errors_http::{ApiClient, ApiClientBuilder, ApiResponse, Error};
+use errors_http::{ApiClient, ApiClientBuilder, ApiResponse, Error, JsonResponse};
 use http::{HeaderMap, Method};
 use reqwest_middleware::RequestBuilder;
 use serde::Serialize;
@@ -181,6 +181,24 @@ impl Client {
     /// `GET path`, decoded as JSON.
     pub fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T, Error> {
         self.send_json(self.request(Method::GET, path))
+    }
+
+    /// `GET path`, decoded as JSON, with the response's status, headers, request id and
+    /// attempts.
+    pub fn get_json_response<T: DeserializeOwned>(
+        &self,
+        path: &str,
+    ) -> Result<JsonResponse<T>, Error> {
+        self.send_json_response(self.request(Method::GET, path))
+    }
+
+    /// Sends a request and decodes the success body as JSON, with the response's status,
+    /// headers, request id and attempts.
+    pub fn send_json_response<T: DeserializeOwned>(
+        &self,
+        request: RequestBuilder,
+    ) -> Result<JsonResponse<T>, Error> {
+        self.send(request)?.into_json()
     }
 
     /// `POST path` with `body` as JSON, the answer decoded as JSON.

@@ -52,11 +52,16 @@
 mod client;
 
 pub use client::{Client, ClientBuilder};
+// What a script and its builder take, so `errors-blocking` alone in Cargo.toml is enough.
 pub use errors_core::{
-    ApiError, ApiErrorKind, ErrorCode, Partitioning, RetryBudget, RetryPolicy, Shape,
+    ApiError, ApiErrorKind, AttemptRecord, ClientRetryState, Clock, ErrorCode, Partitioning,
+    RetryBudget, RetryOverride, RetryPolicy, Shape, StopReason,
 };
-pub use errors_http::{ApiResponse, Error, ErrorKind, SafeToRepeat};
-pub use http::Method;
+pub use errors_http::{
+    ApiResponse, Error, ErrorKind, JsonResponse, RequestOptions, SafeToRepeat, errors_core,
+    reqwest,
+};
+pub use http::{HeaderMap, Method};
 pub use reqwest_middleware::RequestBuilder;
 
 /// The README's examples, compiled as doctests.

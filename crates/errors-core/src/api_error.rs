@@ -378,6 +378,23 @@ fn body_request_id(body: &ErrorBody) -> Option<&str> {
 }
 
 fn header_request_id(headers: &HeaderMap) -> Option<String> {
+    request_id_in(headers).map(str::to_owned)
+}
+
+/// The request id a response's headers carry, success or error: the first of
+/// [`REQUEST_ID_HEADERS`] that is set, as text, and not blank; trimmed, and cut to 256
+/// bytes (it comes from the network).
+///
+/// ```
+/// use errors_core::request_id_in;
+/// use http::HeaderMap;
+///
+/// let mut headers = HeaderMap::new();
+/// headers.insert("x-request-id", " req-9 ".parse().unwrap());
+/// assert_eq!(request_id_in(&headers), Some("req-9"));
+/// assert_eq!(request_id_in(&HeaderMap::new()), None);
+/// ```
+pub fn request_id_in(headers: &HeaderMap) -> Option<&str> {
     // Pre-built names: a lookup by `&str` would parse and validate the name every time.
     const NAMES: [HeaderName; 4] = [
         HeaderName::from_static(REQUEST_ID_HEADERS[0]),
@@ -390,8 +407,20 @@ fn header_request_id(headers: &HeaderMap) -> Option<String> {
     }
     NAMES.iter().find_map(|name| {
         let value = headers.get(name)?.to_str().ok()?.trim();
-        (!value.is_empty()).then(|| bounded(value, REQUEST_ID_LIMIT))
+        (!value.is_empty()).then(|| cut(value, REQUEST_ID_LIMIT))
     })
+}
+
+/// At most `max` bytes of `text`, cut at a character boundary.
+fn cut(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
 }
 
 fn bounded(text: &str, max: usize) -> String {

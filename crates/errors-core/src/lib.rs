@@ -41,7 +41,7 @@ mod status;
 
 pub use api_error::{
     ApiError, BodyProblem, DEFAULT_BODY_LIMIT, ErrorParser, JsonSyntaxError, MAX_BODY_LIMIT,
-    REQUEST_ID_HEADERS,
+    REQUEST_ID_HEADERS, request_id_in,
 };
 pub use body::{
     DetailObject, Envelope, ErrorBody, JsonType, LocSegment, Repair, Shape, TextBody,

@@ -145,9 +145,71 @@ impl ApiResponse {
             .map_err(|e| Error::with_history(ErrorKind::Decode(e), self.attempts.clone(), None))
     }
 
+    /// The body decoded as JSON, kept with the response's status, headers and attempts
+    /// (the body bytes are dropped).
+    pub fn into_json<T: DeserializeOwned>(self) -> Result<JsonResponse<T>, Error> {
+        let value = self.json()?;
+        Ok(JsonResponse {
+            value,
+            status: self.status,
+            headers: self.headers,
+            attempts: self.attempts,
+        })
+    }
+
+    /// The request id the response's headers carry (`X-Request-ID` and the like, see
+    /// [`errors_core::REQUEST_ID_HEADERS`]): quote it to support.
+    pub fn request_id(&self) -> Option<&str> {
+        errors_core::request_id_in(&self.headers)
+    }
+
     /// The body as text (invalid UTF-8 replaced).
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// A success body decoded as JSON, with what came with it: status, headers, the request
+/// id and every attempt ([`ApiClient::get_json_response`], [`ApiResponse::into_json`]).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() {
+/// use errors_http::ApiClient;
+/// use errors_testkit::{FakeApi, Script, fixtures};
+///
+/// let api = FakeApi::new();
+/// api.mount(
+///     Script::new()
+///         .then(fixtures::vlm_provider_error())
+///         .then(fixtures::ok_json(&serde_json::json!({"id": 1})).header("x-request-id", "req-ok")),
+/// );
+/// let client = ApiClient::builder().base_url(api.uri()).with_middleware(api.clone()).build().unwrap();
+///
+/// let image = client.get_json_response::<serde_json::Value>("images/1").await.unwrap();
+/// assert_eq!(image.value["id"], 1);
+/// assert_eq!(image.status, 200);
+/// assert_eq!(image.request_id(), Some("req-ok"));
+/// assert_eq!(image.attempts.len(), 2); // the 503 was retried
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct JsonResponse<T> {
+    /// The decoded body.
+    pub value: T,
+    /// The status.
+    pub status: StatusCode,
+    /// The headers.
+    pub headers: HeaderMap,
+    /// Every attempt made, the last one being this response.
+    pub attempts: Vec<AttemptRecord>,
+}
+
+impl<T> JsonResponse<T> {
+    /// The request id the response's headers carry (see [`ApiResponse::request_id`]).
+    pub fn request_id(&self) -> Option<&str> {
+        errors_core::request_id_in(&self.headers)
     }
 }
 
@@ -319,6 +381,25 @@ impl ApiClient {
     /// `GET path`, decoded as JSON.
     pub async fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T, Error> {
         self.send_json(self.request(Method::GET, path)).await
+    }
+
+    /// `GET path`, decoded as JSON, with the response's status, headers, request id and
+    /// attempts.
+    pub async fn get_json_response<T: DeserializeOwned>(
+        &self,
+        path: &str,
+    ) -> Result<JsonResponse<T>, Error> {
+        self.send_json_response(self.request(Method::GET, path))
+            .await
+    }
+
+    /// Sends a request and decodes the success body as JSON, with the response's status,
+    /// headers, request id and attempts.
+    pub async fn send_json_response<T: DeserializeOwned>(
+        &self,
+        request: RequestBuilder,
+    ) -> Result<JsonResponse<T>, Error> {
+        self.send(request).await?.into_json()
     }
 
     /// `POST path` with `body` as JSON, the answer decoded as JSON. Not retried after an

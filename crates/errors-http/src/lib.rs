@@ -109,14 +109,24 @@ mod trace;
 mod transport;
 
 pub use attempts::{Attempts, SafeToRepeat};
-pub use client::{ApiClient, ApiClientBuilder, ApiResponse};
+pub use client::{ApiClient, ApiClientBuilder, ApiResponse, JsonResponse};
 pub use error::{Error, ErrorKind};
 pub use middleware::{RetryMiddleware, RetryMiddlewareBuilder};
 pub use options::RequestOptions;
 pub use response::ResponseExt;
 pub use strategy::ApiRetryableStrategy;
 
+// What the examples and a first program take, so `errors-http` alone in Cargo.toml is
+// enough: the core types, and the reqwest this crate is built on (its `Method`, its
+// `ClientBuilder` for `with_client_builder`).
 pub use errors_core;
+pub use errors_core::{
+    ApiError, ApiErrorKind, AttemptRecord, ErrorCode, Partitioning, RetryBudget, RetryOverride,
+    RetryPolicy, Shape, StopReason,
+};
+pub use reqwest;
+pub use reqwest::Method;
+pub use reqwest_middleware;
 
 /// The README's examples, compiled as doctests.
 #[cfg(doctest)]
