@@ -70,8 +70,12 @@ fn main() {
     // they run at once, and both clients at once, so the demo takes as long as its slowest
     // row (the outage, about 2 s), not the sum of them.
     let blocking_side = {
-        let (errors, policy, outage_policy, api) =
-            (errors.clone(), policy.clone(), outage_policy.clone(), api.uri());
+        let (errors, policy, outage_policy, api) = (
+            errors.clone(),
+            policy.clone(),
+            outage_policy.clone(),
+            api.uri(),
+        );
         std::thread::spawn(move || {
             // The blocking client (errors-blocking): same calls, no async in sight, one
             // thread per call on one shared client.

@@ -72,7 +72,10 @@ fn both(
 #[test]
 fn retries_turn_off_in_one_call_429s_included() {
     for (name, failure) in [
-        ("a 429 with a short Retry-After", fixtures::rate_limited().retry_after_secs(1)),
+        (
+            "a 429 with a short Retry-After",
+            fixtures::rate_limited().retry_after_secs(1),
+        ),
         ("a 503", fixtures::vlm_provider_error()),
     ] {
         let script = || Script::new().then(failure.clone()).then(ok());
@@ -85,7 +88,11 @@ fn retries_turn_off_in_one_call_429s_included() {
 
 #[test]
 fn a_rule_of_the_callers_can_stop_a_retry_the_contract_would_make() {
-    let script = || Script::new().then(fixtures::code(ErrorCode::Timeout)).then(ok());
+    let script = || {
+        Script::new()
+            .then(fixtures::code(ErrorCode::Timeout))
+            .then(ok())
+    };
     assert_eq!(both(script, fast(), "x"), [(2, None); 2]);
     let never = fast().with_code_override(ErrorCode::Timeout, RetryOverride::Never);
     assert_eq!(
@@ -105,7 +112,10 @@ fn a_rule_of_the_callers_can_stop_a_retry_the_contract_would_make() {
             RetryOverride::Contract
         }
     });
-    assert_eq!(both(script, hook, "x"), [(1, Some(StopReason::NotRetryable)); 2]);
+    assert_eq!(
+        both(script, hook, "x"),
+        [(1, Some(StopReason::NotRetryable)); 2]
+    );
 }
 
 #[test]
@@ -127,7 +137,8 @@ fn a_rule_can_retry_what_the_contract_would_not_but_never_an_unsafe_post() {
         .unwrap();
     let err = runtime
         .block_on(
-            async_client(&api, retry).post_json::<_, serde_json::Value>("x", &serde_json::json!({})),
+            async_client(&api, retry)
+                .post_json::<_, serde_json::Value>("x", &serde_json::json!({})),
         )
         .unwrap_err();
     assert_eq!(err.stop_reason(), Some(StopReason::UnsafeToRepeat));
@@ -184,11 +195,13 @@ async fn options_for_one_request_set_its_deadline_and_attempt_timeout() {
     let client = async_client(&api, RetryPolicy::default());
     let started = tokio::time::Instant::now();
     let err = client
-        .send(client.request(Method::GET, "x").with_extension(
-            RequestOptions::new()
-                .attempt_timeout(Duration::from_secs(2))
-                .deadline(Duration::from_secs(5)),
-        ))
+        .send(
+            client.request(Method::GET, "x").with_extension(
+                RequestOptions::new()
+                    .attempt_timeout(Duration::from_secs(2))
+                    .deadline(Duration::from_secs(5)),
+            ),
+        )
         .await
         .unwrap_err();
     assert!(err.is_timeout(), "{err:?}");
@@ -207,7 +220,11 @@ async fn the_builders_timeouts_win_over_the_policys_whatever_the_order() {
         .base_url(api.uri())
         .attempt_timeout(Duration::from_secs(3))
         .no_deadline()
-        .policy(fast().with_max_retries(1).with_deadline(Duration::from_secs(1)))
+        .policy(
+            fast()
+                .with_max_retries(1)
+                .with_deadline(Duration::from_secs(1)),
+        )
         .with_middleware(api.clone())
         .build()
         .unwrap();
@@ -215,12 +232,23 @@ async fn the_builders_timeouts_win_over_the_policys_whatever_the_order() {
     let err = client.get_json::<serde_json::Value>("x").await.unwrap_err();
     // Two attempts of 3 s each (the policy's 1 s deadline was replaced by none).
     assert_eq!(err.attempts().len(), 2, "{err:?}");
-    assert!(started.elapsed() >= Duration::from_secs(6), "{:?}", started.elapsed());
-    assert!(started.elapsed() < Duration::from_secs(7), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() >= Duration::from_secs(6),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(7),
+        "{:?}",
+        started.elapsed()
+    );
     // The default: one hung attempt takes 60 s of the 120 s deadline, not all of it.
     let client = async_client(&api, RetryPolicy::default());
     let err = client.get_json::<serde_json::Value>("x").await.unwrap_err();
-    assert_eq!(err.attempts()[0].transport, Some(errors_core::TransportKind::Timeout));
+    assert_eq!(
+        err.attempts()[0].transport,
+        Some(errors_core::TransportKind::Timeout)
+    );
     assert!(err.attempts().len() >= 2, "{err:?}");
 }
 

@@ -58,8 +58,7 @@ pub use errors_core::{
     RetryBudget, RetryOverride, RetryPolicy, Shape, StopReason,
 };
 pub use errors_http::{
-    ApiResponse, Error, ErrorKind, JsonResponse, RequestOptions, SafeToRepeat, errors_core,
-    reqwest,
+    ApiResponse, Error, ErrorKind, JsonResponse, RequestOptions, SafeToRepeat, errors_core, reqwest,
 };
 pub use http::{HeaderMap, Method};
 pub use reqwest_middleware::RequestBuilder;

@@ -99,6 +99,7 @@ mod client;
 mod downstream;
 mod error;
 mod layer;
+mod metrics;
 mod middleware;
 mod options;
 mod origin;

@@ -19,6 +19,7 @@ use crate::attempts::{Attempts, ParsedError, SafeToRepeat};
 use crate::downstream::Downstream;
 use crate::error::{Error, ErrorKind};
 use crate::layer::Redirected;
+use crate::metrics::CallMeter;
 use crate::options::RequestOptions;
 use crate::trace::Trace;
 
@@ -158,6 +159,7 @@ impl RetryMiddleware {
             self.now(),
             self.next_seed(),
         );
+        let meter = CallMeter::new(&inner.state, request.method(), request.url().as_str());
         let mut original = Some(request);
         // The outcome of the previous attempt, handed back if the next one cannot start.
         let mut last: Option<Failed> = None;
@@ -170,6 +172,7 @@ impl RetryMiddleware {
                     Ok(hold) if hold.is_zero() => break Ok(()),
                     Ok(hold) => {
                         inner.trace.hold(&run, hold);
+                        meter.hold(hold);
                         tokio::time::sleep(hold).await;
                     }
                     Err(stop) => break Err(stop),
@@ -177,6 +180,7 @@ impl RetryMiddleware {
             };
             if let Err(stop) = held {
                 inner.trace.held_too_long(&run, stop);
+                meter.ended(stop);
                 return match last {
                     Some(Failed::Api(failed)) => {
                         let (head, body, error) = *failed;
@@ -233,6 +237,7 @@ impl RetryMiddleware {
                         self.now(),
                     );
                     inner.trace.attempt(&run, decision);
+                    meter.attempt(&run, decision, &inner.state);
                     let stop = match decision {
                         Decision::Stop(stop) => stop,
                         Decision::Retry { .. } => StopReason::Succeeded,
@@ -250,6 +255,7 @@ impl RetryMiddleware {
                     run.observe_rate_limit(RateLimitStatement::from_headers(&head.headers, wall));
                     let decision = run.after_attempt(Outcome::Api(&error), self.now());
                     inner.trace.attempt(&run, decision);
+                    meter.attempt(&run, decision, &inner.state);
                     match decision {
                         Decision::Retry { wait, .. } => {
                             last = Some(Failed::Api(Box::new((head, body, error))));
@@ -264,6 +270,7 @@ impl RetryMiddleware {
                     let (transport, error) = failure.classify();
                     let decision = run.after_attempt(Outcome::Transport(transport), self.now());
                     inner.trace.attempt(&run, decision);
+                    meter.attempt(&run, decision, &inner.state);
                     match decision {
                         Decision::Retry { wait, .. } => {
                             last = Some(Failed::Transport(error));

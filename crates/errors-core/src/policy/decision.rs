@@ -23,6 +23,19 @@ pub enum RetryReason {
     Overridden,
 }
 
+impl RetryReason {
+    /// A snake_case tag for logs, metrics and JSON (`"rate_limited"`, `"server_error"`...).
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            RetryReason::RateLimited => "rate_limited",
+            RetryReason::ServerError => "server_error",
+            RetryReason::NotSent => "not_sent",
+            RetryReason::Transport => "transport",
+            RetryReason::Overridden => "overridden",
+        }
+    }
+}
+
 impl fmt::Display for RetryReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
