@@ -19,14 +19,15 @@ pub struct Attempts {
 pub(crate) struct ParsedError(pub(crate) ApiError);
 
 /// Marks a non-idempotent request (POST, PATCH) as safe to send again when its outcome is
-/// unknown, for example because it carries an idempotency key.
+/// unknown. Mark only what you know is harmless to repeat: the API's reference documents no
+/// idempotency key, so a repeated POST may create a second job unless your own request makes
+/// a duplicate impossible (an id of yours the server rejects twice, say).
 ///
 /// ```
 /// # async fn demo(client: reqwest_middleware::ClientWithMiddleware) {
 /// use errors_http::SafeToRepeat;
 /// let request = client
 ///     .post("http://127.0.0.1:1/jobs")
-///     .header("Idempotency-Key", "job-42")
 ///     .with_extension(SafeToRepeat);
 /// # let _ = request;
 /// # }

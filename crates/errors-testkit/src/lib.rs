@@ -47,7 +47,8 @@
 //!
 //! ```toml
 //! [dev-dependencies]
-//! errors-testkit = "0.1"
+//! # not on crates.io yet: by path from a checkout of this repository
+//! errors-testkit = { path = "../errors/crates/errors-testkit" }
 //! # a paused clock (`start_paused`, `tokio::time::pause`) needs tokio's `test-util`
 //! tokio = { version = "1", features = ["macros", "rt", "test-util"] }
 //! ```

@@ -39,13 +39,15 @@ use overrides::Rule;
 /// |---|---|---|
 /// | 429 or `RATE_LIMIT_ERROR`, `Retry-After` ≤ max wait | yes, any method, not counted in `max_retries` nor spent from the budget | the `Retry-After`, plus up to 10%, then its turn in the paced queue |
 /// | 429 with `Retry-After` > max wait | no: the error carries the requested delay | — |
-/// | 429 without `Retry-After` | yes, any method | exponential backoff |
+/// | 429 without `Retry-After` | yes, any method | the reset of `RateLimit` / `X-RateLimit-*` headers when nothing remains, else exponential backoff |
 /// | quota, auth, validation, not found, conflict, too large, payment (any status) | never | — |
 /// | 500, 502, 503, 504, other 5xx | idempotent or marked safe only | the larger of the backoff and `Retry-After` |
+/// | anything after a redirect of a request that is not idempotent ([`RetryRun::mark_redirected`]) | no: the request was received | — |
 /// | 501, 505 | never | — |
 /// | connection refused (never sent) | yes, any method | backoff |
 /// | timeout or reset after sending | idempotent or marked safe only | backoff |
 /// | refused by the HTTP client before sending (bad URL, a scheme the build cannot speak) | never | — |
+/// | a redirect that cannot be followed (too many, an unusable `Location`) | never | — |
 /// | TLS certificate not trusted, TLS handshake failure | never | — |
 /// | success body over the client's size limit | never | — |
 ///
@@ -68,8 +70,8 @@ use overrides::Rule;
 ///
 /// let policy = RetryPolicy::default()
 ///     .with_max_retries(5)
-///     .with_max_retry_after(Duration::from_secs(10))
-///     .with_deadline(Some(Duration::from_secs(30)));
+///     .with_max_wait(Duration::from_secs(10))
+///     .with_deadline(Duration::from_secs(30));
 /// assert_eq!(policy.max_retries(), 5);
 /// ```
 #[derive(Debug, Clone, PartialEq)]
