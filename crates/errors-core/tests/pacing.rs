@@ -1251,3 +1251,32 @@ fn calls_started_before_the_first_estimate_settles_are_not_failed_by_it() {
         );
     }
 }
+
+/// A stated daily quota is not a pace: after its 429's window, the partition's requests go
+/// at once instead of one every 17 s ("5000 per 1 day"), while a per-minute limit ("100 per
+/// 60 seconds", a window within the max wait) still paces them.
+#[test]
+fn a_daily_quota_is_not_a_pace() {
+    let held_after = |message: &str| {
+        let shared = ClientRetryState::without_budget();
+        let policy = RetryPolicy::default().with_retry_after_jitter(0.0);
+        let mut first = policy.start(Idempotency::Idempotent, &shared, Duration::ZERO, 1);
+        assert_eq!(first.before_attempt(Duration::ZERO), Ok(Duration::ZERO));
+        let limited = rate_limited(message, Some("1"));
+        assert!(matches!(
+            first.after_attempt(Outcome::Api(&limited), ms(10)),
+            Decision::Retry { .. }
+        ));
+        // Ten more requests once the window has opened: the longest any of them is held.
+        (0..10)
+            .map(|seed| {
+                let mut run = policy.start(Idempotency::Idempotent, &shared, secs(2), seed);
+                run.before_attempt(secs(2)).unwrap()
+            })
+            .max()
+            .unwrap()
+    };
+    assert_eq!(held_after("Rate limit exceeded: 5000 per 1 day"), Duration::ZERO);
+    // The reference's own per-minute example still paces.
+    assert!(held_after("Rate limit exceeded: 100 calls per 60 seconds") > Duration::ZERO);
+}

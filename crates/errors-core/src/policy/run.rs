@@ -449,7 +449,7 @@ impl RetryRun {
             if admitted {
                 limiter.pacer.on_admitted_sent_at(now, self.sent_at);
             }
-            if !rate_limited && let Some(quota) = self.statement.quota() {
+            if !rate_limited && let Some(quota) = self.paceable(self.statement.quota()) {
                 limiter.pacer.on_statement(quota);
             }
         }
@@ -563,8 +563,17 @@ impl RetryRun {
         if self.policy.pacing {
             limiter
                 .pacer
-                .on_throttle(now, self.sent_at, requested, quota);
+                .on_throttle(now, self.sent_at, requested, self.paceable(quota));
         }
+    }
+
+    /// `quota` if the client paces by it: a quota whose window is longer than the max wait
+    /// ("5000 per 1 day", a monthly allowance) says how much is left for the day, not how
+    /// fast to send. Spaced evenly it would hold every later request 17 s apart for good and
+    /// queue calls past their deadline; the `Retry-After` of its 429s still holds the
+    /// partition, and a wait beyond the max wait ends the call with the requested delay.
+    fn paceable(&self, quota: Option<RateLimitQuota>) -> Option<RateLimitQuota> {
+        quota.filter(|q| q.window() <= self.policy.max_retry_after)
     }
 
     /// The attempts so far.
