@@ -83,6 +83,18 @@ fn assert_slept(slept: Duration, decided: Duration) {
     );
 }
 
+/// Yields until `done` holds: the spawned tasks run, paused time does not move. Bounded: a
+/// regression fails here, naming what never happened, instead of hanging the suite.
+async fn until(what: &str, mut done: impl FnMut() -> bool) {
+    for _ in 0..100_000 {
+        if done() {
+            return;
+        }
+        tokio::task::yield_now().await;
+    }
+    panic!("{what}");
+}
+
 fn attempts(response: &Response) -> &Attempts {
     response.extensions().get::<Attempts>().unwrap()
 }
@@ -214,6 +226,76 @@ async fn other_requests_hold_off_until_the_window_ends_then_leave_paced() {
         );
     }
     assert!(arrivals[11] - window_end < Duration::from_millis(1050));
+}
+
+/// `with_pacing(false)`: the 429 still closes the window for the whole client, but nothing
+/// is paced: the held requests and the rejected one's retry all leave when it opens, and a
+/// rate stated later in a success's headers teaches nothing.
+#[tokio::test(start_paused = true)]
+async fn without_pacing_the_held_requests_leave_together_when_the_window_opens() {
+    let server = fake([
+        fixtures::rate_limited()
+            .message("Rate limit exceeded: 10 calls per 1 seconds")
+            .retry_after_secs(5),
+        answer(200).header("RateLimit-Policy", "1;w=10"),
+    ]);
+    let retry = middleware(
+        RetryPolicy::default()
+            .with_retry_after_jitter(0.0)
+            .with_pacing(false),
+    );
+    let http = client(&retry, &server);
+    let first = tokio::spawn({
+        let http = http.clone();
+        async move { get(&http).await.map(|r| attempts(&r).clone()) }
+    });
+    until("the first request never got its 429", || {
+        !retry.rate_limited_for().is_zero()
+    })
+    .await;
+    let others: Vec<_> = (0..10)
+        .map(|_| {
+            let http = http.clone();
+            tokio::spawn(async move { get(&http).await.map(|r| attempts(&r).clone()) })
+        })
+        .collect();
+    let first = first.await.unwrap().unwrap();
+    assert_eq!(first.records[1].waited, Duration::from_secs(5));
+    for task in others {
+        let held = task.await.unwrap().unwrap();
+        assert_eq!(held.records.len(), 1);
+        assert_window(held.records[0].held, Duration::from_secs(5));
+    }
+    let arrivals = arrivals(&server);
+    assert_eq!(arrivals.len(), 12);
+    // All eleven at the end of the window, as a herd: no spacing at all.
+    for at in &arrivals[1..] {
+        assert_window(*at - arrivals[0], Duration::from_secs(5));
+    }
+    assert!(!retry.state().pacer().is_active());
+    // A later call is not held by the rate its predecessors' headers stated.
+    let started = Instant::now();
+    let next = get(&http).await.unwrap();
+    assert_eq!(started.elapsed(), Duration::ZERO);
+    assert_eq!(attempts(&next).records[0].held, Duration::ZERO);
+}
+
+/// With pacing (the default), a rate the server states in a success's headers sets the pace
+/// once a 429 started it: the middleware hands those headers to the policy.
+#[tokio::test(start_paused = true)]
+async fn a_rate_stated_in_a_successs_headers_sets_the_pace() {
+    let server = fake([
+        fixtures::rate_limited()
+            .message("Rate limit exceeded: 10 calls per 1 seconds")
+            .retry_after_secs(1),
+        answer(200).header("RateLimit-Policy", "5;w=1"),
+    ]);
+    let retry = middleware(RetryPolicy::default().with_retry_after_jitter(0.0));
+    get(&client(&retry, &server)).await.unwrap();
+    let (rate, source) = retry.state().pacer().rate().expect("pacing");
+    assert_eq!(source, errors_core::PaceSource::Stated);
+    // 5 a second, less the 2% margin (not the 10 a second of the 429's message).
+    assert!((rate - 4.9).abs() < 1e-9, "{rate}");
 }
 
 #[tokio::test(start_paused = true)]

@@ -229,6 +229,22 @@ async fn a_post_answered_500_reaches_the_server_exactly_once_unless_marked_safe(
     }
 }
 
+/// A 5xx that also says when to come back (`Retry-After`) is still a 5xx: the POST may
+/// have been processed, and is not sent again.
+#[tokio::test]
+async fn a_post_answered_5xx_with_retry_after_reaches_the_server_exactly_once() {
+    for status in [500, 502, 503, 504] {
+        for retry_after in ["1", "0"] {
+            let first = ResponseTemplate::new(status).insert_header("retry-after", retry_after);
+            let (script, result) = run(first, Method::POST, false).await;
+            assert_eq!(script.count(), 1, "{status} Retry-After: {retry_after}");
+            let err = result.unwrap_err();
+            assert_eq!(err.stop_reason(), Some(StopReason::UnsafeToRepeat));
+            assert_eq!(err.attempts().len(), 1);
+        }
+    }
+}
+
 #[tokio::test]
 async fn not_implemented_and_version_not_supported_are_never_retried() {
     for status in [501, 505] {
