@@ -290,8 +290,11 @@ fn success_stops() {
     assert_eq!(decision, Decision::Stop(StopReason::Succeeded));
 }
 
+/// At most `max_retries` retries, and the stop says why. (That no wait follows the last
+/// attempt is the driver's part: `errors-http/tests/paused.rs`,
+/// `the_last_attempt_is_not_followed_by_a_wait`.)
 #[test]
-fn attempts_are_bounded_and_the_last_one_is_not_followed_by_a_wait() {
+fn attempts_are_bounded_by_max_retries() {
     let policy = RetryPolicy::default()
         .with_max_retries(3)
         .with_deadline(None);

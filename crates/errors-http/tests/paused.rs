@@ -130,6 +130,34 @@ async fn backoff_waits_stay_under_their_doubling_ceilings() {
     assert_eq!(attempts(&response).stop, StopReason::Succeeded);
 }
 
+/// A call that fails after its retries returns as soon as the last answer is in: the time
+/// it took is the waits before its attempts, and nothing after the last one.
+#[tokio::test(start_paused = true)]
+async fn the_last_attempt_is_not_followed_by_a_wait() {
+    let server = fake([answer(503)]);
+    let retry = middleware(RetryPolicy::default().with_max_retries(2));
+    let started = Instant::now();
+    // The middleware hands back the last answer, with the history.
+    let response = get(&client(&retry, &server)).await.unwrap();
+    let took = started.elapsed();
+    assert_eq!(response.status(), 503);
+    let history = attempts(&response);
+    assert_eq!(history.stop, StopReason::RetriesExhausted);
+    assert_eq!(history.records.len(), 3);
+    let waited: Duration = history.records.iter().map(|a| a.waited).sum();
+    // Two sleeps, each rounded up to the millisecond.
+    assert!(
+        took >= waited && took < waited + Duration::from_millis(2),
+        "took {took:?} for waits adding up to {waited:?}"
+    );
+    let last = *arrivals(&server).last().unwrap();
+    assert_eq!(
+        last,
+        started + took,
+        "returned the moment the last answer came"
+    );
+}
+
 #[tokio::test(start_paused = true)]
 async fn the_deadline_is_never_overslept() {
     let server = fake([rate_limited(4)]);

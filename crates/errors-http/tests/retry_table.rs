@@ -45,16 +45,43 @@ async fn attempts_for(first: ResponseTemplate, method: Method) -> usize {
     script.count()
 }
 
-#[tokio::test]
+/// A 429 asking for a short wait (1 s, on a paused clock) is retried after that wait, for
+/// any method, and as flow control: with no outage retries allowed at all, it is retried
+/// all the same. (A `Retry-After: 0` asks for no wait and takes the outage branch instead.)
+#[tokio::test(start_paused = true)]
 async fn rate_limited_with_short_retry_after_is_retried_for_any_method() {
     for method in [Method::GET, Method::POST, Method::PATCH] {
-        let first = envelope(429, "RATE_LIMIT_ERROR", "Rate limit exceeded")
-            .insert_header("retry-after", "0");
-        let (script, result) = run(first, method.clone(), false).await;
+        let server = MockServer::start().await;
+        let script = Script::new(vec![
+            envelope(429, "RATE_LIMIT_ERROR", "Rate limit exceeded")
+                .insert_header("retry-after", "1"),
+            ok_json(),
+        ]);
+        script.mount(&server).await;
+        // No deadline: with paused time, tokio jumps to the next timer whenever the runtime
+        // waits on I/O, so a deadline timer would fire while the loopback server answers.
+        let client = ApiClient::builder()
+            .base_url(server.uri())
+            .policy(fast_policy().with_max_retries(0).with_deadline(None))
+            .jitter_seed(1)
+            .build()
+            .unwrap();
+        let response = client
+            .send(client.request(method.clone(), "resource"))
+            .await
+            .unwrap();
         assert_eq!(script.count(), 2, "{method}");
-        let response = result.unwrap();
         assert_eq!(response.attempts.len(), 2);
         assert_eq!(response.attempts[0].code, Some(ErrorCode::RateLimitError));
+        assert_eq!(
+            response.attempts[0].retry,
+            Some(errors_core::RetryReason::RateLimited)
+        );
+        let waited = response.attempts[1].waited;
+        assert!(
+            waited >= Duration::from_secs(1) && waited <= Duration::from_millis(1100),
+            "{method}: waited {waited:?} for a Retry-After of 1 s"
+        );
     }
 }
 

@@ -200,29 +200,33 @@ async fn clients_can_share_one_budget() {
     );
 }
 
+/// With tokio's clock paused and the testkit's `FakeApi` answering in process (no I/O, so
+/// nothing but the client's own sleeps moves time), the time the call took is the sum of
+/// the waits the policy decided: not less, and not more (tokio rounds each sleep up to the
+/// millisecond).
 #[tokio::test(start_paused = true)]
 async fn with_paused_time_the_waits_are_exactly_what_the_policy_decided() {
-    let server = MockServer::start().await;
-    let script = Script::new(vec![
-        rate_limited("30"),
-        ResponseTemplate::new(503),
-        ok_json(),
-    ]);
-    script.mount(&server).await;
-    // No deadline: with paused time, tokio jumps to the next timer whenever the runtime waits
-    // on I/O, so a deadline timer would fire while the loopback server is answering.
-    let policy = RetryPolicy::default()
-        .with_retry_after_jitter(0.0)
-        .with_deadline(None);
+    use errors_testkit::{FakeApi, Fixture, fixtures};
+    let api = FakeApi::new();
+    api.mount(
+        errors_testkit::Script::new()
+            .then(fixtures::rate_limited().retry_after_secs(30))
+            .then(Fixture::empty(503))
+            .then(fixtures::ok_json(&serde_json::json!({"ok": true}))),
+    );
+    let policy = RetryPolicy::default().with_retry_after_jitter(0.0);
     let client = ApiClient::builder()
-        .base_url(server.uri())
+        .base_url("http://api.test/v1")
         .policy(policy)
         .jitter_seed(5)
+        .with_middleware(api.clone())
         .build()
         .unwrap();
     let started = tokio::time::Instant::now();
     let response = client.send(client.request(Method::GET, "x")).await.unwrap();
+    let took = started.elapsed();
     let waits: Vec<_> = response.attempts.iter().map(|a| a.waited).collect();
+    assert_eq!(waits.len(), 3);
     assert_eq!(waits[0], Duration::ZERO);
     assert_eq!(waits[1], Duration::from_secs(30));
     assert!(
@@ -230,12 +234,18 @@ async fn with_paused_time_the_waits_are_exactly_what_the_policy_decided() {
         "second backoff ceiling is 1 s: {:?}",
         waits[2]
     );
-    // The virtual clock moved at least by the waits. (No upper bound here: while the runtime
-    // waits on loopback I/O, paused time may jump to the HTTP stack's own internal timers.)
     let total: Duration = waits.iter().sum();
     assert!(
-        started.elapsed() >= total,
-        "{:?} < {total:?}",
-        started.elapsed()
+        took >= total && took <= total + Duration::from_millis(2),
+        "took {took:?} for waits adding up to {total:?}"
     );
+    // And the server saw the same gaps.
+    let gaps = api.journal().gaps();
+    assert_eq!(gaps.len(), 2);
+    for (gap, wait) in gaps.iter().zip(&waits[1..]) {
+        assert!(
+            gap >= wait && *gap <= *wait + Duration::from_millis(1),
+            "gap {gap:?} for a wait of {wait:?}"
+        );
+    }
 }
