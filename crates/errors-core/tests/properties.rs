@@ -11,6 +11,7 @@ use errors_core::{
     RetryPolicy, StopReason, ValidationIssue,
 };
 use proptest::prelude::*;
+use proptest::test_runner::FileFailurePersistence;
 use serde_json::{Value, json};
 
 fn now() -> SystemTime {
@@ -85,8 +86,37 @@ fn api_body() -> impl Strategy<Value = ErrorBody> {
     ]
 }
 
+/// 2000 cases; failures are recorded beside this file (`properties.proptest-regressions`,
+/// checked in) and the recorded ones run first, every time.
+fn config() -> ProptestConfig {
+    ProptestConfig {
+        cases: 2000,
+        failure_persistence: Some(Box::new(FileFailurePersistence::SourceParallel(
+            "proptest-regressions",
+        ))),
+        ..ProptestConfig::default()
+    }
+}
+
+/// The recorded regressions are found from where the tests run (the crate's directory, while
+/// `file!()` is relative to the workspace), so they replay: a lookup that found nothing, or
+/// persistence turned off, would silently replay nothing.
+#[test]
+fn the_recorded_regressions_are_found() {
+    let recorded = include_str!("properties.proptest-regressions")
+        .lines()
+        .filter(|line| line.starts_with("cc "))
+        .count();
+    assert!(recorded >= 1);
+    let loaded = config()
+        .failure_persistence
+        .expect("failures are recorded")
+        .load_persisted_failures2(Some(file!()));
+    assert_eq!(loaded.len(), recorded);
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 2000, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(config())]
 
     #[test]
     fn any_input_parses_without_panicking_and_keeps_the_status(
