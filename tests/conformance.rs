@@ -5,9 +5,10 @@
 //! waits within a small tolerance. (The blocking client drives the async one, so agreement
 //! alone would prove the wrapper, not the behaviour.)
 
-use std::time::{Duration, SystemTime};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
 
-use errors_core::{RetryBudget, RetryPolicy, StopReason};
+use errors_core::{Clock, ManualClock, RetryBudget, RetryPolicy, StopReason};
 use errors_http::{ApiClient, ApiResponse, Error, SafeToRepeat};
 use errors_testkit::{BlockingMockApi, Fixture, Script, catalogue, fixtures};
 use reqwest::Method;
@@ -24,6 +25,8 @@ struct Scenario {
     budget: Option<RetryBudget>,
     calls: usize,
     base_url: Option<String>,
+    /// The wall clock both clients read `Retry-After` dates against.
+    clock: Option<Arc<dyn Clock>>,
 }
 
 impl Scenario {
@@ -39,6 +42,7 @@ impl Scenario {
             budget: None,
             calls: 1,
             base_url: None,
+            clock: None,
         }
     }
     fn method(mut self, method: Method) -> Self {
@@ -120,13 +124,15 @@ fn run_async(scenario: &Scenario) -> Vec<Result<ApiResponse, Error>> {
         .build()
         .unwrap();
     runtime.block_on(async {
-        let client = ApiClient::builder()
+        let mut builder = ApiClient::builder()
             .base_url(base)
             .policy(scenario.policy)
             .budget(scenario.budget.as_ref().map(clone_budget))
-            .jitter_seed(11)
-            .build()
-            .unwrap();
+            .jitter_seed(11);
+        if let Some(clock) = &scenario.clock {
+            builder = builder.clock(clock.clone());
+        }
+        let client = builder.build().unwrap();
         let mut results = Vec::new();
         for _ in 0..scenario.calls {
             let mut request = client.request(scenario.method.clone(), "v1/resource");
@@ -141,13 +147,15 @@ fn run_async(scenario: &Scenario) -> Vec<Result<ApiResponse, Error>> {
 
 fn run_blocking(scenario: &Scenario) -> Vec<Result<ApiResponse, Error>> {
     let (_api, base) = serve(scenario);
-    let client = errors_blocking::Client::builder()
+    let mut builder = errors_blocking::Client::builder()
         .base_url(base)
         .policy(scenario.policy)
         .budget(scenario.budget.as_ref().map(clone_budget))
-        .jitter_seed(11)
-        .build()
-        .unwrap();
+        .jitter_seed(11);
+    if let Some(clock) = &scenario.clock {
+        builder = builder.clock(clock.clone());
+    }
+    let client = builder.build().unwrap();
     (0..scenario.calls)
         .map(|_| {
             let mut request = client.request(scenario.method.clone(), "v1/resource");
@@ -421,27 +429,32 @@ fn the_retry_table_short_retry_after_post() {
 
 #[test]
 fn retry_after_in_both_forms_is_waited_in_full() {
-    // The date is made just before each run, so both clients are asked for the same wait.
-    let seconds = || fixtures::rate_limited().retry_after_secs(1);
-    let date =
-        || fixtures::rate_limited().retry_after_date(SystemTime::now() + Duration::from_secs(2));
-    for (name, fixture, min) in [
-        (
-            "seconds",
-            &seconds as &dyn Fn() -> Fixture,
-            Duration::from_secs(1),
+    // Both clients read dates against one frozen wall clock, and the date is made from it:
+    // the wait asked is exactly 1 s whenever the request is sent.
+    let wall = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+    let at = |name: &str, fixture: Fixture| {
+        let mut scenario = Scenario::new(name, vec![fixture, ok()]);
+        scenario.clock = Some(Arc::new(ManualClock::new(wall)));
+        scenario
+    };
+    let rows = [
+        row(
+            at("seconds", fixtures::rate_limited().retry_after_secs(1)),
+            true,
+            StopReason::Succeeded,
+            [at_once(), asked(1)],
         ),
-        ("http-date", &date, Duration::from_millis(900)),
-    ] {
-        let a = run_async(&Scenario::new(name, vec![fixture(), ok()]));
-        let b = run_blocking(&Scenario::new(name, vec![fixture(), ok()]));
-        for result in [&a[0], &b[0]] {
-            let (o, waits) = outcome(result);
-            assert!(o.ok, "{name}: {o:?}");
-            assert!(waits[1] >= min, "{name}: waited {:?}", waits[1]);
-        }
-        assert_eq!(outcome(&a[0]).0, outcome(&b[0]).0, "{name}");
-    }
+        row(
+            at(
+                "http-date",
+                fixtures::rate_limited().retry_after_date(wall + Duration::from_secs(1)),
+            ),
+            true,
+            StopReason::Succeeded,
+            [at_once(), asked(1)],
+        ),
+    ];
+    check_rows(&rows);
 }
 
 #[test]
@@ -494,6 +507,51 @@ fn deadline_and_budget() {
     assert_eq!(outcomes[0].stop, Some(StopReason::RetriesExhausted));
 }
 
+/// Each call of `scenario` through one facade, with the moment it was made.
+fn run_timed(scenario: &Scenario, blocking: bool) -> Vec<(Instant, ApiResponse)> {
+    let (_api, base) = serve(scenario);
+    let calls = scenario.calls;
+    if blocking {
+        let client = errors_blocking::Client::builder()
+            .base_url(base)
+            .policy(scenario.policy)
+            .jitter_seed(11)
+            .build()
+            .unwrap();
+        (0..calls)
+            .map(|_| {
+                let at = Instant::now();
+                (
+                    at,
+                    client
+                        .send(client.request(Method::GET, "v1/resource"))
+                        .unwrap(),
+                )
+            })
+            .collect()
+    } else {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let client = ApiClient::builder()
+                .base_url(base)
+                .policy(scenario.policy)
+                .jitter_seed(11)
+                .build()
+                .unwrap();
+            let mut results = Vec::new();
+            for _ in 0..calls {
+                let at = Instant::now();
+                let response = client.send(client.request(Method::GET, "v1/resource"));
+                results.push((at, response.await.unwrap()));
+            }
+            results
+        })
+    }
+}
+
 /// The pacing after a rate limit is the same through both facades (the blocking client
 /// drives the async one, so it inherits the pacer): the rejected call waits its
 /// `Retry-After`, the calls after it are held one paced interval apart, and each hold is in
@@ -509,19 +567,30 @@ fn rate_limits_are_paced_the_same_through_both_facades() {
     let outcomes = check(&scenario);
     assert!(outcomes.iter().all(|o| o.ok), "{outcomes:?}");
     assert_eq!(outcomes[0].attempts.len(), 2);
-    for run in [run_async(&scenario), run_blocking(&scenario)] {
-        let records: Vec<_> = run
+    // 5 a second, less the margin: one slot every 204 ms.
+    let interval = Duration::from_millis(204);
+    for blocking in [false, true] {
+        let calls = run_timed(&scenario, blocking);
+        assert!(calls[0].1.attempts[1].waited >= Duration::from_secs(1));
+        // When each later call was let go: when it was made, plus its hold. (Not the hold
+        // alone: a call made late, after a slow round trip, is held that much less.)
+        let slots: Vec<Instant> = calls[1..]
             .iter()
-            .map(|r| r.as_ref().unwrap().attempts.clone())
+            .map(|(at, response)| {
+                assert_eq!(response.attempts.len(), 1);
+                let held = response.attempts[0].held;
+                // Never held longer than one interval after the call before it.
+                assert!(held <= interval + Duration::from_millis(5), "{held:?}");
+                *at + held
+            })
             .collect();
-        assert!(records[0][1].waited >= Duration::from_secs(1));
-        for call in &records[1..] {
-            // 5 a second, less the margin: about 204 ms after the previous call.
-            assert_eq!(call.len(), 1);
+        for pair in slots.windows(2) {
+            // One interval apart at least (less the moments between making a call and the
+            // client reading its clock, and the window's whole milliseconds): not a herd.
+            let gap = pair[1] - pair[0];
             assert!(
-                call[0].held >= Duration::from_millis(150)
-                    && call[0].held <= Duration::from_millis(260),
-                "{call:?}"
+                gap >= interval - Duration::from_millis(25),
+                "blocking: {blocking}: calls let go {gap:?} apart"
             );
         }
     }

@@ -218,12 +218,10 @@ async fn other_requests_hold_off_until_the_window_ends_then_leave_paced() {
         let http = http.clone();
         async move { get(&http).await.map(|r| attempts(&r).clone()) }
     });
-    let mut spins = 0;
-    while retry.rate_limited_for().is_zero() {
-        spins += 1;
-        assert!(spins < 100_000, "the first request never got its 429");
-        tokio::task::yield_now().await;
-    }
+    until("the first request never got its 429", || {
+        !retry.rate_limited_for().is_zero()
+    })
+    .await;
     let others: Vec<_> = (0..10)
         .map(|_| {
             let http = http.clone();
@@ -337,9 +335,10 @@ async fn a_window_that_closes_again_holds_the_waiting_requests_again() {
         let http = http.clone();
         async move { get(&http).await.map(|r| attempts(&r).clone()) }
     });
-    while retry.rate_limited_for().is_zero() {
-        tokio::task::yield_now().await;
-    }
+    until("the first request never got its 429", || {
+        !retry.rate_limited_for().is_zero()
+    })
+    .await;
     let b = tokio::spawn({
         let http = http.clone();
         async move { get(&http).await.map(|r| attempts(&r).clone()) }
@@ -372,12 +371,10 @@ async fn clients_built_at_different_times_share_one_window() {
     let b = RetryMiddleware::builder(policy).state(shared).build();
     let (client_a, client_b) = (client(&a, &server), client(&b, &server));
     let first = tokio::spawn(async move { get(&client_a).await.map(|_| ()) });
-    let mut spins = 0;
-    while b.rate_limited_for().is_zero() {
-        spins += 1;
-        assert!(spins < 100_000, "the window never reached the other client");
-        tokio::task::yield_now().await;
-    }
+    until("the window never reached the other client", || {
+        !b.rate_limited_for().is_zero()
+    })
+    .await;
     assert_window(b.rate_limited_for(), Duration::from_secs(3));
     let started = Instant::now();
     get(&client_b).await.unwrap();
@@ -433,12 +430,10 @@ async fn a_server_error_with_retry_after_waits_that_long_without_closing_the_win
         let http = http.clone();
         async move { get(&http).await.map(|r| attempts(&r).clone()) }
     });
-    let mut spins = 0;
-    while arrivals(&server).is_empty() {
-        spins += 1;
-        assert!(spins < 100_000, "the first request was never sent");
-        tokio::task::yield_now().await;
-    }
+    until("the first request was never sent", || {
+        !arrivals(&server).is_empty()
+    })
+    .await;
     // A 503's Retry-After paces that request only; the others are not held.
     assert_eq!(retry.rate_limited_for(), Duration::ZERO);
     let other = get(&http).await.unwrap();
@@ -484,12 +479,10 @@ async fn the_limits_read_well() {
         let http = client(&limited, &server);
         async move { get(&http).await.map(|_| ()) }
     });
-    let mut spins = 0;
-    while limited.rate_limited_for().is_zero() {
-        spins += 1;
-        assert!(spins < 100_000, "the first request never got its 429");
-        tokio::task::yield_now().await;
-    }
+    until("the first request never got its 429", || {
+        !limited.rate_limited_for().is_zero()
+    })
+    .await;
     let hurried = RetryMiddleware::builder(
         RetryPolicy::default().with_deadline(Some(Duration::from_secs(10))),
     )

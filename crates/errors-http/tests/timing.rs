@@ -43,16 +43,29 @@ async fn retry_after_one_second_is_waited_in_full_and_not_much_more() {
 
 #[tokio::test]
 async fn an_http_date_retry_after_is_honoured() {
+    // The client reads dates against a frozen wall clock and the date is made from it, so
+    // the wait asked is exactly 2 s whenever the request is sent (a date made from the real
+    // clock before the request is truncated to the second and may ask for less than 1 s).
+    let wall = std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
     let server = MockServer::start().await;
-    let date = httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(2));
+    let date = httpdate::fmt_http_date(wall + Duration::from_secs(2));
     let script = Script::new(vec![rate_limited(&date), ok_json()]);
     script.mount(&server).await;
-    let client = ApiClient::builder().base_url(server.uri()).build().unwrap();
-    client.send(client.request(Method::GET, "x")).await.unwrap();
-    // An HTTP-date has one-second resolution: the wait is between 1 and 2 s (+10% jitter).
+    let client = ApiClient::builder()
+        .base_url(server.uri())
+        .clock(std::sync::Arc::new(errors_core::ManualClock::new(wall)))
+        .build()
+        .unwrap();
+    let response = client.send(client.request(Method::GET, "x")).await.unwrap();
+    let waited = response.attempts[1].waited;
+    assert!(
+        waited >= Duration::from_secs(2) && waited <= Duration::from_millis(2200),
+        "{waited:?}"
+    );
+    // Never earlier than asked; jitter adds at most 10%, plus a loopback round trip.
     let gap = script.gaps()[0];
     assert!(
-        gap >= Duration::from_millis(1000) && gap < Duration::from_millis(2500),
+        gap >= Duration::from_secs(2) && gap < Duration::from_millis(2200 + 250),
         "{gap:?}"
     );
 }
@@ -99,12 +112,15 @@ async fn concurrent_requests_wait_out_the_servers_rate_limit_window() {
         let client = client.clone();
         async move { client.send(client.request(Method::GET, "a")).await }
     });
-    // Until the first request has been told to wait (bounded: no sleeping, just yielding).
-    let mut spins = 0;
+    // Until the first request has been told to wait: polled every millisecond (not spun),
+    // and bounded, so a regression fails instead of hanging.
+    let give_up = Instant::now() + Duration::from_secs(10);
     while client.rate_limited_for().is_zero() {
-        spins += 1;
-        assert!(spins < 5_000_000, "the first request never got its 429");
-        tokio::task::yield_now().await;
+        assert!(
+            Instant::now() < give_up,
+            "the first request never got its 429"
+        );
+        tokio::time::sleep(Duration::from_millis(1)).await;
     }
     let others: Vec<_> = (0..50)
         .map(|i| {

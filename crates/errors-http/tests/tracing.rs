@@ -220,7 +220,13 @@ async fn rate_limit_holds_are_logged_and_recorded() {
         let client = client.clone();
         tokio::spawn(async move { client.send(client.request(Method::GET, "a")).await })
     };
+    // Until the first call has met its 429: bounded, a regression fails instead of hanging.
+    let give_up = std::time::Instant::now() + Duration::from_secs(10);
     while client.rate_limited_for().is_zero() {
+        assert!(
+            std::time::Instant::now() < give_up,
+            "the first call never met its 429"
+        );
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
     let second = client.send(client.request(Method::GET, "b")).await.unwrap();
