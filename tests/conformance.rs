@@ -1,11 +1,14 @@
 //! One conformance suite for both facades: every scenario runs through the async client
-//! (errors-http) and the blocking client (errors-blocking) against the testkit's mock API,
-//! and the two must agree: same outcome, same attempts, same codes, waits within a small
-//! tolerance. A difference is a bug in one of them.
+//! (errors-http) and the blocking client (errors-blocking) against the testkit's mock API.
+//! Each facade is checked against the retry table itself (outcome, stop reason, attempts and
+//! the wait before each), and the two must agree: same outcome, same attempts, same codes,
+//! waits within a small tolerance. (The blocking client drives the async one, so agreement
+//! alone would prove the wrapper, not the behaviour.)
 
-use std::time::{Duration, SystemTime};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
 
-use errors_core::{RetryBudget, RetryPolicy, StopReason};
+use errors_core::{Clock, ManualClock, RetryBudget, RetryPolicy, StopReason};
 use errors_http::{ApiClient, ApiResponse, Error, SafeToRepeat};
 use errors_testkit::{BlockingMockApi, FaultServer, Fixture, Script, catalogue, fixtures};
 use reqwest::Method;
@@ -22,6 +25,8 @@ struct Scenario {
     budget: Option<RetryBudget>,
     calls: usize,
     base_url: Option<String>,
+    /// The wall clock both clients read `Retry-After` dates against.
+    clock: Option<Arc<dyn Clock>>,
 }
 
 impl Scenario {
@@ -37,6 +42,7 @@ impl Scenario {
             budget: None,
             calls: 1,
             base_url: None,
+            clock: None,
         }
     }
     fn method(mut self, method: Method) -> Self {
@@ -82,7 +88,12 @@ fn outcome(result: &Result<ApiResponse, Error>) -> (Outcome, Vec<Duration>) {
         .iter()
         .map(|a| (a.status, a.code.as_ref().map(|c| c.as_str().to_owned())))
         .collect();
-    let waits = records.iter().map(|a| a.waited).collect();
+    // The wait the policy decided: what was waited, less any hold for the client's pace
+    // (after a 429 the pacer may hold a retry a little longer; that is the pace's business).
+    let waits = records
+        .iter()
+        .map(|a| a.waited.saturating_sub(a.held))
+        .collect();
     (
         Outcome {
             ok: result.is_ok(),
@@ -113,13 +124,15 @@ fn run_async(scenario: &Scenario) -> Vec<Result<ApiResponse, Error>> {
         .build()
         .unwrap();
     runtime.block_on(async {
-        let client = ApiClient::builder()
+        let mut builder = ApiClient::builder()
             .base_url(base)
             .policy(scenario.policy.clone())
             .budget(scenario.budget.as_ref().map(clone_budget))
-            .jitter_seed(11)
-            .build()
-            .unwrap();
+            .jitter_seed(11);
+        if let Some(clock) = &scenario.clock {
+            builder = builder.clock(clock.clone());
+        }
+        let client = builder.build().unwrap();
         let mut results = Vec::new();
         for _ in 0..scenario.calls {
             let mut request = client.request(scenario.method.clone(), "v1/resource");
@@ -134,13 +147,15 @@ fn run_async(scenario: &Scenario) -> Vec<Result<ApiResponse, Error>> {
 
 fn run_blocking(scenario: &Scenario) -> Vec<Result<ApiResponse, Error>> {
     let (_api, base) = serve(scenario);
-    let client = errors_blocking::Client::builder()
+    let mut builder = errors_blocking::Client::builder()
         .base_url(base)
         .policy(scenario.policy.clone())
         .budget(scenario.budget.as_ref().map(clone_budget))
-        .jitter_seed(11)
-        .build()
-        .unwrap();
+        .jitter_seed(11);
+    if let Some(clock) = &scenario.clock {
+        builder = builder.clock(clock.clone());
+    }
+    let client = builder.build().unwrap();
     (0..scenario.calls)
         .map(|_| {
             let mut request = client.request(scenario.method.clone(), "v1/resource");
@@ -186,58 +201,127 @@ fn ok() -> Fixture {
     fixtures::ok_json(&serde_json::json!({"ok": true}))
 }
 
+/// What the retry table promises for one row: the outcome, why the call stopped, and the
+/// wait before each attempt (one range per attempt, so also how many attempts).
+struct Row {
+    scenario: Scenario,
+    ok: bool,
+    stop: StopReason,
+    waits: Vec<(Duration, Duration)>,
+}
+
+fn row(
+    scenario: Scenario,
+    ok: bool,
+    stop: StopReason,
+    waits: impl IntoIterator<Item = (Duration, Duration)>,
+) -> Row {
+    Row {
+        scenario,
+        ok,
+        stop,
+        waits: waits.into_iter().collect(),
+    }
+}
+
+/// No wait: the first attempt.
+fn at_once() -> (Duration, Duration) {
+    (Duration::ZERO, Duration::ZERO)
+}
+
+/// The full-jitter backoff before retry `k` (0 for the first) under `Scenario::new`'s policy:
+/// below a ceiling of 20 ms doubling up to 80 ms.
+fn backoff(k: u32) -> (Duration, Duration) {
+    let ceiling = Duration::from_millis(20 * 2u64.pow(k)).min(Duration::from_millis(80));
+    (Duration::ZERO, ceiling)
+}
+
+/// A server-requested wait: never shorter, at most 10% longer.
+fn asked(secs: u64) -> (Duration, Duration) {
+    let wait = Duration::from_secs(secs);
+    (wait, wait.mul_f64(1.1))
+}
+
+/// Checks one facade's result against the row, on its own.
+fn check_row(facade: &str, row: &Row, result: &Result<ApiResponse, Error>) {
+    let name = &row.scenario.name;
+    let (o, waits) = outcome(result);
+    assert_eq!(o.ok, row.ok, "{name} ({facade}): {o:?}");
+    assert_eq!(o.stop, Some(row.stop), "{name} ({facade}): {o:?}");
+    assert_eq!(
+        waits.len(),
+        row.waits.len(),
+        "{name} ({facade}): attempts {o:?}, waits {waits:?}"
+    );
+    for (i, (wait, (min, max))) in waits.iter().zip(&row.waits).enumerate() {
+        assert!(
+            wait >= min && wait <= max,
+            "{name} ({facade}) attempt {i}: waited {wait:?}, the table says {min:?}..={max:?}"
+        );
+    }
+}
+
+fn check_rows(rows: &[Row]) {
+    for row in rows {
+        let a = run_async(&row.scenario);
+        let b = run_blocking(&row.scenario);
+        check_row("async", row, &a[0]);
+        check_row("blocking", row, &b[0]);
+        // And the two agree with each other.
+        assert_eq!(
+            outcome(&a[0]).0,
+            outcome(&b[0]).0,
+            "{}: the facades disagree",
+            row.scenario.name
+        );
+    }
+}
+
 #[test]
 fn the_retry_table() {
-    let scenarios = vec![
-        (
-            Scenario::new(
-                "429 retry-after 0, then ok",
-                vec![fixtures::rate_limited().retry_after_secs(0), ok()],
-            ),
-            true,
-            2,
-        ),
-        (
-            Scenario::new(
-                "429 retry-after 0, POST",
-                vec![fixtures::rate_limited().retry_after_secs(0), ok()],
-            )
-            .method(Method::POST),
-            true,
-            2,
-        ),
-        (
+    let hang = || fixtures::hang(Duration::from_secs(5));
+    let attempt_timeout = |p: RetryPolicy| p.with_attempt_timeout(Some(Duration::from_millis(200)));
+    let rows = [
+        row(
             Scenario::new(
                 "429 retry-after 86400",
                 vec![fixtures::rate_limited().retry_after_secs(86_400)],
             ),
             false,
-            1,
+            StopReason::RetryAfterTooLong {
+                requested_ms: 86_400_000,
+            },
+            [at_once()],
         ),
-        (
-            Scenario::new("429 without retry-after", vec![Fixture::empty(429), ok()]),
+        row(
+            Scenario::new("429 without retry-after", vec![Fixture::empty(429), ok()])
+                .method(Method::POST),
             true,
-            2,
+            StopReason::Succeeded,
+            [at_once(), backoff(0)],
         ),
-        (
+        row(
             Scenario::new("usage limit", vec![fixtures::usage_limit_exceeded(), ok()]),
             false,
-            1,
+            StopReason::NotRetryable,
+            [at_once()],
         ),
-        (
+        row(
             Scenario::new(
                 "storage quota",
                 vec![fixtures::storage_quota_exceeded(), ok()],
             ),
             false,
-            1,
+            StopReason::NotRetryable,
+            [at_once()],
         ),
-        (
+        row(
             Scenario::new("invalid key", vec![fixtures::invalid_api_key(), ok()]),
             false,
-            1,
+            StopReason::NotRetryable,
+            [at_once()],
         ),
-        (
+        row(
             Scenario::new(
                 "503, 503, ok",
                 vec![
@@ -247,15 +331,27 @@ fn the_retry_table() {
                 ],
             ),
             true,
-            3,
+            StopReason::Succeeded,
+            [at_once(), backoff(0), backoff(1)],
         ),
-        (
+        row(
             Scenario::new("500 on POST", vec![fixtures::internal_error_text(), ok()])
                 .method(Method::POST),
             false,
-            1,
+            StopReason::UnsafeToRepeat,
+            [at_once()],
         ),
-        (
+        row(
+            Scenario::new(
+                "503 with retry-after on POST",
+                vec![fixtures::empty_unavailable().retry_after_secs(1), ok()],
+            )
+            .method(Method::POST),
+            false,
+            StopReason::UnsafeToRepeat,
+            [at_once()],
+        ),
+        row(
             Scenario::new(
                 "500 on POST marked safe",
                 vec![fixtures::internal_error_text(), ok()],
@@ -263,80 +359,102 @@ fn the_retry_table() {
             .method(Method::POST)
             .safe(),
             true,
-            2,
+            StopReason::Succeeded,
+            [at_once(), backoff(0)],
         ),
-        (
+        row(
             Scenario::new("501", vec![Fixture::empty(501), ok()]),
             false,
-            1,
+            StopReason::NotRetryable,
+            [at_once()],
         ),
-        (
+        row(
             Scenario::new("505", vec![Fixture::empty(505), ok()]),
             false,
-            1,
+            StopReason::NotRetryable,
+            [at_once()],
         ),
-        (
+        row(
             Scenario::new("html 502 until exhausted", vec![fixtures::proxy_html(502)])
                 .policy(|p| p.with_max_retries(2)),
             false,
-            3,
+            StopReason::RetriesExhausted,
+            [at_once(), backoff(0), backoff(1)],
         ),
-        (
-            Scenario::new(
-                "timeout after sending, GET",
-                vec![fixtures::hang(Duration::from_secs(5)), ok()],
-            )
-            .policy(|p| p.with_attempt_timeout(Some(Duration::from_millis(200)))),
+        row(
+            Scenario::new("timeout after sending, GET", vec![hang(), ok()]).policy(attempt_timeout),
             true,
-            2,
+            StopReason::Succeeded,
+            [at_once(), backoff(0)],
         ),
-        (
-            Scenario::new(
-                "timeout after sending, POST",
-                vec![fixtures::hang(Duration::from_secs(5)), ok()],
-            )
-            .method(Method::POST)
-            .policy(|p| p.with_attempt_timeout(Some(Duration::from_millis(200)))),
+        row(
+            Scenario::new("timeout after sending, POST", vec![hang(), ok()])
+                .method(Method::POST)
+                .policy(attempt_timeout),
             false,
-            1,
+            StopReason::UnsafeToRepeat,
+            [at_once()],
         ),
     ];
-    for (scenario, ok, attempts) in scenarios {
-        let outcomes = check(&scenario);
-        assert_eq!(outcomes[0].ok, ok, "{}: {:?}", scenario.name, outcomes[0]);
-        assert_eq!(
-            outcomes[0].attempts.len(),
-            attempts,
-            "{}: {:?}",
-            scenario.name,
-            outcomes[0]
-        );
-    }
+    check_rows(&rows);
+}
+
+/// The "429 with a short `Retry-After`" row, for any method: waited as asked, and counted
+/// apart from the outage retries (there are none here), so it is the server-directed branch
+/// and not the outage one a `Retry-After: 0` takes. One test per method, so they run side by
+/// side.
+fn short_retry_after_row(method: Method) {
+    check_rows(&[row(
+        Scenario::new(
+            format!("429 retry-after 1, {method}"),
+            vec![fixtures::rate_limited().retry_after_secs(1), ok()],
+        )
+        .method(method)
+        .policy(|p| p.with_max_retries(0)),
+        true,
+        StopReason::Succeeded,
+        [at_once(), asked(1)],
+    )]);
+}
+
+#[test]
+fn the_retry_table_short_retry_after_get() {
+    short_retry_after_row(Method::GET);
+}
+
+#[test]
+fn the_retry_table_short_retry_after_post() {
+    short_retry_after_row(Method::POST);
 }
 
 #[test]
 fn retry_after_in_both_forms_is_waited_in_full() {
-    // The date is made just before each run, so both clients are asked for the same wait.
-    let seconds = || fixtures::rate_limited().retry_after_secs(1);
-    let date =
-        || fixtures::rate_limited().retry_after_date(SystemTime::now() + Duration::from_secs(2));
-    for (name, fixture, min) in [
-        (
-            "seconds",
-            &seconds as &dyn Fn() -> Fixture,
-            Duration::from_secs(1),
+    // Both clients read dates against one frozen wall clock, and the date is made from it:
+    // the wait asked is exactly 1 s whenever the request is sent.
+    let wall = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+    let at = |name: &str, fixture: Fixture| {
+        let mut scenario = Scenario::new(name, vec![fixture, ok()]);
+        scenario.clock = Some(Arc::new(ManualClock::new(wall)));
+        scenario
+    };
+    let rows = [
+        row(
+            at("seconds", fixtures::rate_limited().retry_after_secs(1)),
+            true,
+            StopReason::Succeeded,
+            [at_once(), asked(1)],
         ),
-        ("http-date", &date, Duration::from_millis(900)),
-    ] {
-        let a = run_async(&Scenario::new(name, vec![fixture(), ok()]));
-        let b = run_blocking(&Scenario::new(name, vec![fixture(), ok()]));
-        for result in [&a[0], &b[0]] {
-            let (o, waits) = outcome(result);
-            assert!(o.ok, "{name}: {o:?}");
-            assert!(waits[1] >= min, "{name}: waited {:?}", waits[1]);
-        }
-        assert_eq!(outcome(&a[0]).0, outcome(&b[0]).0, "{name}");
-    }
+        row(
+            at(
+                "http-date",
+                fixtures::rate_limited().retry_after_date(wall + Duration::from_secs(1)),
+            ),
+            true,
+            StopReason::Succeeded,
+            [at_once(), asked(1)],
+        ),
+    ];
+    check_rows(&rows);
 }
 
 #[test]
@@ -388,6 +506,51 @@ fn deadline_and_budget() {
     assert_eq!(outcomes[0].stop, Some(StopReason::RetriesExhausted));
 }
 
+/// Each call of `scenario` through one facade, with the moment it was made.
+fn run_timed(scenario: &Scenario, blocking: bool) -> Vec<(Instant, ApiResponse)> {
+    let (_api, base) = serve(scenario);
+    let calls = scenario.calls;
+    if blocking {
+        let client = errors_blocking::Client::builder()
+            .base_url(base)
+            .policy(scenario.policy.clone())
+            .jitter_seed(11)
+            .build()
+            .unwrap();
+        (0..calls)
+            .map(|_| {
+                let at = Instant::now();
+                (
+                    at,
+                    client
+                        .send(client.request(Method::GET, "v1/resource"))
+                        .unwrap(),
+                )
+            })
+            .collect()
+    } else {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let client = ApiClient::builder()
+                .base_url(base)
+                .policy(scenario.policy.clone())
+                .jitter_seed(11)
+                .build()
+                .unwrap();
+            let mut results = Vec::new();
+            for _ in 0..calls {
+                let at = Instant::now();
+                let response = client.send(client.request(Method::GET, "v1/resource"));
+                results.push((at, response.await.unwrap()));
+            }
+            results
+        })
+    }
+}
+
 /// The pacing after a rate limit is the same through both facades (the blocking client
 /// drives the async one, so it inherits the pacer): the rejected call waits its
 /// `Retry-After`, the calls after it are held one paced interval apart, and each hold is in
@@ -403,19 +566,30 @@ fn rate_limits_are_paced_the_same_through_both_facades() {
     let outcomes = check(&scenario);
     assert!(outcomes.iter().all(|o| o.ok), "{outcomes:?}");
     assert_eq!(outcomes[0].attempts.len(), 2);
-    for run in [run_async(&scenario), run_blocking(&scenario)] {
-        let records: Vec<_> = run
+    // 5 a second, less the margin: one slot every 204 ms.
+    let interval = Duration::from_millis(204);
+    for blocking in [false, true] {
+        let calls = run_timed(&scenario, blocking);
+        assert!(calls[0].1.attempts[1].waited >= Duration::from_secs(1));
+        // When each later call was let go: when it was made, plus its hold. (Not the hold
+        // alone: a call made late, after a slow round trip, is held that much less.)
+        let slots: Vec<Instant> = calls[1..]
             .iter()
-            .map(|r| r.as_ref().unwrap().attempts.clone())
+            .map(|(at, response)| {
+                assert_eq!(response.attempts.len(), 1);
+                let held = response.attempts[0].held;
+                // Never held longer than one interval after the call before it.
+                assert!(held <= interval + Duration::from_millis(5), "{held:?}");
+                *at + held
+            })
             .collect();
-        assert!(records[0][1].waited >= Duration::from_secs(1));
-        for call in &records[1..] {
-            // 5 a second, less the margin: about 204 ms after the previous call.
-            assert_eq!(call.len(), 1);
+        for pair in slots.windows(2) {
+            // One interval apart at least (less the moments between making a call and the
+            // client reading its clock, and the window's whole milliseconds): not a herd.
+            let gap = pair[1] - pair[0];
             assert!(
-                call[0].held >= Duration::from_millis(150)
-                    && call[0].held <= Duration::from_millis(260),
-                "{call:?}"
+                gap >= interval - Duration::from_millis(25),
+                "blocking: {blocking}: calls let go {gap:?} apart"
             );
         }
     }

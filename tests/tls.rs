@@ -353,7 +353,13 @@ async fn unsupported_schemes_and_malformed_urls_are_one_attempt() {
         .policy(policy())
         .build()
         .unwrap();
-    for url in ["ftp://127.0.0.1:9/file", "http://[::1/x", "http://"] {
+    // A scheme the build cannot speak is one attempt the HTTP client refuses (never
+    // retried); a URL that does not parse never becomes a request at all: no attempt.
+    for (url, attempts) in [
+        ("ftp://127.0.0.1:9/file", 1),
+        ("http://[::1/x", 0),
+        ("http://", 0),
+    ] {
         let err = client
             .send(client.request(Method::GET, url))
             .await
@@ -362,7 +368,15 @@ async fn unsupported_schemes_and_malformed_urls_are_one_attempt() {
             matches!(err.kind(), ErrorKind::InvalidRequest(_)),
             "{url}: {err:?}"
         );
-        assert!(err.attempts().len() <= 1, "{url}: {err:?}");
+        assert_eq!(err.attempts().len(), attempts, "{url}: {err:?}");
+        if attempts == 1 {
+            assert_eq!(err.stop_reason(), Some(StopReason::NotRetryable), "{url}");
+            assert_eq!(
+                err.attempts()[0].transport,
+                Some(TransportKind::Rejected),
+                "{url}"
+            );
+        }
         assert!(
             !err.to_string().contains("connection failed"),
             "{url}: {err}"

@@ -1276,7 +1276,10 @@ fn a_daily_quota_is_not_a_pace() {
             .max()
             .unwrap()
     };
-    assert_eq!(held_after("Rate limit exceeded: 5000 per 1 day"), Duration::ZERO);
+    assert_eq!(
+        held_after("Rate limit exceeded: 5000 per 1 day"),
+        Duration::ZERO
+    );
     // The reference's own per-minute example still paces.
     assert!(held_after("Rate limit exceeded: 100 calls per 60 seconds") > Duration::ZERO);
 }

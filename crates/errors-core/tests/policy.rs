@@ -290,8 +290,11 @@ fn success_stops() {
     assert_eq!(decision, Decision::Stop(StopReason::Succeeded));
 }
 
+/// At most `max_retries` retries, and the stop says why. (That no wait follows the last
+/// attempt is the driver's part: `errors-http/tests/paused.rs`,
+/// `the_last_attempt_is_not_followed_by_a_wait`.)
 #[test]
-fn attempts_are_bounded_and_the_last_one_is_not_followed_by_a_wait() {
+fn attempts_are_bounded_by_max_retries() {
     let policy = RetryPolicy::default()
         .with_max_retries(3)
         .with_deadline(None);
@@ -676,4 +679,277 @@ fn row_failures_retrying_cannot_fix_are_never_retried() {
     ] {
         assert!(!failure.kind.is_permanent(), "{failure:?}");
     }
+}
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+/// The backoff before retry `k` is drawn uniformly below a ceiling that starts at the
+/// initial backoff and doubles for each retry. Over many seeds each retry's waits fill their
+/// ceiling: the largest comes close to it (a backoff that never doubles stays under the
+/// first ceiling), none reaches it, and the mean is about half of it (a backoff without
+/// jitter, or one stuck at the ceiling, is off by half).
+#[test]
+fn backoff_ceilings_double_and_the_waits_fill_them() {
+    let policy = RetryPolicy::default()
+        .with_max_retries(4)
+        .with_deadline(None)
+        .with_max_backoff(Duration::from_secs(60));
+    let e = error(503, "", None);
+    let ceilings = [ms(500), ms(1000), ms(2000), ms(4000)];
+    let seeds = 400u32;
+    let mut sums = [Duration::ZERO; 4];
+    let mut maxes = [Duration::ZERO; 4];
+    for seed in 0..seeds {
+        let shared = ClientRetryState::without_budget();
+        let mut run = policy.start(
+            Idempotency::Idempotent,
+            &shared,
+            Duration::ZERO,
+            seed.into(),
+        );
+        for (i, ceiling) in ceilings.iter().enumerate() {
+            let wait = wait_of(run.after_attempt(Outcome::Api(&e), NOW));
+            assert!(wait < *ceiling, "seed {seed}, retry {i}: {wait:?}");
+            sums[i] += wait;
+            maxes[i] = maxes[i].max(wait);
+        }
+    }
+    for (i, ceiling) in ceilings.iter().enumerate() {
+        assert!(
+            maxes[i] >= ceiling.mul_f64(0.95),
+            "retry {i}: the largest wait {:?} stays far under its ceiling {ceiling:?}",
+            maxes[i]
+        );
+        let mean = sums[i] / seeds;
+        assert!(
+            mean >= ceiling.mul_f64(0.42) && mean <= ceiling.mul_f64(0.58),
+            "retry {i}: mean wait {mean:?} is not about half of {ceiling:?}"
+        );
+    }
+}
+
+/// Past the cap the ceiling stays at the maximum backoff: it neither grows past it nor
+/// falls back.
+#[test]
+fn backoff_ceiling_stays_at_the_cap() {
+    let policy = RetryPolicy::default()
+        .with_max_retries(12)
+        .with_deadline(None)
+        .with_initial_backoff(Duration::from_secs(1))
+        .with_max_backoff(Duration::from_secs(4));
+    let e = error(500, "", None);
+    // Retries 3 to 11 (ceilings 8 s to 2048 s before the cap), over many seeds.
+    let mut maxes = [Duration::ZERO; 12];
+    for seed in 0..200 {
+        let shared = ClientRetryState::without_budget();
+        let mut run = policy.start(Idempotency::Idempotent, &shared, Duration::ZERO, seed);
+        for max in &mut maxes {
+            let wait = wait_of(run.after_attempt(Outcome::Api(&e), NOW));
+            assert!(wait < Duration::from_secs(4), "{wait:?}");
+            *max = (*max).max(wait);
+        }
+    }
+    for (i, max) in maxes.iter().enumerate().skip(2) {
+        assert!(*max >= ms(3800), "retry {i}: {max:?}");
+    }
+}
+
+#[test]
+fn row_server_errors_with_retry_after_do_not_repeat_a_post_either() {
+    let vlm = envelope("VLM_PROVIDER_ERROR");
+    for status in [500, 502, 503, 504] {
+        for body in ["", vlm.as_str()] {
+            for (retry_after, secs) in [("1", 1), ("0", 0), ("30", 30)] {
+                let e = error(status, body, Some(retry_after));
+                for method in [Method::POST, Method::PATCH] {
+                    let case = format!("{status} {method} Retry-After: {retry_after} {body}");
+                    assert_eq!(
+                        first_decision(method.clone(), &e),
+                        Decision::Stop(StopReason::UnsafeToRepeat),
+                        "{case}"
+                    );
+                    assert!(
+                        !RetryPolicy::default().would_retry(Idempotency::of(&method, false), &e)
+                    );
+                    // Marked safe, the same answer is retried after at least its wait.
+                    let marked = wait_of(first_decision_with(
+                        RetryPolicy::default(),
+                        Idempotency::of(&method, true),
+                        Outcome::Api(&e),
+                    ));
+                    assert!(marked >= Duration::from_secs(secs), "{case}: {marked:?}");
+                }
+            }
+        }
+    }
+}
+
+fn stated_rate_limit(retry_after: &str) -> ApiError {
+    error(
+        429,
+        r#"{"error":{"code":"RATE_LIMIT_ERROR","message":"Rate limit exceeded: 2 calls per 1 seconds"}}"#,
+        Some(retry_after),
+    )
+}
+
+/// `with_pacing(false)`: a 429 closes the window for the whole client, but teaches no pace:
+/// every request held by the window leaves when it opens, the rejected request's retry
+/// takes no slot at the head of a queue, and a rate stated later is ignored. (With pacing,
+/// the same requests are spaced: checked first, so the test tells the two apart.)
+#[test]
+fn without_pacing_held_requests_all_leave_when_the_window_opens() {
+    for pacing in [true, false] {
+        let policy = RetryPolicy::default()
+            .with_retry_after_jitter(0.0)
+            .with_pacing(pacing);
+        let shared = ClientRetryState::without_budget();
+        let mut first = policy.start(Idempotency::Idempotent, &shared, Duration::ZERO, 1);
+        assert_eq!(first.before_attempt(Duration::ZERO), Ok(Duration::ZERO));
+        let e = stated_rate_limit("1");
+        assert_eq!(
+            first.after_attempt(Outcome::Api(&e), NOW),
+            Decision::Retry {
+                wait: Duration::from_secs(1),
+                reason: RetryReason::RateLimited
+            }
+        );
+        // The window is closed until 1.01 s. Four more requests arrive at 0.5 s.
+        let mut others: Vec<_> = (0..4)
+            .map(|seed| policy.start(Idempotency::Idempotent, &shared, ms(500), seed + 2))
+            .collect();
+        let holds: Vec<Duration> = others
+            .iter_mut()
+            .map(|run| run.before_attempt(ms(500)).unwrap())
+            .collect();
+        // The rejected request, back after its wait.
+        let retry_hold = first.before_attempt(ms(1010)).unwrap();
+        if pacing {
+            assert!(shared.pacer().is_active(), "{pacing}");
+            assert!(
+                holds.windows(2).all(|w| w[1] >= w[0] + ms(400)),
+                "with pacing the held requests are spaced at 2 a second: {holds:?}"
+            );
+        } else {
+            assert!(!shared.pacer().is_active());
+            assert_eq!(shared.pacer().rate(), None);
+            assert_eq!(holds, [ms(510); 4], "without pacing all leave at 1.01 s");
+            assert_eq!(retry_hold, Duration::ZERO);
+            // A held request asked again when the window opens is sent at once.
+            for run in &mut others {
+                assert_eq!(run.before_attempt(ms(1010)), Ok(Duration::ZERO));
+            }
+            // A rate stated on a success teaches nothing either.
+            let mut stated = policy.start(Idempotency::Idempotent, &shared, ms(1010), 9);
+            assert_eq!(stated.before_attempt(ms(1010)), Ok(Duration::ZERO));
+            stated.observe_rate_limit(errors_core::RateLimitStatement::with_quota(
+                errors_core::RateLimitQuota::new(1, Duration::from_secs(10)).unwrap(),
+            ));
+            stated.after_attempt(
+                Outcome::Success {
+                    status: StatusCode::OK,
+                },
+                ms(1020),
+            );
+            assert!(!shared.pacer().is_active());
+            let mut next = policy.start(Idempotency::Idempotent, &shared, ms(1030), 10);
+            assert_eq!(next.before_attempt(ms(1030)), Ok(Duration::ZERO));
+        }
+    }
+}
+
+/// A 429 without `Retry-After` (or with `Retry-After: 0`) asks for no wait: its retries are
+/// budgeted like a 5xx's, from the shared reserve.
+#[test]
+fn a_429_without_a_requested_wait_spends_the_budget_like_a_5xx() {
+    for retry_after in [None, Some("0")] {
+        let shared = ClientRetryState::with_budget(RetryBudget::new(2, 0.0));
+        let e = error(429, "", retry_after);
+        let mut sent = 0;
+        for seed in 0..10 {
+            let mut run = RetryPolicy::default()
+                .with_deadline(None)
+                .with_pacing(false)
+                .start(Idempotency::Idempotent, &shared, Duration::ZERO, seed);
+            loop {
+                sent += 1;
+                match run.after_attempt(Outcome::Api(&e), NOW) {
+                    Decision::Retry { reason, .. } => {
+                        assert_eq!(reason, RetryReason::RateLimited, "{retry_after:?}")
+                    }
+                    Decision::Stop(reason) => {
+                        if seed >= 1 {
+                            assert_eq!(reason, StopReason::BudgetExhausted, "{retry_after:?}");
+                        }
+                        break;
+                    }
+                }
+            }
+        }
+        // Two retries from the reserve, then one attempt per request.
+        assert_eq!(sent, 12, "{retry_after:?}");
+        assert_eq!(shared.budget().unwrap().available(), 0, "{retry_after:?}");
+    }
+    // A 429 whose wait the server stated is flow control: it spends nothing.
+    let shared = ClientRetryState::with_budget(RetryBudget::new(2, 0.0));
+    let mut run = RetryPolicy::default().with_deadline(None).start(
+        Idempotency::Idempotent,
+        &shared,
+        Duration::ZERO,
+        1,
+    );
+    for _ in 0..5 {
+        wait_of(run.after_attempt(Outcome::Api(&error(429, "", Some("1"))), NOW));
+    }
+    assert_eq!(shared.budget().unwrap().available(), 2);
+}
+
+/// A client without pacing may share its state with one that paces: the window holds it,
+/// the pace does not, and it teaches the pacer nothing (neither a rate stated in its
+/// answers' headers nor a place at the head of the queue for its own rejected request).
+#[test]
+fn without_pacing_a_shared_pace_is_neither_followed_nor_taught() {
+    let shared = ClientRetryState::without_budget();
+    let pacing = RetryPolicy::default().with_retry_after_jitter(0.0);
+    let unpaced = pacing.clone().with_pacing(false);
+    // The pacing client meets the limit: 2 calls a second, come back in 1 s.
+    let mut first = pacing.start(Idempotency::Idempotent, &shared, Duration::ZERO, 1);
+    assert_eq!(first.before_attempt(Duration::ZERO), Ok(Duration::ZERO));
+    wait_of(first.after_attempt(Outcome::Api(&stated_rate_limit("1")), NOW));
+    assert!(shared.pacer().is_active());
+    let rate = shared.pacer().rate();
+    let schedule = shared.pacer().schedule(ms(500));
+
+    // Requests of the unpaced client, at 0.5 s: held to the end of the window, all of them.
+    let holds: Vec<Duration> = (0..4)
+        .map(|seed| {
+            unpaced
+                .start(Idempotency::Idempotent, &shared, ms(500), seed + 2)
+                .before_attempt(ms(500))
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(holds, [ms(510); 4]);
+
+    // One of them is answered with a rate stated in the headers, another with a 429: the
+    // pace is unchanged.
+    let mut stated = unpaced.start(Idempotency::Idempotent, &shared, ms(500), 7);
+    stated.before_attempt(ms(500)).unwrap();
+    stated.observe_rate_limit(errors_core::RateLimitStatement::with_quota(
+        errors_core::RateLimitQuota::new(1, Duration::from_secs(10)).unwrap(),
+    ));
+    stated.after_attempt(
+        Outcome::Success {
+            status: StatusCode::OK,
+        },
+        ms(510),
+    );
+    let mut rejected = unpaced.start(Idempotency::Idempotent, &shared, ms(500), 8);
+    rejected.before_attempt(ms(500)).unwrap();
+    let wait = wait_of(rejected.after_attempt(Outcome::Api(&stated_rate_limit("1")), ms(510)));
+    assert_eq!(shared.pacer().rate(), rate);
+    assert_eq!(shared.pacer().schedule(ms(500)), schedule);
+    // Its retry leaves when its wait is over, not at a slot of the pace.
+    assert_eq!(rejected.before_attempt(ms(510) + wait), Ok(Duration::ZERO));
 }

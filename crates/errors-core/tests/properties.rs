@@ -8,9 +8,10 @@ use errors_core::http::{HeaderMap, HeaderValue, StatusCode};
 use errors_core::{
     ApiError, ClientRetryState, Clock, Decision, DetailObject, Envelope, ErrorBody, ErrorCode,
     ErrorParser, Idempotency, LocSegment, MAX_BODY_LIMIT, ManualClock, Outcome, RetryAfter,
-    RetryPolicy, ValidationIssue,
+    RetryPolicy, StopReason, ValidationIssue,
 };
 use proptest::prelude::*;
+use proptest::test_runner::FileFailurePersistence;
 use serde_json::{Value, json};
 
 fn now() -> SystemTime {
@@ -85,8 +86,37 @@ fn api_body() -> impl Strategy<Value = ErrorBody> {
     ]
 }
 
+/// 2000 cases; failures are recorded beside this file (`properties.proptest-regressions`,
+/// checked in) and the recorded ones run first, every time.
+fn config() -> ProptestConfig {
+    ProptestConfig {
+        cases: 2000,
+        failure_persistence: Some(Box::new(FileFailurePersistence::SourceParallel(
+            "proptest-regressions",
+        ))),
+        ..ProptestConfig::default()
+    }
+}
+
+/// The recorded regressions are found from where the tests run (the crate's directory, while
+/// `file!()` is relative to the workspace), so they replay: a lookup that found nothing, or
+/// persistence turned off, would silently replay nothing.
+#[test]
+fn the_recorded_regressions_are_found() {
+    let recorded = include_str!("properties.proptest-regressions")
+        .lines()
+        .filter(|line| line.starts_with("cc "))
+        .count();
+    assert!(recorded >= 1);
+    let loaded = config()
+        .failure_persistence
+        .expect("failures are recorded")
+        .load_persisted_failures2(Some(file!()));
+    assert_eq!(loaded.len(), recorded);
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 2000, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(config())]
 
     #[test]
     fn any_input_parses_without_panicking_and_keeps_the_status(
@@ -322,13 +352,36 @@ proptest! {
         let shared = ClientRetryState::without_budget();
         let mut run = policy.start(Idempotency::Idempotent, &shared, Duration::ZERO, seed);
         let elapsed = Duration::from_millis(elapsed_ms);
+        let requested = Duration::from_secs(retry_after);
+        // The least the policy must wait: what the server asked, and for a 5xx or a zero
+        // wait at least some backoff (under the first ceiling, 500 ms).
+        let first_ceiling = Duration::from_millis(500);
         match run.after_attempt(Outcome::Api(&e), elapsed) {
             Decision::Retry { wait, .. } => {
-                prop_assert!(wait >= Duration::from_secs(retry_after));
+                prop_assert!(wait >= requested, "{:?} < {:?}", wait, requested);
                 prop_assert!(retry_after <= 60);
                 prop_assert!(elapsed + wait < deadline);
+                // Jitter adds at most 10% of the requested wait; a backoff stays under its
+                // first ceiling.
+                prop_assert!(
+                    wait <= (requested.mul_f64(1.1) + Duration::from_millis(1)).max(first_ceiling),
+                    "{:?}", wait
+                );
             }
-            Decision::Stop(_) => {}
+            // A stop needs a reason the inputs give: a wait beyond the maximum, or one that
+            // cannot end before the deadline. (A policy that never retries fails here.)
+            Decision::Stop(StopReason::RetryAfterTooLong { requested_ms }) => {
+                prop_assert!(retry_after > 60, "stopped for a {}s wait", retry_after);
+                prop_assert_eq!(requested_ms, retry_after * 1000);
+            }
+            Decision::Stop(StopReason::DeadlineExceeded) => {
+                prop_assert!(retry_after <= 60);
+                prop_assert!(
+                    elapsed + requested.max(first_ceiling) >= deadline,
+                    "stopped at {:?} of {:?} for a {}s wait", elapsed, deadline, retry_after
+                );
+            }
+            Decision::Stop(other) => prop_assert!(false, "unexpected stop: {}", other),
         }
     }
 }

@@ -110,6 +110,8 @@ pub(crate) fn timed_out() -> (TransportFailure, Error) {
 
 /// A failure the TLS layer caused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+// A build without TLS only ever meets `UnsupportedScheme`.
+#[cfg_attr(not(any(feature = "rustls", feature = "native-tls")), allow(dead_code))]
 enum TlsFailure {
     /// The peer's certificate was rejected.
     Certificate,
@@ -133,7 +135,11 @@ fn handshake_failure(error: &reqwest::Error) -> Option<TlsFailure> {
 }
 
 fn tls_failure(error: &reqwest::Error) -> Option<TlsFailure> {
-    let mut cause: Option<&(dyn StdError + 'static)> = error.source();
+    tls_failure_in_chain(error.source())
+}
+
+/// The first TLS failure in a chain of causes, looking inside `io::Error`s on the way.
+fn tls_failure_in_chain(mut cause: Option<&(dyn StdError + 'static)>) -> Option<TlsFailure> {
     while let Some(e) = cause {
         if let Some(found) = within_io(e).find_map(tls_failure_here) {
             return Some(found);
@@ -166,20 +172,25 @@ fn tls_failure_here(error: &(dyn StdError + 'static)) -> Option<TlsFailure> {
     }
     #[cfg(feature = "native-tls")]
     if error.is::<native_tls::Error>() {
-        // native-tls has no typed reason; OpenSSL, Security.framework and SChannel all say
-        // "certificate" when that is what they rejected.
-        let text = error.to_string().to_ascii_lowercase();
-        return Some(if text.contains("certificate") {
-            TlsFailure::Certificate
-        } else {
-            TlsFailure::Handshake
-        });
+        return Some(native_tls_failure(&error.to_string()));
     }
     // hyper-util's plain HTTP connector, asked for an `https://` URL.
     if error.to_string() == "invalid URL, scheme is not http" {
         return Some(TlsFailure::UnsupportedScheme);
     }
     None
+}
+
+/// What a native-tls error's text says: native-tls has no typed reason; OpenSSL,
+/// Security.framework and SChannel all say "certificate" when that is what they rejected.
+/// (Compiled in tests of every build, so the default build tests it too.)
+#[cfg(any(feature = "native-tls", test))]
+fn native_tls_failure(text: &str) -> TlsFailure {
+    if text.to_ascii_lowercase().contains("certificate") {
+        TlsFailure::Certificate
+    } else {
+        TlsFailure::Handshake
+    }
 }
 
 /// A short, lowercase reason for a rejected certificate, when the TLS library says which.
@@ -218,5 +229,178 @@ fn rustls_reason(reason: &rustls::CertificateError) -> &'static str {
             "not valid for server authentication"
         }
         _ => "rejected by the verifier",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Each classification on error chains built here, as the connectors nest them (an
+    //! `io::Error` around the TLS library's error, inside hyper's and reqwest's errors): no
+    //! TLS server, and no build of reqwest with another backend, is needed.
+
+    use super::*;
+    use std::fmt;
+    use std::io;
+
+    /// An error with a message and an optional source, like hyper's and reqwest's wrappers.
+    #[derive(Debug)]
+    struct Wrapper {
+        message: String,
+        source: Option<Box<dyn StdError + Send + Sync + 'static>>,
+    }
+
+    impl fmt::Display for Wrapper {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str(&self.message)
+        }
+    }
+
+    impl StdError for Wrapper {
+        fn source(&self) -> Option<&(dyn StdError + 'static)> {
+            self.source
+                .as_deref()
+                .map(|e| e as &(dyn StdError + 'static))
+        }
+    }
+
+    fn wrap(message: &str, source: impl StdError + Send + Sync + 'static) -> Wrapper {
+        Wrapper {
+            message: message.to_owned(),
+            source: Some(Box::new(source)),
+        }
+    }
+
+    fn leaf(message: &str) -> Wrapper {
+        Wrapper {
+            message: message.to_owned(),
+            source: None,
+        }
+    }
+
+    /// reqwest's connect error around hyper-util's around `cause`: the walk starts at the
+    /// first source, as `tls_failure` does for a `reqwest::Error`.
+    fn classify_chain(cause: impl StdError + Send + Sync + 'static) -> Option<TlsFailure> {
+        let chain = wrap("client error (Connect)", cause);
+        tls_failure_in_chain(Some(&chain))
+    }
+
+    #[test]
+    fn an_unrelated_failure_is_no_tls_failure() {
+        assert_eq!(classify_chain(leaf("tcp connect error")), None);
+        let refused = io::Error::new(io::ErrorKind::ConnectionRefused, "refused");
+        assert_eq!(classify_chain(refused), None);
+        assert_eq!(tls_failure_in_chain(None), None);
+        // The message matches exactly, not as a part.
+        assert_eq!(
+            classify_chain(leaf("invalid URL, scheme is not https")),
+            None
+        );
+    }
+
+    #[test]
+    fn a_scheme_the_build_cannot_speak_is_found_anywhere_in_the_chain() {
+        let said = "invalid URL, scheme is not http";
+        assert_eq!(
+            classify_chain(leaf(said)),
+            Some(TlsFailure::UnsupportedScheme)
+        );
+        // Deeper, and inside io::Errors (whose `source()` skips what they wrap).
+        let nested = io::Error::other(io::Error::other(leaf(said)));
+        assert_eq!(
+            classify_chain(wrap("connect", nested)),
+            Some(TlsFailure::UnsupportedScheme)
+        );
+    }
+
+    #[test]
+    fn native_tls_text_says_certificate_or_handshake() {
+        for text in [
+            "error:0A000086:SSL routines:tls_post_process_server_certificate:certificate verify failed:../ssl/statem/statem_clnt.c:1889: (self-signed certificate)",
+            "The certificate was not trusted.",
+            "ssl handshake: CERTIFICATE_VERIFY_FAILED",
+        ] {
+            assert_eq!(native_tls_failure(text), TlsFailure::Certificate, "{text}");
+        }
+        for text in [
+            "error:0A00010B:SSL routines:ssl3_get_record:wrong version number",
+            "unexpected EOF",
+            "",
+        ] {
+            assert_eq!(native_tls_failure(text), TlsFailure::Handshake, "{text}");
+        }
+    }
+
+    #[cfg(feature = "rustls")]
+    #[test]
+    fn a_rejected_certificate_and_other_rustls_errors_inside_io_errors() {
+        let certificate =
+            || rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer);
+        // As tokio-rustls reports it: an io::Error wrapping rustls's error.
+        assert_eq!(
+            classify_chain(io::Error::new(io::ErrorKind::InvalidData, certificate())),
+            Some(TlsFailure::Certificate)
+        );
+        assert_eq!(
+            classify_chain(wrap(
+                "connect",
+                io::Error::other(io::Error::other(certificate()))
+            )),
+            Some(TlsFailure::Certificate)
+        );
+        for other in [
+            rustls::Error::HandshakeNotComplete,
+            rustls::Error::AlertReceived(rustls::AlertDescription::HandshakeFailure),
+            rustls::Error::General("x".into()),
+        ] {
+            assert_eq!(
+                classify_chain(io::Error::other(other.clone())),
+                Some(TlsFailure::Handshake),
+                "{other:?}"
+            );
+        }
+        // The first TLS failure in the chain decides.
+        assert_eq!(
+            classify_chain(wrap(
+                "invalid URL, scheme is not http",
+                io::Error::other(certificate())
+            )),
+            Some(TlsFailure::UnsupportedScheme)
+        );
+    }
+
+    #[cfg(feature = "rustls")]
+    #[test]
+    fn certificate_reasons_read_well() {
+        use rustls::CertificateError as C;
+        for (reason, said) in [
+            (
+                C::UnknownIssuer,
+                "issued by an unknown certificate authority",
+            ),
+            (C::Expired, "expired"),
+            (C::NotValidYet, "not valid yet"),
+            (C::NotValidForName, "not valid for this host name"),
+            (C::Revoked, "revoked"),
+            (C::BadSignature, "bad signature"),
+            (C::BadEncoding, "malformed"),
+            (C::InvalidPurpose, "not valid for server authentication"),
+            (C::UnhandledCriticalExtension, "rejected by the verifier"),
+        ] {
+            assert_eq!(rustls_reason(&reason), said, "{reason:?}");
+        }
+    }
+
+    #[test]
+    fn our_own_errors_from_below_keep_their_meaning() {
+        use errors_core::TransportKind as K;
+        let cases = [
+            (ErrorKind::Timeout, K::Timeout),
+            (ErrorKind::InvalidRequest("x".into()), K::Rejected),
+            (ErrorKind::UnsupportedScheme("ftp".into()), K::Rejected),
+        ];
+        for (kind, expected) in cases {
+            let text = format!("{kind:?}");
+            assert_eq!(failure_of(&kind).kind, expected, "{text}");
+        }
     }
 }

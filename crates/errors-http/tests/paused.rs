@@ -83,6 +83,18 @@ fn assert_slept(slept: Duration, decided: Duration) {
     );
 }
 
+/// Yields until `done` holds: the spawned tasks run, paused time does not move. Bounded: a
+/// regression fails here, naming what never happened, instead of hanging the suite.
+async fn until(what: &str, mut done: impl FnMut() -> bool) {
+    for _ in 0..100_000 {
+        if done() {
+            return;
+        }
+        tokio::task::yield_now().await;
+    }
+    panic!("{what}");
+}
+
 fn attempts(response: &Response) -> &Attempts {
     response.extensions().get::<Attempts>().unwrap()
 }
@@ -116,6 +128,34 @@ async fn backoff_waits_stay_under_their_doubling_ceilings() {
         assert!(gaps[i] < Duration::from_millis(ceiling_ms), "{gaps:?}");
     }
     assert_eq!(attempts(&response).stop, StopReason::Succeeded);
+}
+
+/// A call that fails after its retries returns as soon as the last answer is in: the time
+/// it took is the waits before its attempts, and nothing after the last one.
+#[tokio::test(start_paused = true)]
+async fn the_last_attempt_is_not_followed_by_a_wait() {
+    let server = fake([answer(503)]);
+    let retry = middleware(RetryPolicy::default().with_max_retries(2));
+    let started = Instant::now();
+    // The middleware hands back the last answer, with the history.
+    let response = get(&client(&retry, &server)).await.unwrap();
+    let took = started.elapsed();
+    assert_eq!(response.status(), 503);
+    let history = attempts(&response);
+    assert_eq!(history.stop, StopReason::RetriesExhausted);
+    assert_eq!(history.records.len(), 3);
+    let waited: Duration = history.records.iter().map(|a| a.waited).sum();
+    // Two sleeps, each rounded up to the millisecond.
+    assert!(
+        took >= waited && took < waited + Duration::from_millis(2),
+        "took {took:?} for waits adding up to {waited:?}"
+    );
+    let last = *arrivals(&server).last().unwrap();
+    assert_eq!(
+        last,
+        started + took,
+        "returned the moment the last answer came"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -178,12 +218,10 @@ async fn other_requests_hold_off_until_the_window_ends_then_leave_paced() {
         let http = http.clone();
         async move { get(&http).await.map(|r| attempts(&r).clone()) }
     });
-    let mut spins = 0;
-    while retry.rate_limited_for().is_zero() {
-        spins += 1;
-        assert!(spins < 100_000, "the first request never got its 429");
-        tokio::task::yield_now().await;
-    }
+    until("the first request never got its 429", || {
+        !retry.rate_limited_for().is_zero()
+    })
+    .await;
     let others: Vec<_> = (0..10)
         .map(|_| {
             let http = http.clone();
@@ -216,6 +254,77 @@ async fn other_requests_hold_off_until_the_window_ends_then_leave_paced() {
     assert!(arrivals[11] - window_end < Duration::from_millis(1050));
 }
 
+/// `with_pacing(false)`: the 429 still closes the window for the whole client, but nothing
+/// is paced: the held requests and the rejected one's retry all leave when it opens, and a
+/// rate stated later in a success's headers teaches nothing.
+#[tokio::test(start_paused = true)]
+async fn without_pacing_the_held_requests_leave_together_when_the_window_opens() {
+    let server = fake([
+        fixtures::rate_limited()
+            .message("Rate limit exceeded: 10 calls per 1 seconds")
+            .retry_after_secs(5),
+        answer(200).header("RateLimit-Policy", "1;w=10"),
+    ]);
+    let retry = middleware(
+        RetryPolicy::default()
+            .with_retry_after_jitter(0.0)
+            .with_pacing(false),
+    );
+    let http = client(&retry, &server);
+    let first = tokio::spawn({
+        let http = http.clone();
+        async move { get(&http).await.map(|r| attempts(&r).clone()) }
+    });
+    until("the first request never got its 429", || {
+        !retry.rate_limited_for().is_zero()
+    })
+    .await;
+    let others: Vec<_> = (0..10)
+        .map(|_| {
+            let http = http.clone();
+            tokio::spawn(async move { get(&http).await.map(|r| attempts(&r).clone()) })
+        })
+        .collect();
+    let first = first.await.unwrap().unwrap();
+    assert_eq!(first.records[1].waited, Duration::from_secs(5));
+    for task in others {
+        let held = task.await.unwrap().unwrap();
+        assert_eq!(held.records.len(), 1);
+        assert_window(held.records[0].held, Duration::from_secs(5));
+    }
+    let arrivals = arrivals(&server);
+    assert_eq!(arrivals.len(), 12);
+    // All eleven at the end of the window, as a herd: no spacing at all.
+    for at in &arrivals[1..] {
+        assert_window(*at - arrivals[0], Duration::from_secs(5));
+    }
+    assert!(!retry.state().pacer().is_active());
+    // A later call is not held by the rate its predecessors' headers stated.
+    let started = Instant::now();
+    let next = get(&http).await.unwrap();
+    assert_eq!(started.elapsed(), Duration::ZERO);
+    assert_eq!(attempts(&next).records[0].held, Duration::ZERO);
+}
+
+/// With pacing (the default), a rate the server states in a success's headers sets the pace
+/// once a 429 started it: the middleware hands those headers to the policy.
+#[tokio::test(start_paused = true)]
+async fn a_rate_stated_in_a_successs_headers_sets_the_pace() {
+    let server = fake([
+        fixtures::rate_limited()
+            .message("Rate limit exceeded: 10 calls per 1 seconds")
+            .retry_after_secs(1),
+        answer(200).header("RateLimit-Policy", "5;w=1"),
+    ]);
+    let retry = middleware(RetryPolicy::default().with_retry_after_jitter(0.0));
+    get(&client(&retry, &server)).await.unwrap();
+    let route = retry.state().partition("http://api.test/v1/x").unwrap();
+    let (rate, source) = route.pacer().rate().expect("pacing");
+    assert_eq!(source, errors_core::PaceSource::Stated);
+    // 5 a second, less the 2% margin (not the 10 a second of the 429's message).
+    assert!((rate - 4.9).abs() < 1e-9, "{rate}");
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_window_that_closes_again_holds_the_waiting_requests_again() {
     // Request A is rejected (window of 2 s); B queues; when the window opens, A's retry is
@@ -227,9 +336,10 @@ async fn a_window_that_closes_again_holds_the_waiting_requests_again() {
         let http = http.clone();
         async move { get(&http).await.map(|r| attempts(&r).clone()) }
     });
-    while retry.rate_limited_for().is_zero() {
-        tokio::task::yield_now().await;
-    }
+    until("the first request never got its 429", || {
+        !retry.rate_limited_for().is_zero()
+    })
+    .await;
     let b = tokio::spawn({
         let http = http.clone();
         async move { get(&http).await.map(|r| attempts(&r).clone()) }
@@ -264,12 +374,10 @@ async fn clients_built_at_different_times_share_one_window() {
         .build();
     let (client_a, client_b) = (client(&a, &server), client(&b, &server));
     let first = tokio::spawn(async move { get(&client_a).await.map(|_| ()) });
-    let mut spins = 0;
-    while b.rate_limited_for().is_zero() {
-        spins += 1;
-        assert!(spins < 100_000, "the window never reached the other client");
-        tokio::task::yield_now().await;
-    }
+    until("the window never reached the other client", || {
+        !b.rate_limited_for().is_zero()
+    })
+    .await;
     assert_window(b.rate_limited_for(), Duration::from_secs(3));
     let started = Instant::now();
     get(&client_b).await.unwrap();
@@ -325,12 +433,10 @@ async fn a_server_error_with_retry_after_waits_that_long_without_closing_the_win
         let http = http.clone();
         async move { get(&http).await.map(|r| attempts(&r).clone()) }
     });
-    let mut spins = 0;
-    while arrivals(&server).is_empty() {
-        spins += 1;
-        assert!(spins < 100_000, "the first request was never sent");
-        tokio::task::yield_now().await;
-    }
+    until("the first request was never sent", || {
+        !arrivals(&server).is_empty()
+    })
+    .await;
     // A 503's Retry-After paces that request only; the others are not held.
     assert_eq!(retry.rate_limited_for(), Duration::ZERO);
     let other = get(&http).await.unwrap();
@@ -376,12 +482,10 @@ async fn the_limits_read_well() {
         let http = client(&limited, &server);
         async move { get(&http).await.map(|_| ()) }
     });
-    let mut spins = 0;
-    while limited.rate_limited_for().is_zero() {
-        spins += 1;
-        assert!(spins < 100_000, "the first request never got its 429");
-        tokio::task::yield_now().await;
-    }
+    until("the first request never got its 429", || {
+        !limited.rate_limited_for().is_zero()
+    })
+    .await;
     let hurried = RetryMiddleware::builder(
         RetryPolicy::default().with_deadline(Some(Duration::from_secs(10))),
     )

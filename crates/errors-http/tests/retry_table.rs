@@ -46,16 +46,49 @@ async fn attempts_for(first: ResponseTemplate, method: Method) -> usize {
     script.count()
 }
 
-#[tokio::test]
+/// A 429 asking for a short wait (1 s, on a paused clock) is retried after that wait, for
+/// any method, and as flow control: with no outage retries allowed at all, it is retried
+/// all the same. (A `Retry-After: 0` asks for no wait and takes the outage branch instead.)
+#[tokio::test(start_paused = true)]
 async fn rate_limited_with_short_retry_after_is_retried_for_any_method() {
     for method in [Method::GET, Method::POST, Method::PATCH] {
-        let first = envelope(429, "RATE_LIMIT_ERROR", "Rate limit exceeded")
-            .insert_header("retry-after", "0");
-        let (script, result) = run(first, method.clone(), false).await;
+        let server = MockServer::start().await;
+        let script = Script::new(vec![
+            envelope(429, "RATE_LIMIT_ERROR", "Rate limit exceeded")
+                .insert_header("retry-after", "1"),
+            ok_json(),
+        ]);
+        script.mount(&server).await;
+        // No deadline nor attempt timeout: with paused time, tokio jumps to the next timer
+        // whenever the runtime waits on I/O, so either timer would fire while the loopback
+        // server answers.
+        let client = ApiClient::builder()
+            .base_url(server.uri())
+            .policy(
+                fast_policy()
+                    .with_max_retries(0)
+                    .without_deadline()
+                    .without_attempt_timeout(),
+            )
+            .jitter_seed(1)
+            .build()
+            .unwrap();
+        let response = client
+            .send(client.request(method.clone(), "resource"))
+            .await
+            .unwrap();
         assert_eq!(script.count(), 2, "{method}");
-        let response = result.unwrap();
         assert_eq!(response.attempts.len(), 2);
         assert_eq!(response.attempts[0].code, Some(ErrorCode::RateLimitError));
+        assert_eq!(
+            response.attempts[0].retry,
+            Some(errors_core::RetryReason::RateLimited)
+        );
+        let waited = response.attempts[1].waited;
+        assert!(
+            waited >= Duration::from_secs(1) && waited <= Duration::from_millis(1100),
+            "{method}: waited {waited:?} for a Retry-After of 1 s"
+        );
     }
 }
 
@@ -224,6 +257,22 @@ async fn a_post_answered_500_reaches_the_server_exactly_once_unless_marked_safe(
         let (script, result) = run(ResponseTemplate::new(status), Method::POST, true).await;
         assert_eq!(script.count(), 2, "{status} marked safe");
         assert!(result.is_ok());
+    }
+}
+
+/// A 5xx that also says when to come back (`Retry-After`) is still a 5xx: the POST may
+/// have been processed, and is not sent again.
+#[tokio::test]
+async fn a_post_answered_5xx_with_retry_after_reaches_the_server_exactly_once() {
+    for status in [500, 502, 503, 504] {
+        for retry_after in ["1", "0"] {
+            let first = ResponseTemplate::new(status).insert_header("retry-after", retry_after);
+            let (script, result) = run(first, Method::POST, false).await;
+            assert_eq!(script.count(), 1, "{status} Retry-After: {retry_after}");
+            let err = result.unwrap_err();
+            assert_eq!(err.stop_reason(), Some(StopReason::UnsafeToRepeat));
+            assert_eq!(err.attempts().len(), 1);
+        }
     }
 }
 

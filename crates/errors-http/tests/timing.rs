@@ -43,16 +43,29 @@ async fn retry_after_one_second_is_waited_in_full_and_not_much_more() {
 
 #[tokio::test]
 async fn an_http_date_retry_after_is_honoured() {
+    // The client reads dates against a frozen wall clock and the date is made from it, so
+    // the wait asked is exactly 2 s whenever the request is sent (a date made from the real
+    // clock before the request is truncated to the second and may ask for less than 1 s).
+    let wall = std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
     let server = MockServer::start().await;
-    let date = httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(2));
+    let date = httpdate::fmt_http_date(wall + Duration::from_secs(2));
     let script = Script::new(vec![rate_limited(&date), ok_json()]);
     script.mount(&server).await;
-    let client = ApiClient::builder().base_url(server.uri()).build().unwrap();
-    client.send(client.request(Method::GET, "x")).await.unwrap();
-    // An HTTP-date has one-second resolution: the wait is between 1 and 2 s (+10% jitter).
+    let client = ApiClient::builder()
+        .base_url(server.uri())
+        .clock(std::sync::Arc::new(errors_core::ManualClock::new(wall)))
+        .build()
+        .unwrap();
+    let response = client.send(client.request(Method::GET, "x")).await.unwrap();
+    let waited = response.attempts[1].waited;
+    assert!(
+        waited >= Duration::from_secs(2) && waited <= Duration::from_millis(2200),
+        "{waited:?}"
+    );
+    // Never earlier than asked; jitter adds at most 10%, plus a loopback round trip.
     let gap = script.gaps()[0];
     assert!(
-        gap >= Duration::from_millis(1000) && gap < Duration::from_millis(2500),
+        gap >= Duration::from_secs(2) && gap < Duration::from_millis(2200 + 250),
         "{gap:?}"
     );
 }
@@ -102,12 +115,15 @@ async fn concurrent_requests_wait_out_the_servers_rate_limit_window() {
         let client = client.clone();
         async move { client.send(client.request(Method::GET, "a")).await }
     });
-    // Until the first request has been told to wait (bounded: no sleeping, just yielding).
-    let mut spins = 0;
+    // Until the first request has been told to wait: polled every millisecond (not spun),
+    // and bounded, so a regression fails instead of hanging.
+    let give_up = Instant::now() + Duration::from_secs(10);
     while client.rate_limited_for().is_zero() {
-        spins += 1;
-        assert!(spins < 5_000_000, "the first request never got its 429");
-        tokio::task::yield_now().await;
+        assert!(
+            Instant::now() < give_up,
+            "the first request never got its 429"
+        );
+        tokio::time::sleep(Duration::from_millis(1)).await;
     }
     let others: Vec<_> = (0..50)
         .map(|i| {
@@ -203,31 +219,33 @@ async fn clients_can_share_one_budget() {
     );
 }
 
+/// With tokio's clock paused and the testkit's `FakeApi` answering in process (no I/O, so
+/// nothing but the client's own sleeps moves time), the time the call took is the sum of
+/// the waits the policy decided: not less, and not more (tokio rounds each sleep up to the
+/// millisecond).
 #[tokio::test(start_paused = true)]
 async fn with_paused_time_the_waits_are_exactly_what_the_policy_decided() {
-    let server = MockServer::start().await;
-    let script = Script::new(vec![
-        rate_limited("30"),
-        ResponseTemplate::new(503),
-        ok_json(),
-    ]);
-    script.mount(&server).await;
-    // No deadline and no attempt timeout: with paused time, tokio jumps to the next timer
-    // whenever the runtime waits on I/O, so either timer would fire while the loopback
-    // server is answering.
-    let policy = RetryPolicy::default()
-        .with_retry_after_jitter(0.0)
-        .without_deadline()
-        .without_attempt_timeout();
+    use errors_testkit::{FakeApi, Fixture, fixtures};
+    let api = FakeApi::new();
+    api.mount(
+        errors_testkit::Script::new()
+            .then(fixtures::rate_limited().retry_after_secs(30))
+            .then(Fixture::empty(503))
+            .then(fixtures::ok_json(&serde_json::json!({"ok": true}))),
+    );
+    let policy = RetryPolicy::default().with_retry_after_jitter(0.0);
     let client = ApiClient::builder()
-        .base_url(server.uri())
+        .base_url("http://api.test/v1")
         .policy(policy)
         .jitter_seed(5)
+        .with_middleware(api.clone())
         .build()
         .unwrap();
     let started = tokio::time::Instant::now();
     let response = client.send(client.request(Method::GET, "x")).await.unwrap();
+    let took = started.elapsed();
     let waits: Vec<_> = response.attempts.iter().map(|a| a.waited).collect();
+    assert_eq!(waits.len(), 3);
     assert_eq!(waits[0], Duration::ZERO);
     assert_eq!(waits[1], Duration::from_secs(30));
     assert!(
@@ -235,12 +253,18 @@ async fn with_paused_time_the_waits_are_exactly_what_the_policy_decided() {
         "second backoff ceiling is 1 s: {:?}",
         waits[2]
     );
-    // The virtual clock moved at least by the waits. (No upper bound here: while the runtime
-    // waits on loopback I/O, paused time may jump to the HTTP stack's own internal timers.)
     let total: Duration = waits.iter().sum();
     assert!(
-        started.elapsed() >= total,
-        "{:?} < {total:?}",
-        started.elapsed()
+        took >= total && took <= total + Duration::from_millis(2),
+        "took {took:?} for waits adding up to {total:?}"
     );
+    // And the server saw the same gaps.
+    let gaps = api.journal().gaps();
+    assert_eq!(gaps.len(), 2);
+    for (gap, wait) in gaps.iter().zip(&waits[1..]) {
+        assert!(
+            gap >= wait && *gap <= *wait + Duration::from_millis(1),
+            "gap {gap:?} for a wait of {wait:?}"
+        );
+    }
 }

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use errors_core::RetryPolicy;
+use errors_core::{RetryBudget, RetryPolicy, StopReason};
 use errors_http::ApiClient;
 use reqwest::Method;
 use support::{Script, envelope, ok_json};
@@ -220,7 +220,13 @@ async fn rate_limit_holds_are_logged_and_recorded() {
         let client = client.clone();
         tokio::spawn(async move { client.send(client.request(Method::GET, "items/1")).await })
     };
+    // Until the first call has met its 429: bounded, a regression fails instead of hanging.
+    let give_up = std::time::Instant::now() + Duration::from_secs(10);
     while client.rate_limited_for().is_zero() {
+        assert!(
+            std::time::Instant::now() < give_up,
+            "the first call never met its 429"
+        );
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
     // `items/2` is the route of `items/1` (ids are folded): held by its window.
@@ -246,4 +252,114 @@ async fn rate_limit_holds_are_logged_and_recorded() {
         .find(|e| e.span.contains("path=/items/2") && e.fields.contains("request succeeded"))
         .expect("items/2 succeeded");
     assert!(!done.fields.contains("held_ms=0 "), "{done:?}");
+}
+
+/// The one `request failed` event of a call that stops on its first attempt because of a
+/// limit: WARN, whatever the retry level (a final answer on a first attempt is DEBUG).
+fn the_failure(collect: &Collect) -> Logged {
+    let events = collect.events.lock().unwrap().clone();
+    let failed: Vec<_> = events
+        .iter()
+        .filter(|e| e.fields.contains("request failed"))
+        .cloned()
+        .collect();
+    assert_eq!(failed.len(), 1, "{events:#?}");
+    failed[0].clone()
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_wait_beyond_the_maximum_is_a_warning() {
+    let collect = Collect::default();
+    let _guard = tracing::subscriber::set_default(collect.clone());
+    let server = MockServer::start().await;
+    Script::new(vec![
+        envelope(429, "RATE_LIMIT_ERROR", "Rate limit exceeded")
+            .insert_header("retry-after", "3600"),
+    ])
+    .mount(&server)
+    .await;
+    let client = client(&server, None);
+    let error = client
+        .send(client.request(Method::GET, "x"))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error.stop_reason(),
+        Some(StopReason::RetryAfterTooLong {
+            requested_ms: 3_600_000
+        })
+    );
+    let failed = the_failure(&collect);
+    assert_eq!(failed.level, Level::WARN, "{failed:?}");
+    assert!(failed.fields.contains("attempt=1 status=429"), "{failed:?}");
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn an_exhausted_budget_is_a_warning() {
+    let collect = Collect::default();
+    let _guard = tracing::subscriber::set_default(collect.clone());
+    let server = MockServer::start().await;
+    Script::new(vec![ResponseTemplate::new(503)])
+        .mount(&server)
+        .await;
+    let client = ApiClient::builder()
+        .base_url(server.uri())
+        .policy(RetryPolicy::default().with_initial_backoff(Duration::from_millis(1)))
+        .budget(Some(RetryBudget::new(0, 0.0)))
+        .build()
+        .unwrap();
+    let error = client
+        .send(client.request(Method::GET, "x"))
+        .await
+        .unwrap_err();
+    assert_eq!(error.stop_reason(), Some(StopReason::BudgetExhausted));
+    assert_eq!(error.attempts().len(), 1);
+    let failed = the_failure(&collect);
+    assert_eq!(failed.level, Level::WARN, "{failed:?}");
+    assert!(failed.fields.contains("attempt=1 status=503"), "{failed:?}");
+}
+
+/// A wait that cannot end before the deadline stops the call after its answer (WARN); the
+/// window that answer closed then holds the client's next call past its own deadline: it
+/// stops before sending, with a WARN of its own.
+#[tokio::test(flavor = "current_thread")]
+async fn a_deadline_and_a_hold_past_it_are_warnings() {
+    let collect = Collect::default();
+    let _guard = tracing::subscriber::set_default(collect.clone());
+    let server = MockServer::start().await;
+    let script = Script::new(vec![
+        envelope(429, "RATE_LIMIT_ERROR", "Rate limit exceeded").insert_header("retry-after", "30"),
+    ]);
+    script.mount(&server).await;
+    let client = ApiClient::builder()
+        .base_url(server.uri())
+        .policy(RetryPolicy::default().with_deadline(Some(Duration::from_secs(5))))
+        .build()
+        .unwrap();
+    let error = client
+        .send(client.request(Method::GET, "items/1"))
+        .await
+        .unwrap_err();
+    assert_eq!(error.stop_reason(), Some(StopReason::DeadlineExceeded));
+    let failed = the_failure(&collect);
+    assert_eq!(failed.level, Level::WARN, "{failed:?}");
+    assert!(failed.fields.contains("attempt=1 status=429"), "{failed:?}");
+
+    collect.events.lock().unwrap().clear();
+    // Another item of the same route (one partition): held by that window.
+    let error = client
+        .send(client.request(Method::GET, "items/2"))
+        .await
+        .unwrap_err();
+    assert_eq!(error.stop_reason(), Some(StopReason::DeadlineExceeded));
+    assert!(error.attempts().is_empty(), "{error:?}");
+    assert_eq!(script.count(), 1, "the held call was never sent");
+    let events = collect.events.lock().unwrap().clone();
+    let held = events
+        .iter()
+        .find(|e| e.fields.contains("no time left for the next attempt"))
+        .unwrap_or_else(|| panic!("no held-too-long event: {events:#?}"));
+    assert_eq!(held.level, Level::WARN, "{held:?}");
+    assert!(held.fields.contains("attempt=1"), "{held:?}");
+    assert!(held.span.contains("path=/items/2"), "{held:?}");
 }
