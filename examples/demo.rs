@@ -61,7 +61,7 @@ fn main() {
         .with_max_backoff(Duration::from_millis(400))
         .with_max_retries(1)
         .with_max_rate_limit_retries(1)
-        .with_deadline(Some(Duration::from_secs(10)));
+        .with_deadline(Duration::from_secs(10));
     let outage_policy = policy.clone().with_max_retries(4);
 
     println!("errors-* demo: a local mock of the API at {}\n", api.uri());

@@ -107,12 +107,12 @@ pub(crate) fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args,
             "--max-wait" => {
                 parsed.policy = parsed
                     .policy
-                    .with_max_retry_after(secs(value(&mut args, "--max-wait")?, "--max-wait")?)
+                    .with_max_wait(secs(value(&mut args, "--max-wait")?, "--max-wait")?)
             }
             "--deadline" => {
                 parsed.policy = parsed
                     .policy
-                    .with_deadline(Some(secs(value(&mut args, "--deadline")?, "--deadline")?))
+                    .with_deadline(secs(value(&mut args, "--deadline")?, "--deadline")?)
             }
             "-h" | "--help" => return Err(USAGE.to_owned()),
             flag if flag.starts_with('-') => return Err(format!("unknown option {flag}; {USAGE}")),

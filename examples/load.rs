@@ -62,8 +62,8 @@ async fn run(name: &str, budget: Option<RetryBudget>) {
     })
     .await;
     let policy = RetryPolicy::default()
-        .with_attempt_timeout(Some(Duration::from_millis(300)))
-        .with_deadline(Some(DEADLINE))
+        .with_attempt_timeout(Duration::from_millis(300))
+        .with_deadline(DEADLINE)
         .with_initial_backoff(Duration::from_millis(50));
     let client = ApiClient::builder()
         .base_url(api.uri())

@@ -47,7 +47,7 @@ async fn main() {
         .policy(
             RetryPolicy::default()
                 .with_initial_backoff(Duration::from_millis(200))
-                .with_deadline(Some(Duration::from_secs(10))),
+                .with_deadline(Duration::from_secs(10)),
         )
         .log_level(tracing::Level::INFO)
         .build()

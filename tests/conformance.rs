@@ -280,7 +280,7 @@ fn check_rows(rows: &[Row]) {
 #[test]
 fn the_retry_table() {
     let hang = || fixtures::hang(Duration::from_secs(5));
-    let attempt_timeout = |p: RetryPolicy| p.with_attempt_timeout(Some(Duration::from_millis(200)));
+    let attempt_timeout = |p: RetryPolicy| p.with_attempt_timeout(Duration::from_millis(200));
     let rows = [
         row(
             Scenario::new(
@@ -481,7 +481,7 @@ fn deadline_and_budget() {
         "deadline 1 s against a hang",
         vec![fixtures::hang(Duration::from_secs(10))],
     )
-    .policy(|p| p.with_deadline(Some(Duration::from_secs(1))));
+    .policy(|p| p.with_deadline(Duration::from_secs(1)));
     let outcomes = check(&hang);
     assert_eq!(outcomes[0].stop, Some(StopReason::DeadlineExceeded));
 
@@ -603,7 +603,7 @@ fn a_stopped_429_still_closes_the_window_through_both_facades() {
         "429 beyond the maximum wait, then another call",
         vec![fixtures::rate_limited().retry_after_secs(3600), ok()],
     )
-    .policy(|p| p.with_max_retry_after(Duration::from_secs(1)));
+    .policy(|p| p.with_max_wait(Duration::from_secs(1)));
     scenario.calls = 2;
     let outcomes = check(&scenario);
     assert_eq!(

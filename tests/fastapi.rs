@@ -102,7 +102,7 @@ fn policy() -> RetryPolicy {
         .with_max_retries(1)
         // Rate-limit retries have their own bound (the limiter's waits are flow control).
         .with_max_rate_limit_retries(1)
-        .with_deadline(Some(Duration::from_secs(10)))
+        .with_deadline(Duration::from_secs(10))
 }
 
 /// Sends through both clients and returns both results.
@@ -406,7 +406,7 @@ fn slowapi_limiter_through_the_default_client() {
 async fn slowapi_load(url: &str, calls: usize) -> (Vec<Result<ApiResponse, Error>>, (u64, u64)) {
     let client = ApiClient::builder()
         .base_url(format!("{url}v1/"))
-        .policy(RetryPolicy::default().with_deadline(Some(Duration::from_secs(20))))
+        .policy(RetryPolicy::default().with_deadline(Duration::from_secs(20)))
         .build()
         .unwrap();
     let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(8));

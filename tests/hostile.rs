@@ -65,7 +65,7 @@ async fn a_body_dripping_one_byte_a_second_does_not_outlive_the_deadline() {
             .header("x-request-id", "req-drip"),
     )
     .await;
-    let (err, took) = get(&url, fast().with_deadline(Some(Duration::from_secs(2)))).await;
+    let (err, took) = get(&url, fast().with_deadline(Duration::from_secs(2))).await;
     assert!(took < Duration::from_millis(2500), "took {took:?}");
     assert!(matches!(err.kind(), ErrorKind::Timeout), "{err:?}");
     assert_eq!(err.stop_reason(), Some(StopReason::DeadlineExceeded));
@@ -87,7 +87,7 @@ async fn a_reset_mid_body_keeps_the_status_and_request_id() {
 #[tokio::test]
 async fn a_response_that_never_comes_ends_at_the_deadline() {
     let (_server, url) = hostile(Fault::no_answer()).await;
-    let (err, took) = get(&url, fast().with_deadline(Some(Duration::from_secs(1)))).await;
+    let (err, took) = get(&url, fast().with_deadline(Duration::from_secs(1))).await;
     assert!(
         took >= Duration::from_millis(950) && took < Duration::from_millis(1500),
         "took {took:?}"
@@ -206,7 +206,7 @@ fn the_blocking_client_is_bounded_the_same_way() {
     let url = format!("{}/", server.uri());
     let client = errors_blocking::Client::builder()
         .base_url(url)
-        .policy(fast().with_deadline(Some(Duration::from_secs(1))))
+        .policy(fast().with_deadline(Duration::from_secs(1)))
         .build()
         .unwrap();
     let started = Instant::now();

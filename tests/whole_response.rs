@@ -98,7 +98,7 @@ async fn call(
 async fn a_stalled_success_body_ends_at_the_deadline_in_both_facades() {
     for blocking in [false, true] {
         let (_server, url) = server(vec![stall(1000)]).await;
-        let policy = fast().with_deadline(Some(Duration::from_secs(1)));
+        let policy = fast().with_deadline(Duration::from_secs(1));
         let (result, took) = call(
             &url,
             blocking,
@@ -121,7 +121,7 @@ async fn a_stalled_success_body_ends_at_the_deadline_in_both_facades() {
 async fn the_attempt_timeout_covers_the_body_and_the_policy_retries_it() {
     for blocking in [false, true] {
         let (accepted, url) = server(vec![stall(1000), json(r#"{"id":7}"#)]).await;
-        let policy = fast().with_attempt_timeout(Some(Duration::from_millis(300)));
+        let policy = fast().with_attempt_timeout(Duration::from_millis(300));
         let (result, took) = call(
             &url,
             blocking,
@@ -165,7 +165,7 @@ async fn reqwest_own_timeout_on_the_body_is_the_same_timeout_kind_with_its_sourc
     let (_server, url) = server(vec![stall(1000)]).await;
     let policy = fast()
         .with_max_retries(0)
-        .with_attempt_timeout(Some(Duration::from_millis(200)));
+        .with_attempt_timeout(Duration::from_millis(200));
     let (result, _) = call(&url, false, move |b| b.policy(policy.clone()), Method::GET).await;
     let err = result.unwrap_err();
     assert!(matches!(err.kind(), ErrorKind::Timeout), "{err:?}");

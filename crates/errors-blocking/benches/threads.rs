@@ -18,7 +18,7 @@ fn threads(c: &mut Criterion) {
     let url = support::server();
     let ours = errors_blocking::Client::builder().build().unwrap();
     let no_deadline = errors_blocking::Client::builder()
-        .policy(errors_blocking::RetryPolicy::default().with_deadline(None))
+        .policy(errors_blocking::RetryPolicy::default().without_deadline())
         .build()
         .unwrap();
     let theirs = reqwest::blocking::Client::new();

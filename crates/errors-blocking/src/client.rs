@@ -276,7 +276,7 @@ impl Client {
 /// let client = Client::builder()
 ///     .base_url("https://api.example.com/v1")
 ///     .api_key("sk-test") // sent to https://api.example.com only
-///     .policy(RetryPolicy::default().with_deadline(Some(Duration::from_secs(30))))
+///     .policy(RetryPolicy::default().with_deadline(Duration::from_secs(30)))
 ///     .user_agent("nightly-export/1.0")
 ///     .max_response_bytes(64 << 20) // a larger success body is an error, not buffered
 ///     .build()?;

@@ -541,9 +541,9 @@ fn random_429s_among_503s_and_hangs_do_not_stall_calls_behind_the_pacer() {
     // cut the pace again, and in one draw in ten or so every call gave up at once behind a
     // pace of a few a second (0.1 requests per call, 98% failed).
     let policy = RetryPolicy::default()
-        .with_attempt_timeout(Some(Duration::from_millis(300)))
+        .with_attempt_timeout(Duration::from_millis(300))
         .with_initial_backoff(Duration::from_millis(50))
-        .with_deadline(Some(Duration::from_secs(10)));
+        .with_deadline(Duration::from_secs(10));
     for (unavailable, hang) in [(0.33, 0.08), (0.5, 0.15), (0.6, 0.2), (0.7, 0.0)] {
         for seed in 0..25 {
             let mut server = AtRandom {

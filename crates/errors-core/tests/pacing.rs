@@ -538,7 +538,7 @@ fn rate_limit_retries_have_their_own_bound() {
     let shared = ClientRetryState::without_budget();
     let policy = RetryPolicy::default()
         .with_max_rate_limit_retries(2)
-        .with_deadline(None);
+        .without_deadline();
     let mut run = policy.start(Idempotency::Idempotent, &shared, Duration::ZERO, 1);
     let e = rate_limited("Rate limit exceeded", Some("1"));
     assert!(matches!(
@@ -558,7 +558,7 @@ fn rate_limit_retries_have_their_own_bound() {
 #[test]
 fn a_429_closes_the_window_for_the_whole_client_even_when_its_request_stops() {
     let policy = RetryPolicy::default()
-        .with_max_retry_after(secs(10))
+        .with_max_wait(secs(10))
         .with_pacing(false);
     // Stops because the wait is beyond the maximum: the others still hold off, for the
     // maximum at most.
@@ -790,7 +790,7 @@ fn jitter_never_pushes_a_wait_that_fits_past_the_deadline() {
     for seed in 0..200 {
         let shared = ClientRetryState::without_budget();
         let policy = RetryPolicy::default()
-            .with_deadline(Some(secs(60)))
+            .with_deadline(secs(60))
             .with_retry_after_jitter(1.0);
         let mut run = policy.start(Idempotency::Idempotent, &shared, Duration::ZERO, seed);
         // 31 s left.
@@ -804,7 +804,7 @@ fn jitter_never_pushes_a_wait_that_fits_past_the_deadline() {
     }
     // A wait that does not fit stops.
     let shared = ClientRetryState::without_budget();
-    let mut run = RetryPolicy::default().with_deadline(Some(secs(60))).start(
+    let mut run = RetryPolicy::default().with_deadline(secs(60)).start(
         Idempotency::Idempotent,
         &shared,
         Duration::ZERO,
@@ -1232,7 +1232,7 @@ fn calls_started_before_the_first_estimate_settles_are_not_failed_by_it() {
     let shared = ClientRetryState::without_budget();
     let policy = RetryPolicy::default()
         .with_retry_after_jitter(0.0)
-        .with_deadline(Some(secs(3)));
+        .with_deadline(secs(3));
     let unstated = rate_limited("Rate limit exceeded", Some("1"));
     let mut lucky = policy.start(Idempotency::Idempotent, &shared, Duration::ZERO, 1);
     lucky.before_attempt(Duration::ZERO).unwrap();

@@ -130,7 +130,7 @@ proptest! {
     ) {
         let shared = ClientRetryState::with_budget(RetryBudget::default());
         let deadline = Duration::from_secs(deadline_s);
-        let policy = RetryPolicy::default().with_deadline(Some(deadline));
+        let policy = RetryPolicy::default().with_deadline(deadline);
         let mut clock = Duration::from_secs(1);
         for (k, step) in steps.iter().enumerate() {
             clock += Duration::from_millis(step.gap_ms);

@@ -297,7 +297,7 @@ fn success_stops() {
 fn attempts_are_bounded_by_max_retries() {
     let policy = RetryPolicy::default()
         .with_max_retries(3)
-        .with_deadline(None);
+        .without_deadline();
     let shared = ClientRetryState::without_budget();
     let mut run = policy.start(Idempotency::Idempotent, &shared, Duration::ZERO, 42);
     let e = error(503, "", None);
@@ -348,7 +348,7 @@ fn the_same_seed_gives_the_same_waits() {
 fn backoff_ceiling_is_capped() {
     let policy = RetryPolicy::default()
         .with_max_retries(40)
-        .with_deadline(None)
+        .without_deadline()
         .with_initial_backoff(Duration::from_secs(1))
         .with_max_backoff(Duration::from_secs(4));
     let shared = ClientRetryState::without_budget();
@@ -361,7 +361,7 @@ fn backoff_ceiling_is_capped() {
 
 #[test]
 fn a_wait_that_would_end_past_the_deadline_is_not_started() {
-    let policy = RetryPolicy::default().with_deadline(Some(Duration::from_secs(5)));
+    let policy = RetryPolicy::default().with_deadline(Duration::from_secs(5));
     let shared = ClientRetryState::without_budget();
     let mut run = policy.start(Idempotency::Idempotent, &shared, Duration::ZERO, 1);
     let e = error(429, "", Some("3"));
@@ -378,8 +378,8 @@ fn a_wait_that_would_end_past_the_deadline_is_not_started() {
 #[test]
 fn attempt_timeout_is_cut_to_the_time_left() {
     let policy = RetryPolicy::default()
-        .with_deadline(Some(Duration::from_secs(10)))
-        .with_attempt_timeout(Some(Duration::from_secs(4)));
+        .with_deadline(Duration::from_secs(10))
+        .with_attempt_timeout(Duration::from_secs(4));
     let shared = ClientRetryState::without_budget();
     let run = policy.start(
         Idempotency::Idempotent,
@@ -457,7 +457,7 @@ fn a_rate_limit_closes_the_window_for_the_whole_client() {
     );
 
     // One whose deadline ends inside the window stops without sending.
-    let short = policy.with_deadline(Some(Duration::from_secs(1)));
+    let short = policy.with_deadline(Duration::from_secs(1));
     let mut fourth = short.start(
         Idempotency::Idempotent,
         &shared,
@@ -494,7 +494,7 @@ fn an_exhausted_budget_stops_retries_across_requests() {
     let e = error(503, "", None);
     let mut sent = 0;
     for seed in 0..10 {
-        let mut run = RetryPolicy::default().with_deadline(None).start(
+        let mut run = RetryPolicy::default().without_deadline().start(
             Idempotency::Idempotent,
             &shared,
             Duration::ZERO,
@@ -640,8 +640,8 @@ fn a_fractional_or_listed_retry_after_is_never_shortened() {
         let e = error(429, &envelope("RATE_LIMIT_ERROR"), Some(value));
         assert_eq!(e.retry_after(), Some(Duration::from_secs(secs)), "{value}");
         let policy = RetryPolicy::default()
-            .with_max_retry_after(Duration::from_secs(200))
-            .with_deadline(None);
+            .with_max_wait(Duration::from_secs(200))
+            .without_deadline();
         let wait = wait_of(first_decision_with(
             policy,
             Idempotency::Idempotent,
@@ -694,7 +694,7 @@ fn ms(n: u64) -> Duration {
 fn backoff_ceilings_double_and_the_waits_fill_them() {
     let policy = RetryPolicy::default()
         .with_max_retries(4)
-        .with_deadline(None)
+        .without_deadline()
         .with_max_backoff(Duration::from_secs(60));
     let e = error(503, "", None);
     let ceilings = [ms(500), ms(1000), ms(2000), ms(4000)];
@@ -736,7 +736,7 @@ fn backoff_ceilings_double_and_the_waits_fill_them() {
 fn backoff_ceiling_stays_at_the_cap() {
     let policy = RetryPolicy::default()
         .with_max_retries(12)
-        .with_deadline(None)
+        .without_deadline()
         .with_initial_backoff(Duration::from_secs(1))
         .with_max_backoff(Duration::from_secs(4));
     let e = error(500, "", None);
@@ -869,7 +869,7 @@ fn a_429_without_a_requested_wait_spends_the_budget_like_a_5xx() {
         let mut sent = 0;
         for seed in 0..10 {
             let mut run = RetryPolicy::default()
-                .with_deadline(None)
+                .without_deadline()
                 .with_pacing(false)
                 .start(Idempotency::Idempotent, &shared, Duration::ZERO, seed);
             loop {
@@ -893,7 +893,7 @@ fn a_429_without_a_requested_wait_spends_the_budget_like_a_5xx() {
     }
     // A 429 whose wait the server stated is flow control: it spends nothing.
     let shared = ClientRetryState::with_budget(RetryBudget::new(2, 0.0));
-    let mut run = RetryPolicy::default().with_deadline(None).start(
+    let mut run = RetryPolicy::default().without_deadline().start(
         Idempotency::Idempotent,
         &shared,
         Duration::ZERO,

@@ -348,7 +348,7 @@ proptest! {
         map.insert("retry-after", HeaderValue::from(retry_after));
         let e = ApiError::parse(StatusCode::from_u16(status).unwrap(), &map, b"", now());
         let deadline = Duration::from_secs(deadline_s);
-        let policy = RetryPolicy::default().with_deadline(Some(deadline));
+        let policy = RetryPolicy::default().with_deadline(deadline);
         let shared = ClientRetryState::without_budget();
         let mut run = policy.start(Idempotency::Idempotent, &shared, Duration::ZERO, seed);
         let elapsed = Duration::from_millis(elapsed_ms);

@@ -74,7 +74,7 @@ fn success_path(c: &mut Criterion) {
         .build();
     let ours_no_deadline = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
         .with(RetryMiddleware::new(
-            RetryPolicy::default().with_deadline(None),
+            RetryPolicy::default().without_deadline(),
         ))
         .build();
     let retry = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())

@@ -117,11 +117,15 @@ impl RequestOptions {
         if self.no_retries {
             policy = policy.with_max_retries(0).with_max_rate_limit_retries(0);
         }
-        if let Some(deadline) = self.deadline {
-            policy = policy.with_deadline(deadline);
+        match self.deadline {
+            Some(Some(deadline)) => policy = policy.with_deadline(deadline),
+            Some(None) => policy = policy.without_deadline(),
+            None => {}
         }
-        if let Some(timeout) = self.attempt_timeout {
-            policy = policy.with_attempt_timeout(timeout);
+        match self.attempt_timeout {
+            Some(Some(timeout)) => policy = policy.with_attempt_timeout(timeout),
+            Some(None) => policy = policy.without_attempt_timeout(),
+            None => {}
         }
         if let Some(wait) = self.max_wait {
             policy = policy.with_max_wait(wait);

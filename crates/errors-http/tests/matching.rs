@@ -108,7 +108,7 @@ async fn an_attempt_that_runs_out_of_time_is_a_timeout() {
         json(200, "{}").set_delay(Duration::from_secs(5)),
         RetryPolicy::default()
             .with_max_retries(0)
-            .with_attempt_timeout(Some(Duration::from_millis(100))),
+            .with_attempt_timeout(Duration::from_millis(100)),
     )
     .await;
     assert!(err.is_timeout(), "{err}");

@@ -164,7 +164,7 @@ async fn the_deadline_is_never_overslept() {
     let policy = RetryPolicy::default()
         .with_max_retries(10)
         .with_retry_after_jitter(0.0)
-        .with_deadline(Some(Duration::from_secs(10)));
+        .with_deadline(Duration::from_secs(10));
     let started = Instant::now();
     let response = get(&client(&middleware(policy), &server)).await.unwrap();
     // Sent at 0 s, 4 s and 8 s; a wait to 12 s would end past the deadline: not started.
@@ -180,7 +180,7 @@ async fn the_deadline_is_never_overslept() {
 #[tokio::test(start_paused = true)]
 async fn a_hanging_server_is_cut_at_the_deadline_exactly() {
     let server = fake([hang()]);
-    let policy = RetryPolicy::default().with_deadline(Some(Duration::from_secs(2)));
+    let policy = RetryPolicy::default().with_deadline(Duration::from_secs(2));
     let started = Instant::now();
     let err = get(&client(&middleware(policy), &server))
         .await
@@ -194,7 +194,7 @@ async fn a_hanging_server_is_cut_at_the_deadline_exactly() {
 #[tokio::test(start_paused = true)]
 async fn each_attempt_is_cut_at_the_attempt_timeout() {
     let server = fake([hang(), hang(), answer(200)]);
-    let policy = RetryPolicy::default().with_attempt_timeout(Some(Duration::from_secs(1)));
+    let policy = RetryPolicy::default().with_attempt_timeout(Duration::from_secs(1));
     let response = get(&client(&middleware(policy), &server)).await.unwrap();
     let records = &attempts(&response).records;
     let gaps = server.journal().gaps();
@@ -405,7 +405,7 @@ async fn a_window_past_the_deadline_returns_the_last_answer_without_sending_agai
     let b = RetryMiddleware::builder(
         RetryPolicy::default()
             .with_initial_backoff(Duration::from_secs(1))
-            .with_deadline(Some(Duration::from_secs(10))),
+            .with_deadline(Duration::from_secs(10)),
     )
     .state(shared)
     .jitter_seed(3)
@@ -452,7 +452,7 @@ async fn the_limits_read_well() {
 
     // A hanging server and a 2 s deadline.
     let server = fake([hang()]);
-    let policy = RetryPolicy::default().with_deadline(Some(Duration::from_secs(2)));
+    let policy = RetryPolicy::default().with_deadline(Duration::from_secs(2));
     let err = get(&client(&middleware(policy), &server))
         .await
         .unwrap_err();
@@ -486,11 +486,10 @@ async fn the_limits_read_well() {
         !limited.rate_limited_for().is_zero()
     })
     .await;
-    let hurried = RetryMiddleware::builder(
-        RetryPolicy::default().with_deadline(Some(Duration::from_secs(10))),
-    )
-    .state(shared)
-    .build();
+    let hurried =
+        RetryMiddleware::builder(RetryPolicy::default().with_deadline(Duration::from_secs(10)))
+            .state(shared)
+            .build();
     let err = get(&client(&hurried, &server)).await.unwrap_err();
     assert!(err.attempts().is_empty());
     assert!(matches!(err.kind(), ErrorKind::DeadlineExceeded));
@@ -547,7 +546,7 @@ async fn a_server_answering_429_at_random_does_not_stall_a_paced_batch() {
     });
     let server = FakeApi::new();
     server.mount(script);
-    let policy = RetryPolicy::default().with_deadline(Some(Duration::from_secs(10)));
+    let policy = RetryPolicy::default().with_deadline(Duration::from_secs(10));
     let retry = RetryMiddleware::builder(policy)
         .state(ClientRetryState::without_budget())
         .jitter_seed(3)
@@ -594,8 +593,8 @@ async fn random_429s_among_503s_and_hangs_leave_the_budget_to_decide() {
     let server = FakeApi::new();
     server.mount(script);
     let policy = RetryPolicy::default()
-        .with_deadline(Some(Duration::from_secs(10)))
-        .with_attempt_timeout(Some(Duration::from_millis(300)));
+        .with_deadline(Duration::from_secs(10))
+        .with_attempt_timeout(Duration::from_millis(300));
     let retry = RetryMiddleware::builder(policy).jitter_seed(3).build();
     let ok = batch(&retry, &server, 1000, 64).await;
     assert!(ok >= 550, "{ok} of 1000 succeeded");

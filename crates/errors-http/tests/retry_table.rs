@@ -315,7 +315,7 @@ async fn a_timeout_after_sending_is_retried_only_for_repeatable_requests() {
             ResponseTemplate::new(200).set_delay(Duration::from_secs(5)),
         ]);
         script.mount(&server).await;
-        let policy = fast_policy().with_attempt_timeout(Some(Duration::from_millis(100)));
+        let policy = fast_policy().with_attempt_timeout(Duration::from_millis(100));
         let client = ApiClient::builder()
             .base_url(server.uri())
             .policy(policy)

@@ -74,7 +74,7 @@ async fn statuses_are_classified_like_the_middleware_when_told_requests_are_idem
 
 #[tokio::test]
 async fn a_retry_after_beyond_the_maximum_wait_is_fatal() {
-    let policy = errors_core::RetryPolicy::default().with_max_retry_after(Duration::from_secs(10));
+    let policy = errors_core::RetryPolicy::default().with_max_wait(Duration::from_secs(10));
     let strategy = ApiRetryableStrategy::new(policy).assume_idempotent();
     let long = ResponseTemplate::new(429).insert_header("retry-after", "120");
     assert_eq!(attempts_with(long, strategy.clone(), "GET").await, 1);

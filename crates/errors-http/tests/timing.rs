@@ -77,7 +77,7 @@ async fn a_two_second_deadline_holds_against_a_server_that_hangs() {
         ResponseTemplate::new(200).set_delay(Duration::from_secs(30)),
     ]);
     script.mount(&server).await;
-    let policy = RetryPolicy::default().with_deadline(Some(Duration::from_secs(2)));
+    let policy = RetryPolicy::default().with_deadline(Duration::from_secs(2));
     let client = ApiClient::builder()
         .base_url(server.uri())
         .policy(policy)

@@ -333,7 +333,7 @@ async fn a_deadline_and_a_hold_past_it_are_warnings() {
     script.mount(&server).await;
     let client = ApiClient::builder()
         .base_url(server.uri())
-        .policy(RetryPolicy::default().with_deadline(Some(Duration::from_secs(5))))
+        .policy(RetryPolicy::default().with_deadline(Duration::from_secs(5)))
         .build()
         .unwrap();
     let error = client

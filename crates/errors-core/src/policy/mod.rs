@@ -174,15 +174,10 @@ impl RetryPolicy {
         self
     }
 
-    #[doc(hidden)]
-    pub fn with_max_retry_after(self, wait: Duration) -> Self {
-        self.with_max_wait(wait)
-    }
-
     /// The total time for all attempts and waits of one call (default 120 s). Waits that
     /// would end past it are not started, and an attempt is cut at it.
-    pub fn with_deadline(mut self, deadline: impl Into<Option<Duration>>) -> Self {
-        self.deadline = deadline.into();
+    pub fn with_deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = Some(deadline);
         self
     }
 
@@ -194,8 +189,8 @@ impl RetryPolicy {
 
     /// The time limit for each attempt, body included (default 60 s,
     /// [`DEFAULT_ATTEMPT_TIMEOUT`]). It is always cut to the time left before the deadline.
-    pub fn with_attempt_timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
-        self.attempt_timeout = timeout.into();
+    pub fn with_attempt_timeout(mut self, timeout: Duration) -> Self {
+        self.attempt_timeout = Some(timeout);
         self
     }
 
@@ -296,11 +291,6 @@ impl RetryPolicy {
 
     /// The longest server-requested wait slept through.
     pub fn max_wait(&self) -> Duration {
-        self.max_retry_after
-    }
-
-    #[doc(hidden)]
-    pub fn max_retry_after(&self) -> Duration {
         self.max_retry_after
     }
 
