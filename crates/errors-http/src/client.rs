@@ -16,6 +16,7 @@ use crate::downstream::Layered;
 use crate::error::{Error, ErrorKind};
 use crate::layer::{ClientLayer, ReadWholeBody, WholeBody};
 use crate::middleware::RetryMiddleware;
+use crate::options::RequestOptions;
 use crate::origin::same_origin;
 use crate::response::ResponseExt as _;
 
@@ -474,9 +475,8 @@ pub struct ApiClientBuilder {
     policy: RetryPolicy,
     budget: Option<Option<RetryBudget>>,
     state: Option<ClientRetryState>,
-    deadline: Option<Option<Duration>>,
-    attempt_timeout: Option<Option<Duration>>,
-    max_wait: Option<Duration>,
+    /// The timeouts set on the builder, applied over the policy's at build.
+    timeouts: RequestOptions,
     partitioning: Option<Partitioning>,
     connect_timeout: Option<Duration>,
     clock: Option<Arc<dyn Clock>>,
@@ -597,13 +597,13 @@ impl ApiClientBuilder {
     /// ([`RetryPolicy::with_deadline`]); this one wins, whatever the order. See the crate
     /// docs' table of timeouts.
     pub fn deadline(mut self, deadline: Duration) -> Self {
-        self.deadline = Some(Some(deadline));
+        self.timeouts = self.timeouts.deadline(deadline);
         self
     }
 
     /// No total deadline: a call ends when its retries do.
     pub fn no_deadline(mut self) -> Self {
-        self.deadline = Some(None);
+        self.timeouts = self.timeouts.no_deadline();
         self
     }
 
@@ -612,13 +612,13 @@ impl ApiClientBuilder {
     /// is cut to the time left before the deadline. Overrides the policy's
     /// ([`RetryPolicy::with_attempt_timeout`]) whatever the order.
     pub fn attempt_timeout(mut self, timeout: Duration) -> Self {
-        self.attempt_timeout = Some(Some(timeout));
+        self.timeouts = self.timeouts.attempt_timeout(timeout);
         self
     }
 
     /// No time limit per attempt: only the deadline cuts a slow one.
     pub fn no_attempt_timeout(mut self) -> Self {
-        self.attempt_timeout = Some(None);
+        self.timeouts = self.timeouts.no_attempt_timeout();
         self
     }
 
@@ -626,7 +626,7 @@ impl ApiClientBuilder {
     /// 60 s); a longer one ends the call at once with the requested delay on the error.
     /// Overrides the policy's ([`RetryPolicy::with_max_wait`]) whatever the order.
     pub fn max_wait(mut self, wait: Duration) -> Self {
-        self.max_wait = Some(wait);
+        self.timeouts = self.timeouts.max_wait(wait);
         self
     }
 
@@ -904,20 +904,7 @@ impl ApiClientBuilder {
                 ClientRetryState::new(budget, self.partitioning.unwrap_or_default())
             }
         };
-        let mut policy = self.policy;
-        match self.deadline {
-            Some(Some(deadline)) => policy = policy.with_deadline(deadline),
-            Some(None) => policy = policy.without_deadline(),
-            None => {}
-        }
-        match self.attempt_timeout {
-            Some(Some(timeout)) => policy = policy.with_attempt_timeout(timeout),
-            Some(None) => policy = policy.without_attempt_timeout(),
-            None => {}
-        }
-        if let Some(wait) = self.max_wait {
-            policy = policy.with_max_wait(wait);
-        }
+        let policy = self.timeouts.apply(&self.policy);
         let mut middleware = RetryMiddleware::builder(policy).state(state);
         if let Some(clock) = self.clock {
             middleware = middleware.clock(clock);
