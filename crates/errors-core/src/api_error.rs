@@ -407,31 +407,12 @@ pub fn request_id_in(headers: &HeaderMap) -> Option<&str> {
     }
     NAMES.iter().find_map(|name| {
         let value = headers.get(name)?.to_str().ok()?.trim();
-        (!value.is_empty()).then(|| cut(value, REQUEST_ID_LIMIT))
+        (!value.is_empty()).then(|| crate::excerpt::str_prefix(value, REQUEST_ID_LIMIT))
     })
 }
 
-/// At most `max` bytes of `text`, cut at a character boundary.
-fn cut(text: &str, max: usize) -> &str {
-    if text.len() <= max {
-        return text;
-    }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    &text[..end]
-}
-
 fn bounded(text: &str, max: usize) -> String {
-    if text.len() <= max {
-        return text.to_owned();
-    }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    text[..end].to_owned()
+    crate::excerpt::str_prefix(text, max).to_owned()
 }
 
 impl ApiError {

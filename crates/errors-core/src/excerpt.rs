@@ -3,6 +3,22 @@
 /// The longest one-line summary taken from a text body, in characters.
 const SUMMARY_CHARS: usize = 200;
 
+/// The largest index at most `max` that is a character boundary of `text`.
+pub(crate) fn floor_char_boundary(text: &str, max: usize) -> usize {
+    if max >= text.len() {
+        return text.len();
+    }
+    (0..=max)
+        .rev()
+        .find(|&i| text.is_char_boundary(i))
+        .unwrap_or(0)
+}
+
+/// At most `max` bytes of `text`, cut at a character boundary.
+pub(crate) fn str_prefix(text: &str, max: usize) -> &str {
+    &text[..floor_char_boundary(text, max)]
+}
+
 /// At most `max` bytes of text from the start of `bytes`: an incomplete character at the cut
 /// is dropped, invalid sequences are replaced with U+FFFD (the result stays within `max`).
 pub(crate) fn utf8_prefix(bytes: &[u8], max: usize) -> String {
@@ -15,13 +31,8 @@ pub(crate) fn utf8_prefix(bytes: &[u8], max: usize) -> String {
     }
     .into_owned();
     // Each replacement character is three bytes where the input had one.
-    if text.len() > max {
-        let mut end = max;
-        while !text.is_char_boundary(end) {
-            end -= 1;
-        }
-        text.truncate(end);
-    }
+    let end = floor_char_boundary(&text, max);
+    text.truncate(end);
     text
 }
 

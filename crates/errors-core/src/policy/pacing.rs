@@ -93,7 +93,7 @@ impl RateLimitQuota {
     /// exceeded: 100 calls per 60 seconds" (also "requests", "per minute", "per 1 hour").
     /// Only the first 1 KiB of the message is examined.
     pub fn from_message(message: &str) -> Option<RateLimitQuota> {
-        let text = truncate(message, MAX_TEXT).to_ascii_lowercase();
+        let text = crate::excerpt::str_prefix(message, MAX_TEXT).to_ascii_lowercase();
         let words: Vec<&str> = text
             .split(|c: char| c.is_whitespace() || c == '/' || c == ':' || c == '(')
             .map(|w| w.trim_end_matches([',', ';']))
@@ -296,17 +296,6 @@ impl RateLimitStatement {
     }
 }
 
-fn truncate(text: &str, max: usize) -> &str {
-    if text.len() <= max {
-        return text;
-    }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    &text[..end]
-}
-
 /// A non-negative integer that fits a `u64` (`1,000` allowed); anything else is `None`.
 fn parse_count(text: &str) -> Option<u64> {
     let text = text.trim().trim_matches('"');
@@ -361,7 +350,7 @@ fn text_values<'a>(headers: &'a HeaderMap, name: &str) -> impl Iterator<Item = &
         .iter()
         .take(8)
         .filter_map(|v| v.to_str().ok())
-        .map(|v| truncate(v, MAX_TEXT))
+        .map(|v| crate::excerpt::str_prefix(v, MAX_TEXT))
 }
 
 fn first_text<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {

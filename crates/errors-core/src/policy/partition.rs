@@ -137,7 +137,7 @@ impl Partitioning {
             Rule::WholeClient => String::new(),
             Rule::Custom(key) => {
                 let mut key = key(method, url);
-                let cut = floor_char_boundary(&key, MAX_KEY_LEN);
+                let cut = crate::excerpt::floor_char_boundary(&key, MAX_KEY_LEN);
                 key.truncate(cut);
                 key
             }
@@ -201,7 +201,9 @@ pub fn route_key(url: &str) -> String {
     let mut key = String::with_capacity(url.len().min(MAX_KEY_LEN));
     if let Some((scheme, host)) = origin {
         // Only what can fit is lowercased: a megabyte of host is not copied.
-        let fit = |text: &str| text[..floor_char_boundary(text, MAX_KEY_LEN)].to_ascii_lowercase();
+        let fit = |text: &str| {
+            text[..crate::excerpt::floor_char_boundary(text, MAX_KEY_LEN)].to_ascii_lowercase()
+        };
         push_bounded(&mut key, &fit(scheme));
         push_bounded(&mut key, "://");
         push_bounded(&mut key, &fit(host));
@@ -233,18 +235,7 @@ fn is_scheme(text: &str) -> bool {
 /// Appends as much of `text` as fits under [`MAX_KEY_LEN`], cut at a character boundary.
 fn push_bounded(key: &mut String, text: &str) {
     let room = MAX_KEY_LEN.saturating_sub(key.len());
-    key.push_str(&text[..floor_char_boundary(text, room)]);
-}
-
-/// The largest index at most `max` that is a character boundary of `text`.
-fn floor_char_boundary(text: &str, max: usize) -> usize {
-    if max >= text.len() {
-        return text.len();
-    }
-    (0..=max)
-        .rev()
-        .find(|&i| text.is_char_boundary(i))
-        .unwrap_or(0)
+    key.push_str(&text[..crate::excerpt::floor_char_boundary(text, room)]);
 }
 
 /// Whether a path segment looks like an id rather than a route name.
