@@ -2,14 +2,15 @@
 //! behind slowapi (on `limits`, both from PyPI), one uvicorn worker on 127.0.0.1, started
 //! afresh for each client so both meet an empty limiter. Python comes from `FASTAPI_PYTHON`,
 //! else `<repo>/.venv/bin/python` (tests/fastapi/README.md); without it, or without slowapi
-//! installed there, these shapes print "skipped: ..." and the example goes on.
+//! installed there, these shapes (and the `routes-slowapi` scenario, which starts the app
+//! from here) print "skipped: ..." and the example goes on.
 
 use std::io::{BufRead as _, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use super::{Report, drive_ours, drive_reqwest_retry};
+use super::{Counts, Peer, Report, RouteCount, drive_shape};
 
 /// How long uvicorn may take to say it is ready.
 const STARTUP_CAP: Duration = Duration::from_secs(30);
@@ -67,9 +68,16 @@ fn shapes() -> Vec<SlowShape> {
 }
 
 /// The uvicorn process; killed when dropped.
-struct App {
+pub(super) struct App {
     child: Child,
     url: String,
+}
+
+impl App {
+    /// `http://127.0.0.1:<port>/`.
+    pub(super) fn url(&self) -> &str {
+        &self.url
+    }
 }
 
 impl Drop for App {
@@ -85,55 +93,60 @@ fn python() -> Option<String> {
     configured.or_else(|| std::path::Path::new(&local).exists().then_some(local))
 }
 
-/// Why these shapes cannot run here, if they cannot.
-fn unavailable(python: Option<&str>) -> Option<String> {
-    let Some(python) = python else {
-        return Some(
+/// The Python to run the app with, or why there is none that can.
+pub(super) fn python_ready() -> Result<String, String> {
+    let Some(python) = python() else {
+        return Err(
             "no Python: set FASTAPI_PYTHON or create .venv (tests/fastapi/README.md)".to_owned(),
         );
     };
-    match Command::new(python)
+    match Command::new(&python)
         .args(["-c", "import fastapi, uvicorn, slowapi, limits"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
     {
-        Ok(status) if status.success() => None,
-        Ok(_) => Some(format!(
+        Ok(status) if status.success() => Ok(python),
+        Ok(_) => Err(format!(
             "{python} lacks fastapi, uvicorn or slowapi: pip install -r tests/fastapi/requirements.txt"
         )),
-        Err(e) => Some(format!("cannot run {python}: {e}")),
+        Err(e) => Err(format!("cannot run {python}: {e}")),
     }
 }
 
-/// Starts the app on a free port and waits (bounded) for uvicorn to say it is ready.
-fn start(python: &str, shape: &SlowShape) -> Result<App, String> {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map_err(|e| format!("no free port: {e}"))?
-        .port();
+/// The port in uvicorn's "Uvicorn running on http://127.0.0.1:<port> (...)" line.
+fn announced_port(line: &str) -> Option<u16> {
+    let (_, rest) = line.split_once("Uvicorn running on http://127.0.0.1:")?;
+    rest.split(|c: char| !c.is_ascii_digit())
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// Starts the app with the settings `env` (`SLOWAPI_APP_*`) and waits (bounded) for uvicorn
+/// to say it is ready. uvicorn binds a free port itself (`--port 0`) before it says so, and
+/// the port is read from what it says: no port is chosen here and then lost to a race.
+pub(super) fn start(python: &str, env: &[(&str, &str)]) -> Result<App, String> {
     let mut child = Command::new(python)
         .args(["-m", "uvicorn", "slowapi_app:app", "--host", "127.0.0.1"])
-        .args(["--port", &port.to_string(), "--no-access-log"])
-        .env("SLOWAPI_APP_LIMIT", shape.limit)
-        .env("SLOWAPI_APP_STRATEGY", shape.strategy)
-        .env("SLOWAPI_APP_ANSWER", shape.answer)
+        .args(["--port", "0", "--no-access-log"])
+        .envs(env.iter().copied())
         .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fastapi"))
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| format!("cannot start uvicorn: {e}"))?;
     let stderr = child.stderr.take().expect("piped stderr");
-    let app = App {
+    let mut app = App {
         child,
-        url: format!("http://127.0.0.1:{port}/"),
+        url: String::new(),
     };
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         let mut seen = Vec::new();
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if line.contains("Uvicorn running") {
-                let _ = tx.send(Ok(()));
+            if let Some(port) = announced_port(&line) {
+                let _ = tx.send(Ok(port));
             } else if seen.len() < 20 {
                 seen.push(line);
             }
@@ -142,14 +155,17 @@ fn start(python: &str, shape: &SlowShape) -> Result<App, String> {
         let _ = tx.send(Err(seen.join("\n")));
     });
     match rx.recv_timeout(STARTUP_CAP) {
-        Ok(Ok(())) => Ok(app),
+        Ok(Ok(port)) => {
+            app.url = format!("http://127.0.0.1:{port}/");
+            Ok(app)
+        }
         Ok(Err(said)) => Err(format!("uvicorn exited before it was ready:\n{said}")),
         Err(_) => Err(format!("uvicorn not ready within {STARTUP_CAP:?}")),
     }
 }
 
-/// What the app counted: requests to the limited route and its 429s.
-async fn stats(url: &str) -> Result<(u64, u64), String> {
+/// What the app counted: requests and 429s per route (`/v1/items`, `/v1/search`).
+pub(super) async fn stats(url: &str) -> Result<Counts, String> {
     let body: serde_json::Value = reqwest::get(format!("{url}stats"))
         .await
         .and_then(|r| r.error_for_status())
@@ -157,19 +173,44 @@ async fn stats(url: &str) -> Result<(u64, u64), String> {
         .json()
         .await
         .map_err(|e| e.to_string())?;
-    let count = |name: &str| body[name].as_u64().ok_or(format!("no {name} in {body}"));
-    Ok((count("requests")?, count("rejected")?))
+    let routes = body["routes"]
+        .as_object()
+        .ok_or(format!("no routes in {body}"))?;
+    let count = |counts: &serde_json::Value, name: &str| {
+        counts[name]
+            .as_u64()
+            .ok_or(format!("no {name} in {counts}"))
+    };
+    let routes = routes
+        .iter()
+        .map(|(route, counts)| {
+            Ok(RouteCount {
+                route: route.clone(),
+                requests: count(counts, "requests")?,
+                rejected: count(counts, "rejected")?,
+            })
+        })
+        .collect::<Result<_, String>>()?;
+    Ok(Counts {
+        routes,
+        rejections: Vec::new(),
+    })
 }
 
-/// One client against a fresh app: `client` sends the calls and returns (wall, failed).
-async fn run<F, Fut>(python: &str, shape: &SlowShape, client: F) -> Result<Report, String>
-where
-    F: FnOnce(String, usize) -> Fut,
-    Fut: std::future::Future<Output = (Duration, usize)>,
-{
-    let app = tokio::task::block_in_place(|| start(python, shape))?;
-    let (wall, failed) = client(format!("{}v1/", app.url), shape.calls).await;
-    let (requests, rejected) = stats(&app.url).await?;
+/// The app's settings for `shape`.
+fn settings(shape: &SlowShape) -> [(&'static str, &'static str); 3] {
+    [
+        ("SLOWAPI_APP_LIMIT", shape.limit),
+        ("SLOWAPI_APP_STRATEGY", shape.strategy),
+        ("SLOWAPI_APP_ANSWER", shape.answer),
+    ]
+}
+
+/// One client against a fresh app.
+async fn run(python: &str, shape: &SlowShape, peer: Peer) -> Result<Report, String> {
+    let app = tokio::task::block_in_place(|| start(python, &settings(shape)))?;
+    let (wall, failed) = drive_shape(peer, format!("{}v1/", app.url), shape.calls).await;
+    let (requests, rejected) = stats(&app.url).await?.total();
     Ok(Report {
         wall,
         requests,
@@ -195,14 +236,15 @@ pub(super) async fn run_shapes(filters: &[String]) {
     if chosen.is_empty() {
         return;
     }
-    let python = python();
-    if let Some(why) = unavailable(python.as_deref()) {
-        for shape in &chosen {
-            println!("\n{}: skipped: {why}", shape.name);
+    let python = match python_ready() {
+        Ok(python) => python,
+        Err(why) => {
+            for shape in &chosen {
+                println!("\n{}: skipped: {why}", shape.name);
+            }
+            return;
         }
-        return;
-    }
-    let python = python.expect("checked above");
+    };
     let calls = std::env::var("CALLS").ok().and_then(|c| c.parse().ok());
     for shape in chosen {
         let shape = SlowShape {
@@ -210,9 +252,8 @@ pub(super) async fn run_shapes(filters: &[String]) {
             ..shape
         };
         super::table_head(shape.name, shape.calls, shape.rate);
-        let ours = run(&python, &shape, drive_ours).await;
-        row("ApiClient (default)", &shape, &ours);
-        let theirs = run(&python, &shape, drive_reqwest_retry).await;
-        row("reqwest-retry default", &shape, &theirs);
+        for peer in Peer::BOTH {
+            row(peer.label(), &shape, &run(&python, &shape, peer).await);
+        }
     }
 }

@@ -5,7 +5,9 @@ Run (from this folder):
     SLOWAPI_APP_ANSWER=envelope python -m uvicorn slowapi_app:app --host 127.0.0.1 --port <port>
 
 Configuration, read once at import (environment variables):
-    SLOWAPI_APP_LIMIT      a `limits` rate string, default "50/second"
+    SLOWAPI_APP_LIMIT      the limit of /v1/items: a `limits` rate string, default "50/second",
+                           or "none" (the route is not decorated: never limited)
+    SLOWAPI_APP_SEARCH_LIMIT  the limit of /v1/search, default "10/second"
     SLOWAPI_APP_STRATEGY   "fixed-window" (default), "moving-window" or "sliding-window-counter"
     SLOWAPI_APP_ANSWER     how a rejected request is answered:
         "envelope" (default)  the API's own answer: 429 with the envelope
@@ -22,8 +24,12 @@ Endpoints:
     GET /v1/items/{item_id}   200 {"ok": true}; one limit for the route (every item and
                               client share it: slowapi's key_style="endpoint", keyed by the
                               remote address, always 127.0.0.1 here)
-    GET /stats                {"requests": n, "rejected": m}: requests to any other path and
-                              how many of them were answered 429 (not rate limited itself)
+    GET /v1/search?q=...      200 {"ok": true}; its own limit, SLOWAPI_APP_SEARCH_LIMIT, apart
+                              from /v1/items' (a 429 on one says nothing about the other)
+    GET /stats                {"requests": n, "rejected": m, "routes": {"/v1/items":
+                              {"requests": n, "rejected": m}, ...}}: requests to any other path
+                              and how many of them were answered 429, in all and per route (the
+                              path's first two segments); not rate limited itself
 """
 
 import math
@@ -38,6 +44,7 @@ from slowapi.errors import RateLimitExceeded
 from slowapi.util import get_remote_address
 
 LIMIT = os.environ.get("SLOWAPI_APP_LIMIT", "50/second")
+SEARCH_LIMIT = os.environ.get("SLOWAPI_APP_SEARCH_LIMIT", "10/second")
 STRATEGY = os.environ.get("SLOWAPI_APP_STRATEGY", "fixed-window")
 ANSWER = os.environ.get("SLOWAPI_APP_ANSWER", "envelope")
 if ANSWER not in ("envelope", "default"):
@@ -80,11 +87,25 @@ api.add_exception_handler(
 )
 
 
-@api.get("/v1/items/{item_id}")
-@limiter.limit(LIMIT)
 async def item(request: Request, response: Response, item_id: str):
     # `response` is where slowapi puts its X-RateLimit-* headers on a 200.
     return {"ok": True}
+
+
+if LIMIT != "none":
+    item = limiter.limit(LIMIT)(item)
+api.get("/v1/items/{item_id}")(item)
+
+
+@api.get("/v1/search")
+@limiter.limit(SEARCH_LIMIT)
+async def search(request: Request, response: Response, q: str = ""):
+    return {"ok": True}
+
+
+def _route(path):
+    """The route a path is counted under: its first two segments (`/v1/items/7` -> `/v1/items`)."""
+    return "/".join(path.split("/")[:3])
 
 
 class _Counted:
@@ -94,18 +115,24 @@ class _Counted:
         self.inner = inner
         self.requests = 0
         self.rejected = 0
+        self.routes = {}
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.inner(scope, receive, send)
         if scope["path"] == "/stats":
-            stats = JSONResponse({"requests": self.requests, "rejected": self.rejected})
+            stats = JSONResponse(
+                {"requests": self.requests, "rejected": self.rejected, "routes": self.routes}
+            )
             return await stats(scope, receive, send)
         self.requests += 1
+        route = self.routes.setdefault(_route(scope["path"]), {"requests": 0, "rejected": 0})
+        route["requests"] += 1
 
         async def counting_send(message):
             if message["type"] == "http.response.start" and message["status"] == 429:
                 self.rejected += 1
+                route["rejected"] += 1
             await send(message)
 
         return await self.inner(scope, receive, counting_send)

@@ -913,15 +913,16 @@ fn without_pacing_a_shared_pace_is_neither_followed_nor_taught() {
     let shared = ClientRetryState::without_budget();
     let pacing = RetryPolicy::default().with_retry_after_jitter(0.0);
     let unpaced = pacing.clone().with_pacing(false);
-    // The pacing client meets the limit: 2 calls a second, come back in 1 s.
+    // The pacing client meets the limit: 2 calls a second, come back in 3 s (a window
+    // closed longer than the header's resolution: the whole partition holds).
     let mut first = pacing.start(Idempotency::Idempotent, &shared, Duration::ZERO, 1);
     assert_eq!(first.before_attempt(Duration::ZERO), Ok(Duration::ZERO));
-    wait_of(first.after_attempt(Outcome::Api(&stated_rate_limit("1")), NOW));
+    wait_of(first.after_attempt(Outcome::Api(&stated_rate_limit("3")), NOW));
     assert!(shared.pacer().is_active());
     let rate = shared.pacer().rate();
-    let schedule = shared.pacer().schedule(ms(500));
 
-    // Requests of the unpaced client, at 0.5 s: held to the end of the window, all of them.
+    // Requests of the unpaced client, at 0.5 s: held to the end of the window, all of them
+    // (the pace would space them 510 ms apart).
     let holds: Vec<Duration> = (0..4)
         .map(|seed| {
             unpaced
@@ -930,7 +931,7 @@ fn without_pacing_a_shared_pace_is_neither_followed_nor_taught() {
                 .unwrap()
         })
         .collect();
-    assert_eq!(holds, [ms(510); 4]);
+    assert_eq!(holds, [ms(2510); 4]);
 
     // One of them is answered with a rate stated in the headers, another with a 429: the
     // pace is unchanged.
@@ -949,7 +950,10 @@ fn without_pacing_a_shared_pace_is_neither_followed_nor_taught() {
     rejected.before_attempt(ms(500)).unwrap();
     let wait = wait_of(rejected.after_attempt(Outcome::Api(&stated_rate_limit("1")), ms(510)));
     assert_eq!(shared.pacer().rate(), rate);
-    assert_eq!(shared.pacer().schedule(ms(500)), schedule);
-    // Its retry leaves when its wait is over, not at a slot of the pace.
-    assert_eq!(rejected.before_attempt(ms(510) + wait), Ok(Duration::ZERO));
+    // Its retry leaves when its wait is over and the window open, not at a slot of the
+    // pace, nor at the head of a queue.
+    let back = ms(510) + wait;
+    assert!(back < ms(3010));
+    assert_eq!(rejected.before_attempt(back), Ok(ms(3010) - back));
+    assert_eq!(rejected.before_attempt(ms(3010)), Ok(Duration::ZERO));
 }

@@ -243,15 +243,17 @@ async fn other_requests_hold_off_until_the_window_ends_then_leave_paced() {
     assert_eq!(arrivals.len(), 12);
     let window_end = arrivals[0] + Duration::from_secs(5);
     assert_window(arrivals[1] - arrivals[0], Duration::from_secs(5));
-    // Then one by one at the stated 10 a second (less a 2% margin), not as a herd.
-    for pair in arrivals[1..].windows(2) {
-        let gap = pair[1] - pair[0];
-        assert!(
-            gap >= Duration::from_millis(100) && gap <= Duration::from_millis(105),
-            "{gap:?}"
-        );
+    // The window's opening is a new window: the stated burst (10) at once, then one by one
+    // at the stated 10 a second (less a 2% margin), not as a herd.
+    for arrival in &arrivals[1..11] {
+        assert_window(*arrival - arrivals[0], Duration::from_secs(5));
     }
-    assert!(arrivals[11] - window_end < Duration::from_millis(1050));
+    let gap = arrivals[11] - arrivals[10];
+    assert!(
+        gap >= Duration::from_millis(100) && gap <= Duration::from_millis(105),
+        "{gap:?}"
+    );
+    assert!(arrivals[11] - window_end < Duration::from_millis(150));
 }
 
 /// `with_pacing(false)`: the 429 still closes the window for the whole client, but nothing
@@ -381,14 +383,10 @@ async fn clients_built_at_different_times_share_one_window() {
     assert_window(b.rate_limited_for(), Duration::from_secs(3));
     let started = Instant::now();
     get(&client_b).await.unwrap();
-    // The window, then B's turn in the shared pace: A's retry first, B one interval later
-    // (the 429 states 100 calls per 60 seconds: 612 ms apart with the 2% margin).
+    // The window, then B's turn in the shared pace: the window's opening lets the stated
+    // burst through (the 429 states 100 calls per 60 seconds), A's retry and B at once.
     let waited = started.elapsed();
-    assert!(
-        waited >= Duration::from_secs(3) + Duration::from_millis(600)
-            && waited <= Duration::from_secs(3) + Duration::from_millis(625),
-        "{waited:?}"
-    );
+    assert_window(waited, Duration::from_secs(3));
     first.await.unwrap().unwrap();
 }
 
@@ -528,10 +526,8 @@ async fn batch(
 #[tokio::test(start_paused = true)]
 async fn a_server_answering_429_at_random_does_not_stall_a_paced_batch() {
     // One answer in ten is a 429 asking for a second, drawn in advance whatever the rate;
-    // every answer takes 20 ms. Paced release would let about ten requests out per window
-    // before the next random 429 closes it, and the queue would reach past the calls'
-    // deadlines; the pacer sees rejections at a pace the server sustained unpaced and steps
-    // aside, so held requests leave together when the window opens.
+    // every answer takes 20 ms. The client-side throttling ratio never takes that for a
+    // limiter: only the rejected requests wait their second, the others go on.
     let mut rng = fastrand::Rng::with_seed(42);
     let delay = Duration::from_millis(20);
     let script = (0..4000).fold(Script::new(), |script, _| {
@@ -556,14 +552,12 @@ async fn a_server_answering_429_at_random_does_not_stall_a_paced_batch() {
     assert_eq!(ok, 600, "every call succeeds within its deadline");
     // The pacing state is the route's (its partition), not the client's default one.
     let route = retry.state().partition("http://api.test/v1/x").unwrap();
-    assert!(
-        route.gate().open_at() > Duration::ZERO,
-        "the route met the 429s"
-    );
-    assert!(!route.pacer().is_active(), "the pacer stepped aside");
-    // About 29 calls per one-second window: well under the 60 s that ten per window take.
+    assert!(!route.pacer().is_active(), "the pacer never started");
+    assert_eq!(route.gate().open_at(), Duration::ZERO, "no window closed");
+    // 600 calls of 20 ms, 32 at a time, some waiting a second or two (a call may meet two
+    // 429s in a row): seconds, where a window closed at each 429 took about 20.
     let took = started.elapsed();
-    assert!(took < Duration::from_secs(35), "{took:?}");
+    assert!(took < Duration::from_secs(5), "{took:?}");
 }
 
 #[tokio::test(start_paused = true)]

@@ -210,7 +210,9 @@ async fn rate_limit_holds_are_logged_and_recorded() {
             "RATE_LIMIT_ERROR",
             "Rate limit exceeded: 20 calls per 1 seconds",
         )
-        .insert_header("retry-after", "1"),
+        // Longer than the header's one-second resolution: the window is closed, and the
+        // partition holds (a `1` holds only the rejected request).
+        .insert_header("retry-after", "2"),
         ok_json(),
     ])
     .mount(&server)
@@ -237,7 +239,7 @@ async fn rate_limit_holds_are_logged_and_recorded() {
     first.await.unwrap().unwrap();
     // The second call never met the 429 itself: it was held by the client's window.
     assert_eq!(second.attempts.len(), 1);
-    assert!(second.attempts[0].held >= Duration::from_millis(900));
+    assert!(second.attempts[0].held >= Duration::from_millis(1900));
     assert_eq!(second.attempts[0].waited, second.attempts[0].held);
     let events = collect.events.lock().unwrap().clone();
     let hold = events

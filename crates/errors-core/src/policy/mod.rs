@@ -7,14 +7,17 @@
 //! blocking drivers only send, sleep, and ask these what to do next.
 
 mod budget;
+mod cubic;
 mod decision;
 mod gate;
 mod outcome;
 mod overrides;
-mod pacing;
+mod pacer;
 mod partition;
 mod partitions;
 mod run;
+mod statement;
+mod traffic;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,10 +27,11 @@ pub use decision::{Decision, RetryReason, StopReason};
 pub use gate::RateLimitGate;
 pub use outcome::{Idempotency, Outcome, TransportFailure, TransportKind};
 pub use overrides::RetryOverride;
-pub use pacing::{PaceSource, Pacer, RateLimitQuota, RateLimitStatement};
+pub use pacer::{PaceSource, Pacer};
 pub use partition::{MAX_KEY_LEN, Partitioning, route_key};
 pub use partitions::{MAX_PARTITIONS, Partition};
 pub use run::{AttemptRecord, ClientRetryState, RetryRun};
+pub use statement::{RateLimitQuota, RateLimitStatement};
 
 use crate::{ApiError, ApiErrorKind, ErrorCode};
 

@@ -283,6 +283,7 @@ impl Partitions {
             }
         }
         target.gate.close_until(old.gate.open_at());
+        target.pacer.absorb(&old.pacer);
         target
     }
 }

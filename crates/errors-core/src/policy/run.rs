@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use super::pacer::{Place, RETRY_AFTER_RESOLUTION};
 use super::partitions::{Entry, Limiter, Partitions};
 use super::{
     Decision, Idempotency, Outcome, Pacer, Partition, Partitioning, RateLimitGate, RateLimitQuota,
@@ -208,17 +209,17 @@ pub struct RetryRun {
     redirected: bool,
 }
 
-/// A request held before an attempt: since when, until which slot, and the pacer's
-/// schedule the slot belongs to.
+/// A request held before an attempt: since when, until which slot, and its place in the
+/// partition's paced queue.
 #[derive(Debug, Clone, Copy)]
 struct Hold {
     since: Duration,
     slot: Duration,
-    /// The pacer's [`Pacer::schedule`] when the slot was taken; `None` for a slot the
-    /// pacer did not give (the window only).
-    schedule: Option<u64>,
+    /// Its place: a ticket in the pacer's queue, whose time moves with the pace, or a slot
+    /// of its own.
+    place: Place,
     /// The limiter the slot was taken from: after the partition was merged with another,
-    /// the slot (and its schedule's number) means nothing to the new one.
+    /// the ticket means nothing to the new one.
     limiter: u64,
 }
 
@@ -269,40 +270,34 @@ impl RetryRun {
         let pacer = &limiter.pacer;
         // A slot taken before the partition was merged with another: take a new one.
         let stale = self.hold.is_some_and(|h| h.limiter != limiter.id());
-        // A slot of an earlier schedule keeps its place in line when the schedule changed
-        // since (see `Pacer::carry_slot`). If the window closed past it meanwhile (the 429s
-        // of a batch arrive over a few milliseconds, each closing it a little further), it
-        // leaves when the window opens: its place is at the head, and a change of pace
-        // already moved the rest of the queue past the window.
-        let carried = match self.hold {
+        let kept = match self.hold {
+            // Rejected after its turn: the head of the queue once its wait is over.
             Some(Hold {
                 slot,
-                schedule: Some(schedule),
+                place: Place::Head,
                 ..
-            }) if !stale && self.policy.pacing && schedule != pacer.schedule(now) => {
-                pacer.carry_slot(now, slot, schedule)
-            }
+            }) if !stale && self.policy.pacing => Some(if now < slot {
+                (slot.max(window_open), Place::Head)
+            } else {
+                pacer.front_slot(now, now.max(window_open))
+            }),
+            Some(Hold { place, .. }) if !stale && place != Place::Window => pacer
+                .slot_of(place, now, window_open)
+                .map(|slot| (slot, place)),
             _ => None,
         };
-        let (slot, schedule) = match self.hold {
-            _ if let Some((slot, schedule)) = carried => (slot.max(window_open), Some(schedule)),
-            // The place taken earlier, unless the window closed again past it or the pacer
-            // has drawn a new schedule since (its rate changed after a 429: the slot was
-            // spaced at a rate no longer believed).
-            Some(Hold { slot, schedule, .. })
-                if !stale
-                    && slot >= window_open
-                    && schedule.is_none_or(|s| s == pacer.schedule(now)) =>
-            {
-                (slot, schedule)
-            }
+        let (slot, place) = match self.hold {
+            // Its place in the queue, wherever the pace has moved it since, and no earlier
+            // than the window's opening (the queue keeps its order behind a closed window).
+            _ if let Some(kept) = kept => kept,
             // A slot past the deadline is not taken: this request stops below, and must not
-            // push back the requests paced after it.
+            // push back the requests paced after it. (A request held by the window before
+            // the pacer started takes its place in the queue now.)
             _ if self.policy.pacing => match pacer.take_slot(now, window_open, before) {
-                Ok((slot, schedule)) => (slot, Some(schedule)),
-                Err(slot) => (slot, None),
+                Ok(taken) => taken,
+                Err(slot) => (slot, Place::Window),
             },
-            _ => (window_open.max(now), None),
+            _ => (window_open.max(now), Place::Window),
         };
         let hold = slot.saturating_sub(now);
         if let Some(deadline) = self.policy.deadline {
@@ -313,6 +308,9 @@ impl RetryRun {
         }
         if hold.is_zero() {
             self.sent_at = now;
+            if self.policy.pacing {
+                pacer.on_sent(now);
+            }
             if let Some(held) = &mut self.hold {
                 held.slot = now.max(held.since);
             }
@@ -322,7 +320,7 @@ impl RetryRun {
         self.hold = Some(Hold {
             since,
             slot,
-            schedule,
+            place,
             limiter: limiter.id(),
         });
         self.sent_at = slot;
@@ -414,16 +412,14 @@ impl RetryRun {
             self.pending_wait = wait;
             let back = now.saturating_add(wait);
             self.sent_at = back;
-            // The request the limiter rejected waited its turn: it goes first once the
-            // window opens, ahead of the requests queued behind it.
+            // The request the limiter rejected waited its turn: it goes first once its wait
+            // is over, ahead of the requests queued behind it.
             if reason == RetryReason::RateLimited && self.policy.pacing {
                 let limiter = self.partition.limiter();
-                let window_open = limiter.gate.open_at();
-                let (slot, schedule) = limiter.pacer.take_front_slot(now, back.max(window_open));
                 self.hold = Some(Hold {
                     since: back,
-                    slot,
-                    schedule: Some(schedule),
+                    slot: back,
+                    place: Place::Head,
                     limiter: limiter.id(),
                 });
             }
@@ -447,10 +443,19 @@ impl RetryRun {
         if self.policy.pacing {
             let limiter = self.partition.limiter();
             if admitted {
-                limiter.pacer.on_admitted_sent_at(now, self.sent_at);
+                limiter.pacer.on_admitted(now);
             }
-            if !rate_limited && let Some(quota) = self.paceable(self.statement.quota()) {
-                limiter.pacer.on_statement(quota);
+            if !rate_limited {
+                if let Some(quota) = self.paceable(self.statement.quota()) {
+                    limiter.pacer.on_statement(now, quota);
+                }
+                // Nothing remains until the reset: the partition holds until then (a
+                // statement slower than the max wait, a daily quota, binds only so).
+                if let Some(reset) = self.statement.requested_wait()
+                    && reset <= self.policy.max_retry_after
+                {
+                    limiter.gate.close_until(now.saturating_add(reset));
+                }
             }
         }
         let reason = match classified {
@@ -556,14 +561,24 @@ impl RetryRun {
             quota,
             self.shared.partitioning().merges(),
         );
-        if let Some(requested) = requested {
+        // The rejected request waits its `Retry-After` in any case. The whole partition
+        // holds too when the wait is longer than the header's resolution (the server's
+        // window is closed for that long), or when nothing paces the others: a `1` may be
+        // a 20 ms refill rounded up, which the pace already accounts for.
+        if let Some(requested) = requested
+            && (requested > RETRY_AFTER_RESOLUTION || !self.policy.pacing)
+        {
             let window = requested.min(self.policy.max_retry_after);
             limiter.gate.close_until(now.saturating_add(window));
         }
         if self.policy.pacing {
-            limiter
-                .pacer
-                .on_throttle(now, self.sent_at, requested, self.paceable(quota));
+            limiter.pacer.on_throttle(
+                now,
+                self.sent_at,
+                requested,
+                self.paceable(quota),
+                limiter.gate.open_at(),
+            );
         }
     }
 

@@ -1,0 +1,631 @@
+//! The pace of one partition: a GCRA queue whose rate and burst come from what the server
+//! stated, or from a CUBIC law when it stated nothing, switched on by the client-side
+//! throttling ratio.
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use super::RateLimitQuota;
+use super::cubic::{BETA, Cubic};
+use super::traffic::Traffic;
+
+/// A stated pace stays this fraction under the stated rate, so that timing noise on either
+/// side (the client's timers, the server's clock) does not turn into rejections.
+const MARGIN: f64 = 0.02;
+/// The slowest learned rate, requests per second (the AWS SDKs' `MIN_FILL_RATE`).
+const MIN_RATE: f64 = 0.5;
+/// The client-side throttling ratio's `K` (Google's SRE book, "Handling Overload": the
+/// backend is taken to be rejecting for the client's own load when `requests > K *
+/// accepts`; the book uses 2). A server rejecting a random tenth of requests (an edge
+/// under load, another tenant's burst) gives `requests = 1.11 * accepts` and never
+/// switches pacing on; a limiter that a client overruns rejects most of what it sends.
+const K: f64 = 2.0;
+/// Fewer requests than this say nothing about the ratio: twenty is where a server rejecting
+/// a random tenth crosses `K` with a probability under one in a million (binomial tail),
+/// while a limiter that a batch overruns is found within its first round trips.
+const MIN_SAMPLE: u64 = 20;
+/// A pace is dropped after this long without a `429` once no request waits for it: the
+/// longest window in common use (a minute: the API's own example is "100 calls per 60
+/// seconds") has passed, so whatever limit was met may have gone or changed.
+const QUIET: Duration = Duration::from_secs(60);
+/// The law never raises the rate past this multiple of what the client actually sent in the
+/// last second (the AWS SDKs' cap): a pace that does not bind must not grow without bound
+/// while idle and let a later burst through unpaced.
+const SENT_RATE_CAP: f64 = 2.0;
+/// How many intervals of the pace the delivery rate is measured over (see `reduction`).
+const DELIVERY_SAMPLE: u32 = 10;
+/// An integer `Retry-After` cannot say less than a second: a `1` may stand for 20 ms
+/// rounded up. A longer one states that the server's window is closed for that long.
+pub(super) const RETRY_AFTER_RESOLUTION: Duration = Duration::from_secs(1);
+
+/// Where the pacer's rate comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PaceSource {
+    /// The server stated its limit (the error message or rate-limit headers).
+    Stated,
+    /// Learned from the server's `429`s by the control law.
+    Learned,
+}
+
+/// The pace of one partition of a client's requests (by default one route; see
+/// [`Partitioning`](crate::Partitioning)), shared by all of them.
+///
+/// **Inactive** until the server shows that it limits this partition; a partition that is
+/// never rate limited is never slowed down, and a `429` only holds the request it
+/// rejected (for its `Retry-After`; the whole partition too when that is longer than the
+/// header's one-second resolution, see [`RateLimitGate`](crate::RateLimitGate)).
+///
+/// - **Stated**: a `429` states the limit ("100 calls per 60 seconds" in its message,
+///   `RateLimit-Policy`, `X-RateLimit-*`). The partition's requests then go through a
+///   GCRA (generic cell rate algorithm, ITU-T I.371) queue at that rate, 2% under it, with
+///   a burst of the stated count: 100 at once, then the window's pace.
+/// - **Learned**: no statement, but the client-side throttling ratio of Google's SRE book
+///   says the server rejects for the client's own load (over the last 10 s, more than
+///   twice as many requests as answers got through, out of at least 20). The rate starts
+///   at what got through in the last second and follows CUBIC (RFC 9438, as the AWS SDKs'
+///   adaptive retry mode does): each `429` that shows the pace too fast cuts it to 70%,
+///   then it climbs back and probes above, so a limit that rises is followed. A random
+///   tenth of requests answered `429` never crosses the ratio.
+///
+/// A `429` says the server's bucket is empty: the queue restarts from one interval after
+/// it; or, when the window is closed, at its end with the whole burst (a new window). Only a
+/// `429` for a request sent after the last cut, past the window that cut asked for, cuts
+/// again (one cut per window, as CUBIC cuts once per round trip). A stated rate is kept,
+/// and also probed above, back to it at every fresh `429`. After a minute without a `429`
+/// the partition is inactive again.
+///
+/// The queue is FIFO: a request takes a ticket, whose time moves when the pace changes
+/// (the queue is re-spaced from its head) but never past a request that took a later
+/// ticket; a request the limiter rejected after its turn goes to the head. A request that
+/// cannot have a slot before its deadline takes nothing. Time is a [`Duration`] since the
+/// driver's anchor; nothing here reads a clock.
+///
+/// ```
+/// use std::time::Duration;
+/// use errors_core::{ClientRetryState, PaceSource, RetryPolicy, Idempotency, Outcome, ApiError, Decision};
+/// use http::{HeaderMap, StatusCode};
+///
+/// let state = ClientRetryState::default();
+/// let policy = RetryPolicy::default();
+/// assert!(!state.pacer().is_active());
+///
+/// // A 429 stating "50 calls per 1 seconds".
+/// let mut headers = HeaderMap::new();
+/// headers.insert("retry-after", "1".parse().unwrap());
+/// let body = br#"{"error":{"code":"RATE_LIMIT_ERROR","message":"Rate limit exceeded: 50 calls per 1 seconds"}}"#;
+/// let error = ApiError::parse(StatusCode::TOO_MANY_REQUESTS, &headers, body, std::time::SystemTime::UNIX_EPOCH);
+/// let mut run = policy.start(Idempotency::Idempotent, &state, Duration::ZERO, 1);
+/// run.before_attempt(Duration::ZERO).unwrap();
+/// let decision = run.after_attempt(Outcome::Api(&error), Duration::from_millis(10));
+/// assert!(matches!(decision, Decision::Retry { .. }));
+///
+/// let (rate, source) = state.pacer().rate().unwrap();
+/// assert_eq!(source, PaceSource::Stated);
+/// assert!((rate - 49.0).abs() < 0.01);
+/// ```
+#[derive(Debug, Default)]
+pub struct Pacer {
+    /// Mirrors `State::mode != Inactive`, read without the lock on every request.
+    active: AtomicBool,
+    state: Mutex<State>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    mode: Mode,
+    /// The law in force while active.
+    law: Option<Cubic>,
+    /// The rate last used for the queue.
+    rate: f64,
+    /// `429`s that arrive before this belong to the window of the last cut.
+    recovery_until: Duration,
+    last_throttle: Duration,
+    /// When the partition became paced: what got through before, unpaced (a burst the
+    /// limiter held), says nothing of its rate.
+    active_since: Duration,
+    queue: Queue,
+    traffic: Traffic,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+enum Mode {
+    #[default]
+    Inactive,
+    Stated(RateLimitQuota),
+    Learned,
+}
+
+/// The most requests that can be put at the head of the queue at once (see
+/// [`Pacer::front_slot`]); past it a rejected request queues at the back.
+const MAX_FRONT: usize = 1024;
+
+/// The queue (GCRA's virtual scheduling, FIFO): elements leave one interval apart, in rank
+/// order, the element of rank `r` at `tat + r * interval - tolerance` (`tat`, GCRA's
+/// theoretical arrival time, of the head). The elements are the tickets `first..next`, in order, and the
+/// requests put at the head of the queue after a rejection (`inserted`, in rank order, each
+/// just before the ticket it names). An element before the head is due. Every change of pace re-spaces the queue from its
+/// head, so order is kept.
+#[derive(Debug, Clone)]
+struct Queue {
+    first: u64,
+    tat: Duration,
+    next: u64,
+    interval: Duration,
+    /// GCRA's tolerance: how far ahead of its time an element may leave when the queue is
+    /// idle (the burst, less one, times the interval).
+    tolerance: Duration,
+    /// Inserted elements in rank order: (the ticket each goes just before, its id).
+    inserted: VecDeque<(u64, u64)>,
+    next_id: u64,
+}
+
+impl Default for Queue {
+    fn default() -> Self {
+        Queue {
+            first: 0,
+            tat: Duration::ZERO,
+            next: 0,
+            interval: Duration::from_micros(1),
+            tolerance: Duration::ZERO,
+            inserted: VecDeque::new(),
+            next_id: 0,
+        }
+    }
+}
+
+/// The element at some rank of the queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Element {
+    /// Ticket `.0`; `.1` inserted elements come before it.
+    Ticket(u64, usize),
+    /// The inserted element at this index.
+    Inserted(usize),
+}
+
+impl Queue {
+    fn at_rank(&self, rank: u64) -> Duration {
+        let steps = u32::try_from(rank).unwrap_or(u32::MAX);
+        self.tat
+            .saturating_add(self.interval.saturating_mul(steps))
+            .saturating_sub(self.tolerance)
+    }
+
+    /// When ticket `n` may leave.
+    fn time(&self, n: u64) -> Duration {
+        if n < self.first {
+            return Duration::ZERO;
+        }
+        let ahead = self
+            .inserted
+            .iter()
+            .take_while(|&&(before, _)| before <= n)
+            .count();
+        self.at_rank(n - self.first + ahead as u64)
+    }
+
+    /// When the inserted element `id` may leave; `None` once the queue has gone past it
+    /// (its slot passed while its request still waited out its `Retry-After`).
+    fn inserted_time(&self, id: u64) -> Option<Duration> {
+        let index = self.inserted.iter().position(|&(_, i)| i == id)?;
+        Some(self.at_rank(self.inserted[index].0 - self.first + index as u64))
+    }
+
+    /// The rank of the first element that may not leave before `at`.
+    fn head_rank(&self, at: Duration) -> u64 {
+        let at = at.saturating_add(self.tolerance);
+        if at < self.tat {
+            return 0;
+        }
+        let due = (at - self.tat).as_nanos() / self.interval.as_nanos();
+        u64::try_from(due + 1).unwrap_or(u64::MAX)
+    }
+
+    /// The rank of the first element that may not leave before `at` or leaves at `at`.
+    fn first_rank_from(&self, at: Duration) -> u64 {
+        let at = at.saturating_add(self.tolerance);
+        if at <= self.tat {
+            return 0;
+        }
+        let ahead = (at - self.tat)
+            .as_nanos()
+            .div_ceil(self.interval.as_nanos());
+        u64::try_from(ahead).unwrap_or(u64::MAX)
+    }
+
+    /// The element at `rank` (a ticket at or past `next` when the queue is shorter).
+    fn element(&self, rank: u64) -> Element {
+        let (mut seen, mut ticket) = (0u64, self.first);
+        for (index, &(before, _)) in self.inserted.iter().enumerate() {
+            let tickets = before.saturating_sub(ticket);
+            if seen + tickets > rank {
+                return Element::Ticket(ticket + (rank - seen), index);
+            }
+            seen += tickets;
+            ticket = ticket.max(before);
+            if seen == rank {
+                return Element::Inserted(index);
+            }
+            seen += 1;
+        }
+        Element::Ticket(ticket + (rank - seen), self.inserted.len())
+    }
+
+    /// Re-spaces the elements waiting at `now` at `interval`, the head's theoretical arrival
+    /// time `tat`.
+    fn restart(&mut self, now: Duration, tat: Duration, interval: Duration, tolerance: Duration) {
+        let (first, before_head) = match self.element(self.head_rank(now)) {
+            Element::Ticket(ticket, index) => (ticket.min(self.next), index),
+            Element::Inserted(index) => (self.inserted[index].0, index),
+        };
+        self.inserted.drain(..before_head);
+        self.first = first;
+        self.tat = tat;
+        self.interval = interval;
+        self.tolerance = tolerance;
+    }
+
+    /// Takes the next ticket for a request ready at `ready`, unless its slot is at or past
+    /// `before`.
+    fn take(&mut self, ready: Duration, before: Duration) -> Result<(Duration, u64), Duration> {
+        let n = self.next;
+        let due = self.time(n);
+        let slot = ready.max(due);
+        if slot >= before {
+            return Err(slot);
+        }
+        self.next += 1;
+        // GCRA: the next element's theoretical arrival time is one interval after this
+        // one's, or after `ready` when the queue was idle past its burst.
+        if ready > due.saturating_add(self.tolerance) {
+            self.first = self.next;
+            self.tat = ready.saturating_add(self.interval);
+            self.inserted.clear();
+        }
+        Ok((slot, n))
+    }
+
+    /// Puts a request ready at `ready` ahead of every ticket that leaves after it (behind
+    /// the requests put there before it): it takes the slot of the first of them, and they
+    /// move back one slot. Its slot and id, or `None` when nothing waits past `ready` (or
+    /// too many were put at the head).
+    fn insert(&mut self, ready: Duration) -> Option<(Duration, u64)> {
+        let mut rank = self.first_rank_from(ready);
+        let (before, mut index) = match self.element(rank) {
+            Element::Ticket(ticket, _) if ticket >= self.next => return None,
+            Element::Ticket(ticket, index) => (ticket, index),
+            Element::Inserted(index) => (self.inserted[index].0, index),
+        };
+        while self.inserted.get(index).is_some_and(|&(b, _)| b == before) {
+            index += 1;
+            rank += 1;
+        }
+        if self.inserted.len() >= MAX_FRONT {
+            return None;
+        }
+        let id = self.next_id;
+        self.next_id += 1;
+        self.inserted.insert(index, (before, id));
+        Some((self.at_rank(rank).max(ready), id))
+    }
+}
+
+/// Where a held request's slot comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Place {
+    /// The partition's window only (its pacer was inactive).
+    Window,
+    /// A ticket in the pacer's queue.
+    Ticket(u64),
+    /// An element put at the head of the queue, for a request the limiter rejected after
+    /// its turn.
+    Front(u64),
+    /// A request the limiter rejected, waiting out its `Retry-After`: it takes the head of
+    /// the queue when that is over (not before: a place at the head held by a request that
+    /// is not ready would be a slot lost, and its request would leave late on top of the
+    /// pace).
+    Head,
+}
+
+/// The interval of `rate` requests per second (at least a microsecond).
+fn interval(rate: f64) -> Duration {
+    Duration::try_from_secs_f64(1.0 / rate)
+        .unwrap_or(Duration::MAX)
+        .max(Duration::from_micros(1))
+}
+
+impl Pacer {
+    /// Whether the partition is paced (the server showed that it limits it).
+    pub fn is_active(&self) -> bool {
+        self.active.load(Ordering::Acquire)
+    }
+
+    /// The rate in force (requests per second) and where it comes from, when active.
+    pub fn rate(&self) -> Option<(f64, PaceSource)> {
+        if !self.is_active() {
+            return None;
+        }
+        let state = self.lock();
+        let source = match state.mode {
+            Mode::Stated(_) => PaceSource::Stated,
+            _ => PaceSource::Learned,
+        };
+        Some((state.rate, source))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A request left at `now`.
+    pub(crate) fn on_sent(&self, now: Duration) {
+        self.lock().traffic.sent(now);
+    }
+
+    /// An answer that got past the limiter arrived at `now`: a success, or any error but a
+    /// rate limit (a `503` from the service behind the limiter was let through by it).
+    pub(crate) fn on_admitted(&self, now: Duration) {
+        self.lock().traffic.admitted(now);
+    }
+
+    /// Takes a slot for a request ready at `now` that may not leave before `not_before`
+    /// (its partition's window) nor at or after `before` (its deadline): the slot and its
+    /// ticket (`None` while inactive: nothing to keep a place in), or `Err` with the slot
+    /// it would have had, and nothing is taken.
+    pub(crate) fn take_slot(
+        &self,
+        now: Duration,
+        not_before: Duration,
+        before: Duration,
+    ) -> Result<(Duration, Place), Duration> {
+        let ready = now.max(not_before);
+        if self.is_active() {
+            let mut state = self.lock();
+            if self.refresh(&mut state, now) {
+                let taken = state.queue.take(ready, before);
+                return taken.map(|(slot, n)| (slot, Place::Ticket(n)));
+            }
+        }
+        if ready < before {
+            Ok((ready, Place::Window))
+        } else {
+            Err(ready)
+        }
+    }
+
+    /// The current slot of a place in the queue (its time moves when the pace changes), no
+    /// earlier than `not_before`; `None` when the place is lost (the queue went past a
+    /// place at its head while its request waited): the request takes a new one.
+    pub(crate) fn slot_of(
+        &self,
+        place: Place,
+        now: Duration,
+        not_before: Duration,
+    ) -> Option<Duration> {
+        let mut state = self.lock();
+        if !self.refresh(&mut state, now) {
+            return Some(not_before.max(now));
+        }
+        let due = match place {
+            Place::Ticket(ticket) => state.queue.time(ticket),
+            Place::Front(id) => state.queue.inserted_time(id)?,
+            Place::Window | Place::Head => Duration::ZERO,
+        };
+        Some(due.max(not_before).max(now))
+    }
+
+    /// The slot at the head of the queue, from `earliest`, for a request the limiter
+    /// rejected after it waited its turn (see [`Place::Head`]): the requests queued behind
+    /// move back one slot, rather than the rejected one going to the back (with a queue a
+    /// minute long, that put it past its deadline). Its place, which moves with the pace as
+    /// a ticket does.
+    pub(crate) fn front_slot(&self, now: Duration, earliest: Duration) -> (Duration, Place) {
+        let mut state = self.lock();
+        if !self.refresh(&mut state, now) {
+            return (earliest, Place::Window);
+        }
+        match state.queue.insert(earliest) {
+            Some((slot, id)) => (slot, Place::Front(id)),
+            None => match state.queue.take(earliest, Duration::MAX) {
+                Ok((slot, ticket)) => (slot, Place::Ticket(ticket)),
+                Err(slot) => (slot, Place::Window),
+            },
+        }
+    }
+
+    /// Takes in the state of a partition merged into this one (see
+    /// [`Partitioning`](crate::Partitioning)): what it sent and got through counts here
+    /// too, and its pace is this one's when this one has none. Its queue is not taken: its
+    /// requests take places in this one.
+    pub(crate) fn absorb(&self, other: &Pacer) {
+        if std::ptr::eq(self, other) {
+            return;
+        }
+        let theirs = other.lock();
+        let mut mine = self.lock();
+        mine.traffic.absorb(&theirs.traffic);
+        if mine.mode == Mode::Inactive && theirs.mode != Mode::Inactive {
+            mine.mode = theirs.mode;
+            mine.law = theirs.law;
+            mine.rate = theirs.rate;
+            mine.recovery_until = theirs.recovery_until;
+            mine.last_throttle = theirs.last_throttle;
+            mine.active_since = theirs.active_since;
+            self.active.store(true, Ordering::Release);
+        }
+    }
+
+    /// A limit stated on an answer that was not a `429` (its headers): a stated pace
+    /// follows it; a learned one gives way to it. An inactive partition only notes nothing:
+    /// a limit it has not met costs nothing.
+    pub(crate) fn on_statement(&self, now: Duration, quota: RateLimitQuota) {
+        let mut state = self.lock();
+        if state.mode != Mode::Inactive && state.mode != Mode::Stated(quota) {
+            state.mode = Mode::Stated(quota);
+            state.law = Some(Cubic::from_rate(stated_rate(quota), now));
+            self.refresh(&mut state, now);
+        }
+    }
+
+    /// A `429` that arrived at `now` for a request sent at `sent_at`, asking for
+    /// `requested`, stating `quota` if its message or headers did (and the client paces by
+    /// it), while the partition's window is closed until `window_open`.
+    pub(crate) fn on_throttle(
+        &self,
+        now: Duration,
+        sent_at: Duration,
+        requested: Option<Duration>,
+        quota: Option<RateLimitQuota>,
+        window_open: Duration,
+    ) {
+        let mut state = self.lock();
+        state.traffic.rejected(now);
+        self.refresh(&mut state, now);
+        let asked = requested;
+        let requested = requested.unwrap_or(Duration::ZERO);
+        let fresh =
+            state.law.is_none_or(|law| sent_at >= law.epoch()) && now >= state.recovery_until;
+        let law = match (state.mode, quota) {
+            (mode, Some(quota)) if mode != Mode::Stated(quota) || fresh => {
+                state.mode = Mode::Stated(quota);
+                Some(Cubic::from_rate(stated_rate(quota), now))
+            }
+            (Mode::Inactive, None) => {
+                // Answered requests, not sent ones: a batch in flight is not yet rejected.
+                let history = state.traffic.history(now);
+                let answered = history.admitted + history.rejected;
+                let overrun =
+                    answered >= MIN_SAMPLE && answered as f64 > K * history.admitted as f64;
+                if !overrun {
+                    return;
+                }
+                state.mode = Mode::Learned;
+                Some(start(&state.traffic, now))
+            }
+            (Mode::Learned, None) if fresh => Some(reduction(
+                &state.traffic,
+                state.rate,
+                state.active_since,
+                now,
+            )),
+            _ => None,
+        };
+        if let Some(law) = law {
+            state.law = Some(law);
+            state.recovery_until = now.saturating_add(requested);
+        }
+        state.last_throttle = now;
+        if !self.active.swap(true, Ordering::AcqRel) {
+            state.active_since = now;
+        }
+        // The server's bucket is empty now: the next request one interval later (sooner if
+        // the server asked for less: `Retry-After: 0` is "now"). Unless its window is
+        // closed (a wait longer than the header's resolution, now or before): a new window
+        // opens with the whole burst.
+        let (rate, interval, tolerance) = pace(&state, now);
+        state.rate = rate;
+        let tat = if window_open > now {
+            window_open
+        } else {
+            let next = asked.map_or(interval, |asked| asked.min(interval));
+            now.saturating_add(next).saturating_add(tolerance)
+        };
+        state.queue.restart(now, tat, interval, tolerance);
+    }
+
+    /// Brings the pace up to `now`: drops it after a quiet minute, else re-spaces the queue
+    /// from its head when the law moved the rate. Returns whether the partition is paced.
+    fn refresh(&self, state: &mut State, now: Duration) -> bool {
+        if state.mode == Mode::Inactive {
+            return false;
+        }
+        // Quiet: no 429 for a minute, and nobody waiting (a pace that holds requests back
+        // is doing its job; dropping it would release them all at once).
+        let waiting = state.queue.time(state.queue.next) > now;
+        if now.saturating_sub(state.last_throttle) > QUIET && !waiting {
+            state.mode = Mode::Inactive;
+            state.law = None;
+            state.traffic.clear();
+            self.active.store(false, Ordering::Release);
+            return false;
+        }
+        let (rate, interval, tolerance) = pace(state, now);
+        if interval != state.queue.interval || tolerance != state.queue.tolerance {
+            let queue = &state.queue;
+            let head = queue.at_rank(queue.head_rank(now));
+            state
+                .queue
+                .restart(now, head.saturating_add(tolerance), interval, tolerance);
+        }
+        state.rate = rate;
+        true
+    }
+}
+
+/// The law after a `429` that shows the pace too fast, at `now`: CUBIC's reduction to `β`
+/// of the rate that was too fast, taken as the pace in force or the best rate at which
+/// answers got through since pacing began (`since`), the lower. (The AWS SDKs take the
+/// lower of the pace and the measured send rate. What got through is the limiter's own
+/// rate once the client overran it, so a pace far above the limit does not take one cut
+/// per window for many windows, each rejecting most of what is sent. The best rate, as
+/// BBR keeps the best delivery rate, so that spells in which the client sent less, its
+/// requests waiting out `Retry-After`s, do not spiral it down; since pacing began, so that
+/// the burst a limiter let through unpaced does not read as its rate; over ten intervals
+/// of the pace, at least a second, so that one more answer in a window does not read 1 a
+/// second as 2.)
+fn reduction(traffic: &Traffic, rate: f64, since: Duration, now: Duration) -> Cubic {
+    let window = interval(rate)
+        .saturating_mul(DELIVERY_SAMPLE)
+        .max(Duration::from_secs(1));
+    let delivered = traffic
+        .best_rate(window, since, now)
+        .unwrap_or(f64::INFINITY);
+    Cubic::reduced_from(rate.min(delivered).max(MIN_RATE), now)
+}
+
+/// The law when pacing starts at `now`, on the client-side throttling ratio: from what the
+/// client sent in the last second (too fast: the limiter rejected most of it) down to `β`
+/// of it, or to what was not rejected in that second when that is lower (a limiter lets
+/// through its rate, whatever was sent; answers still on their way are counted as let
+/// through, so a batch whose `429`s come back first is not read as a limiter of nothing).
+fn start(traffic: &Traffic, now: Duration) -> Cubic {
+    let last_second = traffic.over(Duration::from_secs(1), now);
+    let sent = (last_second.sent as f64).max(MIN_RATE);
+    let not_rejected = last_second.sent.saturating_sub(last_second.rejected) as f64;
+    let rate = (BETA * sent).min(not_rejected).max(MIN_RATE);
+    Cubic::reduced_to(sent, rate, now)
+}
+
+/// A stated quota's pace: 2% under its rate.
+fn stated_rate(quota: RateLimitQuota) -> f64 {
+    quota.per_second() * (1.0 - MARGIN)
+}
+
+/// The rate, interval and tolerance in force at `now`.
+fn pace(state: &State, now: Duration) -> (f64, Duration, Duration) {
+    let Some(law) = state.law else {
+        return (0.0, Duration::MAX, Duration::ZERO);
+    };
+    let rate = match state.mode {
+        // A stated rate is kept as stated: it changes when the server states another.
+        Mode::Stated(quota) => stated_rate(quota),
+        _ => {
+            let sent = state.traffic.over(Duration::from_secs(1), now).sent as f64;
+            let cap = law.w_max().max(SENT_RATE_CAP * sent);
+            law.rate_at(now).min(cap).max(MIN_RATE)
+        }
+    };
+    let interval = interval(rate);
+    let burst = match state.mode {
+        Mode::Stated(quota) => quota.limit(),
+        _ => 1,
+    };
+    let steps = u32::try_from(burst.saturating_sub(1)).unwrap_or(u32::MAX);
+    (rate, interval, interval.saturating_mul(steps))
+}
+
+#[cfg(test)]
+#[path = "pacer_tests.rs"]
+mod tests;

@@ -1,0 +1,373 @@
+//! The pacer's own tests: its mutators are the crate's, so they are tested from inside.
+
+use std::time::Duration;
+
+use proptest::prelude::*;
+
+use super::*;
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+fn secs(s: f64) -> Duration {
+    Duration::from_secs_f64(s)
+}
+
+fn quota(limit: u64, window_secs: u64) -> RateLimitQuota {
+    RateLimitQuota::new(limit, Duration::from_secs(window_secs)).unwrap()
+}
+
+/// Takes `n` slots for requests all ready at `now`, with no deadline.
+fn slots(pacer: &Pacer, now: Duration, window_open: Duration, n: usize) -> Vec<Duration> {
+    (0..n)
+        .map(|_| pacer.take_slot(now, window_open, Duration::MAX).unwrap().0)
+        .collect()
+}
+
+/// `sent` requests at `now`, `admitted` of them through, the rest rejected (no pace).
+fn answers(pacer: &Pacer, now: Duration, admitted: u64, rejected: u64) {
+    for _ in 0..admitted + rejected {
+        pacer.on_sent(now);
+    }
+    for _ in 0..admitted {
+        pacer.on_admitted(now);
+    }
+    for _ in 0..rejected {
+        pacer.on_throttle(now, now, Some(Duration::from_secs(1)), None, now);
+    }
+}
+
+#[test]
+fn a_partition_never_rate_limited_is_never_paced() {
+    let pacer = Pacer::default();
+    for n in 0..100 {
+        pacer.on_sent(ms(n));
+        pacer.on_admitted(ms(n));
+    }
+    assert!(!pacer.is_active());
+    assert_eq!(pacer.rate(), None);
+    assert_eq!(slots(&pacer, ms(100), ms(0), 3), [ms(100); 3]);
+    assert_eq!(
+        pacer.take_slot(ms(100), ms(250), Duration::MAX),
+        Ok((ms(250), Place::Window)),
+        "a closed window still holds"
+    );
+}
+
+#[test]
+fn a_stated_limit_sets_rate_and_burst_from_the_windows_opening() {
+    // "100 calls per 60 seconds", its 429 asking for 59 s: the window's opening lets the
+    // whole burst through at once (a new window), then the pace.
+    let pacer = Pacer::default();
+    let open = secs(60.0);
+    pacer.on_throttle(
+        secs(1.0),
+        secs(1.0),
+        Some(secs(59.0)),
+        Some(quota(100, 60)),
+        open,
+    );
+    let (rate, source) = pacer.rate().unwrap();
+    assert_eq!(source, PaceSource::Stated);
+    assert!((rate - 100.0 / 60.0 * 0.98).abs() < 1e-9);
+    let taken = slots(&pacer, secs(2.0), open, 102);
+    // (Within a microsecond: the interval is a whole number of nanoseconds.)
+    let at_open = |s: &Duration| *s >= open && *s <= open + Duration::from_micros(1);
+    assert!(taken[..100].iter().all(at_open), "{taken:?}");
+    let interval = super::interval(rate);
+    assert!(at_open(&(taken[100] - interval)), "{taken:?}");
+    assert_eq!(taken[101] - taken[100], interval);
+}
+
+#[test]
+fn a_stated_429_holds_nobody_else_and_the_pace_starts_one_interval_later() {
+    // "50 calls per 1 seconds", `Retry-After: 1` (perhaps 20 ms rounded up): the window is
+    // not closed; the partition goes at the stated pace from the rejection.
+    let pacer = Pacer::default();
+    pacer.on_throttle(ms(10), ms(8), Some(secs(1.0)), Some(quota(50, 1)), ms(0));
+    let interval = super::interval(50.0 * 0.98);
+    let taken = slots(&pacer, ms(11), ms(0), 5);
+    for (n, slot) in taken.iter().enumerate() {
+        assert_eq!(*slot, ms(10) + interval * (n as u32 + 1), "{taken:?}");
+    }
+}
+
+#[test]
+fn a_request_that_cannot_have_a_slot_before_its_deadline_takes_nothing() {
+    let pacer = Pacer::default();
+    pacer.on_throttle(ms(0), ms(0), None, Some(quota(1, 1)), ms(0));
+    let first = pacer.take_slot(ms(0), ms(0), Duration::MAX).unwrap().0;
+    // The next slot is about a second later: a request that must leave before that fails
+    // and leaves the slot to the next one.
+    let refused = pacer.take_slot(ms(0), ms(0), first + ms(500));
+    let Err(would_have) = refused else {
+        panic!("{refused:?}")
+    };
+    assert!(would_have > first + ms(500));
+    assert_eq!(
+        pacer.take_slot(ms(0), ms(0), Duration::MAX).unwrap().0,
+        would_have
+    );
+}
+
+#[test]
+fn random_rejections_never_switch_pacing_on() {
+    // A tenth of 400 answers rejected, in any order: the ratio stays under K.
+    let pacer = Pacer::default();
+    for n in 0..400u64 {
+        let now = ms(n * 5);
+        answers(&pacer, now, u64::from(n % 10 != 0), u64::from(n % 10 == 0));
+    }
+    assert!(!pacer.is_active());
+}
+
+#[test]
+fn a_limiter_overrun_switches_pacing_on_once_the_sample_is_large_enough() {
+    let pacer = Pacer::default();
+    // Fewer than 20 answers: however many rejected, no verdict.
+    answers(&pacer, ms(0), 1, 18);
+    assert!(!pacer.is_active());
+    // Then most of what is sent is rejected: a limiter. The rate starts at what was not
+    // rejected of what was sent in the last second, at most 70% of it.
+    answers(&pacer, ms(5), 4, 20);
+    let (rate, source) = pacer.rate().unwrap();
+    assert_eq!(source, PaceSource::Learned);
+    assert!((4.0..=0.7 * 43.0).contains(&rate), "{rate}");
+}
+
+#[test]
+fn a_learned_pace_is_cut_once_per_window_and_climbs_back() {
+    let pacer = Pacer::default();
+    answers(&pacer, ms(0), 40, 60);
+    let (start, _) = pacer.rate().unwrap();
+    // Paced: what gets through now is the limit (40 a second).
+    for n in 0..40u64 {
+        pacer.on_sent(ms(100 + n * 25));
+        pacer.on_admitted(ms(100 + n * 25));
+    }
+    // A rejection of a request sent after the start, past its window: a cut.
+    pacer.on_throttle(secs(1.2), secs(1.1), Some(secs(1.0)), None, ms(0));
+    let (cut, _) = pacer.rate().unwrap();
+    assert!(cut < start, "{cut} {start}");
+    assert!(cut <= 0.7 * 40.0 + 1e-9, "{cut}");
+    // Another inside the window that cut asked for: no second cut (the law climbs on).
+    pacer.on_throttle(secs(1.5), secs(1.4), Some(secs(1.0)), None, ms(0));
+    let (climbing, _) = pacer.rate().unwrap();
+    assert!(climbing >= cut, "{climbing} {cut}");
+    // Nor for a request sent before the cut, even after its window.
+    pacer.on_throttle(secs(2.3), secs(1.15), Some(secs(1.0)), None, ms(0));
+    assert!(pacer.rate().unwrap().0 >= climbing);
+    // While the client sends as fast as the pace lets it, the law climbs back, and past
+    // the rate it was cut from.
+    let mut now = secs(2.3);
+    for _ in 0..1_000 {
+        let (slot, _) = pacer.take_slot(now, ms(0), Duration::MAX).unwrap();
+        now = now.max(slot);
+        pacer.on_sent(now);
+    }
+    let (later, _) = pacer.rate().unwrap();
+    assert!(later > 40.0, "{later} at {now:?}");
+    // But never past twice what the client sent in the last second.
+    let sent = pacer.lock().traffic.over(Duration::from_secs(1), now).sent as f64;
+    assert!(later <= 2.0 * sent, "{later} {sent}");
+}
+
+#[test]
+fn a_quiet_minute_with_nobody_waiting_ends_pacing() {
+    let pacer = Pacer::default();
+    pacer.on_throttle(ms(0), ms(0), Some(secs(1.0)), Some(quota(10, 1)), ms(0));
+    assert!(pacer.is_active());
+    // Thirty requests at 59.9 s fill the queue for about two seconds: at 60.5 s, a minute
+    // after the 429, requests still wait, and the pace stays.
+    let queued = slots(&pacer, secs(59.9), ms(0), 30);
+    assert!(queued[29] > secs(61.0), "{queued:?}");
+    let waiting = pacer.take_slot(secs(60.5), ms(0), Duration::MAX).unwrap();
+    assert!(matches!(waiting.1, Place::Ticket(_)) && pacer.is_active());
+    // Once the queue is empty, it goes.
+    let (slot, place) = pacer.take_slot(secs(70.0), ms(0), Duration::MAX).unwrap();
+    assert_eq!((slot, place), (secs(70.0), Place::Window));
+    assert!(!pacer.is_active());
+    assert_eq!(pacer.rate(), None);
+}
+
+#[test]
+fn a_statement_on_a_success_changes_a_stated_pace_but_starts_none() {
+    let pacer = Pacer::default();
+    pacer.on_statement(ms(0), quota(5, 1));
+    assert!(!pacer.is_active());
+    pacer.on_throttle(ms(0), ms(0), None, Some(quota(5, 1)), ms(0));
+    pacer.on_statement(ms(100), quota(20, 1));
+    let (rate, source) = pacer.rate().unwrap();
+    assert_eq!(source, PaceSource::Stated);
+    assert!(
+        (rate - 20.0 * 0.98).abs() < 1e-9,
+        "a rise is followed: {rate}"
+    );
+}
+
+#[test]
+fn a_rejected_request_put_at_the_head_moves_the_queue_back_one_slot() {
+    let pacer = Pacer::default();
+    pacer.on_throttle(ms(0), ms(0), None, Some(quota(10, 1)), ms(0));
+    let interval = super::interval(9.8);
+    let tickets: Vec<(Duration, Place)> = (0..5)
+        .map(|_| pacer.take_slot(ms(0), ms(0), Duration::MAX).unwrap())
+        .collect();
+    // At 150 ms the first ticket has gone; a request rejected earlier is ready.
+    let (front, place) = pacer.front_slot(ms(150), ms(150));
+    assert!(matches!(place, Place::Front(_)));
+    assert_eq!(front, tickets[1].0, "the head's slot");
+    let moved: Vec<Duration> = tickets[1..]
+        .iter()
+        .map(|(_, place)| pacer.slot_of(*place, ms(150), ms(0)).unwrap())
+        .collect();
+    for (n, slot) in moved.iter().enumerate() {
+        assert_eq!(*slot, tickets[n + 1].0 + interval, "{moved:?}");
+    }
+    assert_eq!(pacer.slot_of(place, ms(150), ms(0)), Some(front));
+    // A later request queues behind them all.
+    let late = pacer.take_slot(ms(150), ms(0), Duration::MAX).unwrap().0;
+    assert_eq!(late, moved[3] + interval);
+}
+
+#[test]
+fn a_cut_respaces_the_queue_from_its_head_in_the_same_order() {
+    let pacer = Pacer::default();
+    answers(&pacer, ms(0), 30, 40);
+    let before: Vec<(Duration, Place)> = (0..100)
+        .map(|_| pacer.take_slot(ms(10), ms(0), Duration::MAX).unwrap())
+        .collect();
+    pacer.on_throttle(secs(1.5), secs(1.5), Some(secs(1.0)), None, ms(0));
+    let after: Vec<Duration> = before
+        .iter()
+        .map(|(_, place)| pacer.slot_of(*place, secs(1.5), ms(0)).unwrap())
+        .collect();
+    let waiting: Vec<Duration> = after.into_iter().filter(|s| *s > secs(1.5)).collect();
+    assert!(waiting.len() > 10, "{waiting:?}");
+    assert!(waiting.windows(2).all(|p| p[0] < p[1]), "{waiting:?}");
+    // Spaced at the new, slower pace from the rejection.
+    let (rate, _) = pacer.rate().unwrap();
+    let gap = waiting[1] - waiting[0];
+    assert_eq!(gap, super::interval(rate), "{waiting:?}");
+}
+
+#[test]
+fn absurd_times_never_panic() {
+    let pacer = Pacer::default();
+    let far = Duration::MAX;
+    pacer.on_sent(far);
+    pacer.on_admitted(far);
+    pacer.on_throttle(far, far, Some(far), Some(quota(1, 86_400)), far);
+    pacer.on_throttle(ms(0), far, None, None, ms(0));
+    let _ = pacer.take_slot(far, far, far);
+    let _ = pacer.front_slot(far, far);
+    let _ = pacer.slot_of(Place::Ticket(u64::MAX), far, far);
+    let _ = pacer.slot_of(Place::Front(u64::MAX), ms(0), ms(0));
+    pacer.on_statement(far, quota(1, 1));
+}
+
+/// What happens to a pacer, in order.
+#[derive(Debug, Clone)]
+enum Event {
+    /// Time passes.
+    Wait(u64),
+    /// A request takes a slot, with a deadline this far ahead.
+    Take(u64),
+    /// A request is sent and gets through.
+    Through,
+    /// A 429, stating "n per 1 s" or nothing, asking for this many ms.
+    Throttle(Option<u64>, u64),
+    /// A rejected request asks for the head of the queue.
+    Front,
+}
+
+fn event() -> impl Strategy<Value = Event> {
+    prop_oneof![
+        (0u64..400).prop_map(Event::Wait),
+        (1u64..120_000).prop_map(Event::Take),
+        Just(Event::Through),
+        (proptest::option::of(1u64..200), 0u64..3_000).prop_map(|(n, w)| Event::Throttle(n, w)),
+        Just(Event::Front),
+    ]
+}
+
+proptest! {
+    /// Whatever happens: slots are never earlier than asked, never at or past a deadline,
+    /// handed out in order to requests ready in order, and while the pace stays the same
+    /// never closer together than its interval (less its burst).
+    #[test]
+    fn slots_keep_order_spacing_and_deadlines(events in proptest::collection::vec(event(), 1..300)) {
+        let pacer = Pacer::default();
+        let mut now = Duration::ZERO;
+        let mut last_slot = Duration::ZERO;
+        let mut last_rate = None;
+        for event in events {
+            match event {
+                Event::Wait(n) => now += ms(n),
+                Event::Take(deadline) => {
+                    let before = now + ms(deadline);
+                    match pacer.take_slot(now, now, before) {
+                        Ok((slot, place)) => {
+                            prop_assert!(slot >= now && slot < before);
+                            if let Place::Ticket(_) = place {
+                                let rate = pacer.rate();
+                                if rate == last_rate {
+                                    prop_assert!(slot >= last_slot, "{slot:?} after {last_slot:?}");
+                                }
+                                last_rate = rate;
+                                last_slot = slot;
+                            }
+                        }
+                        Err(slot) => prop_assert!(slot >= before),
+                    }
+                }
+                Event::Through => {
+                    pacer.on_sent(now);
+                    pacer.on_admitted(now);
+                }
+                Event::Throttle(stated, wait) => {
+                    pacer.on_sent(now);
+                    let quota = stated.and_then(|n| RateLimitQuota::new(n, Duration::from_secs(1)));
+                    pacer.on_throttle(now, now, Some(ms(wait)), quota, now);
+                    last_rate = None;
+                }
+                Event::Front => {
+                    let (slot, _) = pacer.front_slot(now, now);
+                    prop_assert!(slot >= now);
+                }
+            }
+            if let Some((rate, _)) = pacer.rate() {
+                prop_assert!(rate.is_finite() && rate >= MIN_RATE * 0.98 - 1e-9, "{rate}");
+            }
+        }
+    }
+
+    /// The GCRA queue never lets more through in any span than the burst plus the span's
+    /// worth of the rate, for a stated limit.
+    #[test]
+    fn a_stated_pace_never_exceeds_its_burst_plus_its_rate(
+        limit in 1u64..100,
+        window in 1u64..60,
+        readies in proptest::collection::vec(0u64..5_000, 1..400),
+    ) {
+        let pacer = Pacer::default();
+        let stated = quota(limit, window);
+        pacer.on_throttle(ms(0), ms(0), None, Some(stated), ms(0));
+        let mut readies = readies;
+        readies.sort_unstable();
+        let mut taken: Vec<Duration> = readies
+            .iter()
+            .map(|r| pacer.take_slot(ms(*r), ms(0), Duration::MAX).unwrap().0)
+            .collect();
+        taken.sort();
+        let rate = stated.per_second() * 0.98;
+        for (i, start) in taken.iter().enumerate() {
+            for (j, end) in taken.iter().enumerate().skip(i) {
+                let span = end.saturating_sub(*start).as_secs_f64();
+                let allowed = limit as f64 + span * rate + 1e-6;
+                prop_assert!(((j - i + 1) as f64) <= allowed + 1.0, "{} in {span} s", j - i + 1);
+            }
+        }
+    }
+}

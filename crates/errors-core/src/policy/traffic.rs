@@ -1,0 +1,209 @@
+//! What one partition sent and what got past the server's limiter, over the last few
+//! seconds: the counts behind the client-side throttling ratio and the measured rates.
+
+use std::time::Duration;
+
+/// Width of one bucket of counts.
+const BUCKET: Duration = Duration::from_millis(100);
+/// Buckets kept: 10 s of history. The SRE book's ratio counts two minutes, against a
+/// backend's overload; a rate limiter's windows are a second or a minute, and a partition
+/// whose limit appears (or changes) must be judged within a few seconds of it.
+const BUCKETS: usize = 100;
+
+/// Sent and admitted counts in 100 ms buckets.
+#[derive(Debug)]
+pub(super) struct Traffic {
+    /// Per bucket: its index (time / 100 ms), requests sent, answers that got past the
+    /// limiter, and rejections (`429`s).
+    buckets: [(u64, u32, u32, u32); BUCKETS],
+}
+
+impl Default for Traffic {
+    fn default() -> Self {
+        Traffic {
+            buckets: [(u64::MAX, 0, 0, 0); BUCKETS],
+        }
+    }
+}
+
+/// Totals over a span.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(super) struct Counts {
+    pub(super) sent: u64,
+    pub(super) admitted: u64,
+    pub(super) rejected: u64,
+}
+
+impl Traffic {
+    fn index(at: Duration) -> u64 {
+        u64::try_from(at.as_nanos() / BUCKET.as_nanos()).unwrap_or(u64::MAX - 1)
+    }
+
+    fn bucket(&mut self, at: Duration) -> &mut (u64, u32, u32, u32) {
+        let index = Traffic::index(at);
+        let bucket = &mut self.buckets[(index % BUCKETS as u64) as usize];
+        if bucket.0 != index {
+            *bucket = (index, 0, 0, 0);
+        }
+        bucket
+    }
+
+    /// A request left at `at`.
+    pub(super) fn sent(&mut self, at: Duration) {
+        let bucket = self.bucket(at);
+        bucket.1 = bucket.1.saturating_add(1);
+    }
+
+    /// An answer that got past the limiter arrived at `at`.
+    pub(super) fn admitted(&mut self, at: Duration) {
+        let bucket = self.bucket(at);
+        bucket.2 = bucket.2.saturating_add(1);
+    }
+
+    /// A `429` arrived at `at`.
+    pub(super) fn rejected(&mut self, at: Duration) {
+        let bucket = self.bucket(at);
+        bucket.3 = bucket.3.saturating_add(1);
+    }
+
+    /// Totals over the last `span` before `now` (at most the history kept).
+    pub(super) fn over(&self, span: Duration, now: Duration) -> Counts {
+        let to = Traffic::index(now);
+        let buckets = (span.as_nanos() / BUCKET.as_nanos()).clamp(1, BUCKETS as u128) as u64;
+        let from = to.saturating_sub(buckets - 1);
+        let mut counts = Counts::default();
+        for &(index, sent, admitted, rejected) in &self.buckets {
+            if (from..=to).contains(&index) {
+                counts.sent += u64::from(sent);
+                counts.admitted += u64::from(admitted);
+                counts.rejected += u64::from(rejected);
+            }
+        }
+        counts
+    }
+
+    /// The highest rate (per second) at which answers got past the limiter over any
+    /// `window` of the history after `since` (from the bucket after its own, in steps of a
+    /// bucket; none when there is none yet): the limiter's rate
+    /// when the client overran it at some point, not lowered by spells in which the client
+    /// sent less (BBR's windowed maximum of the delivery rate). `None` before a whole bucket
+    /// has passed since `since`.
+    pub(super) fn best_rate(
+        &self,
+        window: Duration,
+        since: Duration,
+        now: Duration,
+    ) -> Option<f64> {
+        let to = Traffic::index(now);
+        let from = to
+            .saturating_sub(BUCKETS as u64 - 1)
+            .max(Traffic::index(since).saturating_add(1));
+        if from > to {
+            return None;
+        }
+        let mut per_bucket = vec![Some(0); (to - from + 1) as usize];
+        for &(index, _, admitted, _) in &self.buckets {
+            if (from..=to).contains(&index) {
+                per_bucket[(index - from) as usize] = Some(u64::from(admitted));
+            }
+        }
+        let span = (to - from + 1) as usize;
+        let width = ((window.as_nanos() / BUCKET.as_nanos()) as usize).clamp(1, span);
+        let best = per_bucket
+            .windows(width)
+            .filter_map(|w| w.iter().copied().sum::<Option<u64>>())
+            .max()?;
+        Some(best as f64 / (BUCKET * width as u32).as_secs_f64())
+    }
+
+    /// Totals over the whole history.
+    pub(super) fn history(&self, now: Duration) -> Counts {
+        self.over(BUCKET * BUCKETS as u32, now)
+    }
+
+    /// Adds `other`'s counts to these (bucket by bucket; a bucket of `other` newer than
+    /// the one in its place here replaces it).
+    pub(super) fn absorb(&mut self, other: &Traffic) {
+        for (mine, theirs) in self.buckets.iter_mut().zip(&other.buckets) {
+            if theirs.0 == u64::MAX {
+                continue;
+            }
+            if mine.0 == theirs.0 {
+                mine.1 = mine.1.saturating_add(theirs.1);
+                mine.2 = mine.2.saturating_add(theirs.2);
+                mine.3 = mine.3.saturating_add(theirs.3);
+            } else if mine.0 == u64::MAX || mine.0 < theirs.0 {
+                *mine = *theirs;
+            }
+        }
+    }
+
+    /// Forgets everything.
+    pub(super) fn clear(&mut self) {
+        *self = Traffic::default();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    #[test]
+    fn counts_cover_the_span_asked_and_age_out() {
+        let mut traffic = Traffic::default();
+        for at in [0, 50, 150, 950, 1_050] {
+            traffic.sent(ms(at));
+        }
+        traffic.admitted(ms(1_050));
+        traffic.rejected(ms(980));
+        let last_second = traffic.over(Duration::from_secs(1), ms(1_050));
+        assert_eq!(
+            last_second,
+            Counts {
+                sent: 3,
+                admitted: 1,
+                rejected: 1
+            }
+        );
+        assert_eq!(traffic.history(ms(1_050)).sent, 5);
+        // Ten seconds later the first buckets are gone, and a reused bucket starts at zero.
+        traffic.sent(ms(10_020));
+        assert_eq!(traffic.history(ms(10_020)).sent, 4);
+        assert_eq!(traffic.history(ms(30_000)), Counts::default());
+        let mut other = Traffic::default();
+        other.sent(ms(30_050));
+        other.admitted(ms(30_060));
+        other.rejected(ms(29_000));
+        traffic.absorb(&other);
+        assert_eq!(
+            traffic.history(ms(30_100)),
+            Counts {
+                sent: 1,
+                admitted: 1,
+                rejected: 1
+            }
+        );
+        traffic.clear();
+        assert_eq!(traffic.history(ms(1_050)), Counts::default());
+    }
+
+    #[test]
+    fn the_best_rate_is_the_busiest_window_since_a_moment() {
+        let mut traffic = Traffic::default();
+        let second = Duration::from_secs(1);
+        for at in [2_000, 2_500, 2_900, 3_050] {
+            traffic.admitted(ms(at));
+        }
+        assert_eq!(traffic.best_rate(second, ms(0), ms(5_000)), Some(3.0));
+        assert_eq!(traffic.best_rate(second * 2, ms(0), ms(5_000)), Some(2.0));
+        // Only what came after `since` (from the bucket after its own) counts, over at
+        // most that span: 2 answers in the 600 ms from 2.9 s.
+        let since = traffic.best_rate(second * 2, ms(2_850), ms(3_450)).unwrap();
+        assert!((since - 2.0 / 0.6).abs() < 1e-9, "{since}");
+        assert_eq!(traffic.best_rate(second * 2, ms(3_450), ms(3_450)), None);
+    }
+}
