@@ -3,8 +3,9 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-/// When the server tells one request to wait (`429` + `Retry-After`), every request of the
-/// same partition of the client (by default the same route; see
+/// When the server says its window is closed (a `429` whose `Retry-After` is longer than
+/// the header's one-second resolution, or headers saying nothing remains until a reset),
+/// every request of the same partition of the client (by default the same route; see
 /// [`Partitioning`](crate::Partitioning)) waits out the same window instead of hitting the
 /// server during it.
 ///

@@ -62,11 +62,11 @@ use overrides::Rule;
 /// `max_rate_limit_retries` instead, so a rate limit whose wait fits the deadline does not
 /// fail the call.
 ///
-/// A 429 also closes its partition's rate-limit window for the requested wait (the other
-/// requests of that partition hold off too; by default a partition is a route, see
-/// [`Partitioning`]) and starts the partition's [`Pacer`]: from then on its requests are
-/// spaced at the rate the server stated or the client learned, and leave a closed window
-/// one by one.
+/// A 429 also teaches its partition's [`Pacer`] (by default a partition is a route, see
+/// [`Partitioning`]): a stated limit paces the partition at once, at its rate and burst; an
+/// unstated one once most of what the partition sends is rejected. A wait longer than the
+/// header's one-second resolution also closes the partition's rate-limit window: its other
+/// requests hold off until it opens.
 ///
 /// ```
 /// use std::time::Duration;
@@ -272,7 +272,8 @@ impl RetryPolicy {
     }
 
     /// Whether the client paces its requests after a 429 (default `true`): see [`Pacer`].
-    /// Without pacing, requests held by a closed window all leave when it opens.
+    /// Without pacing, every 429 closes its partition's window for its whole wait, and the
+    /// requests it held all leave when it opens.
     pub fn with_pacing(mut self, pacing: bool) -> Self {
         self.pacing = pacing;
         self
