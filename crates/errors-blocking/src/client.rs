@@ -352,6 +352,13 @@ impl ClientBuilder {
         self
     }
 
+    /// Shares the rate-limit state with the other processes on the same store and API key;
+    /// see [`ApiClientBuilder::rate_limit_store`](errors_http::ApiClientBuilder::rate_limit_store).
+    pub fn rate_limit_store(mut self, store: impl errors_http::RateLimitStore) -> Self {
+        self.api = self.api.rate_limit_store(store);
+        self
+    }
+
     /// The total time for one call (default 120 s); see [`ApiClientBuilder::deadline`].
     pub fn deadline(mut self, deadline: Duration) -> Self {
         self.api = self.api.deadline(deadline);

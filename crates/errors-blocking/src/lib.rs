@@ -57,8 +57,11 @@ pub use errors_core::{
     ApiError, ApiErrorKind, AttemptRecord, ClientRetryState, Clock, ErrorCode, Partitioning,
     RetryBudget, RetryOverride, RetryPolicy, Shape, StopReason,
 };
+#[cfg(feature = "redis")]
+pub use errors_http::RedisStore;
 pub use errors_http::{
-    ApiResponse, Error, ErrorKind, JsonResponse, RequestOptions, SafeToRepeat, errors_core, reqwest,
+    ApiResponse, Error, ErrorKind, JsonResponse, RateLimitStore, RequestOptions, SafeToRepeat,
+    errors_core, reqwest,
 };
 pub use http::{HeaderMap, Method};
 pub use reqwest_middleware::RequestBuilder;

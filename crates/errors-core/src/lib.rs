@@ -53,8 +53,9 @@ pub use kind::ApiErrorKind;
 pub use policy::{
     AttemptRecord, ClientRetryState, DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_DEADLINE, DEFAULT_MAX_WAIT,
     Decision, Idempotency, MAX_KEY_LEN, MAX_PARTITIONS, Outcome, PaceSource, Pacer, Partition,
-    Partitioning, RateLimitGate, RateLimitQuota, RateLimitStatement, RetryBudget, RetryOverride,
-    RetryPolicy, RetryReason, RetryRun, StopReason, TransportFailure, TransportKind, route_key,
+    Partitioning, RateLimitEvent, RateLimitGate, RateLimitQuota, RateLimitStatement, RetryBudget,
+    RetryOverride, RetryPolicy, RetryReason, RetryRun, StopReason, TransportFailure, TransportKind,
+    route_key,
 };
 pub use retry_after::{InvalidRetryAfter, RetryAfter};
 pub use status::{StatusInfo, is_error_status, reason_phrase};

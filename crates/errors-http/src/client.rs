@@ -489,6 +489,7 @@ pub struct ApiClientBuilder {
     default_headers: HeaderMap,
     max_response_bytes: Option<u64>,
     attempt_middleware: Vec<Arc<dyn reqwest_middleware::Middleware>>,
+    store: Option<Arc<dyn crate::RateLimitStore>>,
 }
 
 impl fmt::Debug for ApiClientBuilder {
@@ -589,6 +590,18 @@ impl ApiClientBuilder {
     /// ```
     pub fn partition_by(mut self, partitioning: Partitioning) -> Self {
         self.partitioning = Some(partitioning);
+        self
+    }
+
+    /// Shares the rate-limit state with every process whose client uses the same `store`
+    /// and API key: a fleet of replicas or workers on one key then reserves its requests
+    /// from one queue and learns one pace, instead of each process pacing itself at the
+    /// whole key's rate. Keys in the store are scoped by a SHA-256 of the API key (never the
+    /// key). A store that does not answer within 50 ms leaves requests to the process's own
+    /// pacer until it answers again (logged once). See [`RateLimitStore`](crate::RateLimitStore), `RedisStore`
+    /// (feature `redis`) and the README's "A fleet on one key".
+    pub fn rate_limit_store(mut self, store: impl crate::RateLimitStore) -> Self {
+        self.store = Some(Arc::new(store));
         self
     }
 
@@ -810,6 +823,8 @@ impl ApiClientBuilder {
             }
             None => None,
         };
+        // The scope of the API key in a shared store: a hash, never the key.
+        let store_scope = crate::store::short_hash(self.api_key.as_deref().unwrap_or(""));
         let (auth, auth_name) = match self.api_key {
             Some(key) => {
                 if base_url.is_none() {
@@ -906,6 +921,9 @@ impl ApiClientBuilder {
         };
         let policy = self.timeouts.apply(&self.policy);
         let mut middleware = RetryMiddleware::builder(policy).state(state);
+        if let Some(store) = self.store {
+            middleware = middleware.store_link(crate::store::StoreLink::new(store, store_scope));
+        }
         if let Some(clock) = self.clock {
             middleware = middleware.clock(clock);
         }

@@ -104,7 +104,10 @@ mod middleware;
 mod options;
 mod origin;
 mod redact;
+#[cfg(feature = "redis")]
+mod redis_store;
 mod response;
+mod store;
 mod strategy;
 mod trace;
 mod transport;
@@ -114,7 +117,10 @@ pub use client::{ApiClient, ApiClientBuilder, ApiResponse, JsonResponse};
 pub use error::{Error, ErrorKind};
 pub use middleware::{RetryMiddleware, RetryMiddlewareBuilder};
 pub use options::RequestOptions;
+#[cfg(feature = "redis")]
+pub use redis_store::{DEFAULT_PREFIX, RedisStore};
 pub use response::ResponseExt;
+pub use store::{RateLimitStore, Reservation, STORE_TIMEOUT, StoreError, partition_id};
 pub use strategy::ApiRetryableStrategy;
 
 // What the examples and a first program take, so `errors-http` alone in Cargo.toml is

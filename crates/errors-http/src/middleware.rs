@@ -21,6 +21,7 @@ use crate::error::{Error, ErrorKind};
 use crate::layer::Redirected;
 use crate::metrics::CallMeter;
 use crate::options::RequestOptions;
+use crate::store::{RateLimitStore, Reservation, StoreLink};
 use crate::trace::Trace;
 
 /// reqwest-middleware middleware that retries what the API's contract says to retry.
@@ -69,6 +70,7 @@ struct Inner {
     parser: ErrorParser,
     seed: Option<AtomicU64>,
     trace: Trace,
+    store: Option<StoreLink>,
 }
 
 impl RetryMiddleware {
@@ -87,6 +89,7 @@ impl RetryMiddleware {
             parser: ErrorParser::default(),
             seed: None,
             trace: Trace::default(),
+            store: None,
         }
     }
 
@@ -160,13 +163,31 @@ impl RetryMiddleware {
             self.next_seed(),
         );
         let meter = CallMeter::new(&inner.state, request.method(), request.url().as_str());
+        // With a store, the partition's pace is the fleet's: its key there.
+        let fleet = inner
+            .store
+            .as_ref()
+            .filter(|_| policy.pacing())
+            .map(|link| {
+                let key = inner
+                    .state
+                    .partitioning()
+                    .key(request.method(), request.url().as_str());
+                (link, link.partition(&key))
+            });
         let mut original = Some(request);
         // The outcome of the previous attempt, handed back if the next one cannot start.
         let mut last: Option<Failed> = None;
         loop {
             // Hold off while the client's window is closed or others are ahead in the paced
             // queue, and look again after waking: another 429 may have closed it meanwhile.
-            // Each pass sleeps a positive hold, and the policy stops at the deadline.
+            // Each pass sleeps a positive hold, and the policy stops at the deadline. With a
+            // store that answers, the local hold is the window's only, and the store gives
+            // the slot.
+            let shared = fleet
+                .as_ref()
+                .filter(|(link, _)| link.available(self.now()));
+            run.pace_elsewhere(shared.is_some());
             let held = loop {
                 match run.before_attempt(self.now()) {
                     Ok(hold) if hold.is_zero() => break Ok(()),
@@ -177,6 +198,26 @@ impl RetryMiddleware {
                     }
                     Err(stop) => break Err(stop),
                 }
+            };
+            let held = match (held, shared) {
+                (Ok(()), Some((link, partition))) => {
+                    let now = self.now();
+                    match link.reserve(partition, run.deadline_left(now), now).await {
+                        Some(Reservation::After(wait)) if !wait.is_zero() => {
+                            run.held_elsewhere(wait);
+                            inner.trace.hold(&run, wait);
+                            meter.hold(wait);
+                            tokio::time::sleep(wait).await;
+                            Ok(())
+                        }
+                        Some(Reservation::TooLate) => Err(StopReason::DeadlineExceeded),
+                        Some(_) => Ok(()),
+                        // The store did not answer: this attempt, and the next ones for a
+                        // while, pace in the process.
+                        None => continue,
+                    }
+                }
+                (held, _) => held,
             };
             if let Err(stop) = held {
                 inner.trace.held_too_long(&run, stop);
@@ -236,6 +277,7 @@ impl RetryMiddleware {
                         },
                         self.now(),
                     );
+                    self.share(&fleet, &mut run, policy).await;
                     inner.trace.attempt(&run, decision);
                     meter.attempt(&run, decision, &inner.state);
                     let stop = match decision {
@@ -254,6 +296,7 @@ impl RetryMiddleware {
                     secrets.redact(&mut error);
                     run.observe_rate_limit(RateLimitStatement::from_headers(&head.headers, wall));
                     let decision = run.after_attempt(Outcome::Api(&error), self.now());
+                    self.share(&fleet, &mut run, policy).await;
                     inner.trace.attempt(&run, decision);
                     meter.attempt(&run, decision, &inner.state);
                     match decision {
@@ -282,6 +325,30 @@ impl RetryMiddleware {
                     }
                 }
             }
+        }
+    }
+}
+
+impl RetryMiddleware {
+    /// Tells the store what the last answer said about the partition's limit, if anything
+    /// (a 429, a stated limit) and if the store answers.
+    async fn share(
+        &self,
+        fleet: &Option<(&StoreLink, String)>,
+        run: &mut errors_core::RetryRun,
+        policy: &RetryPolicy,
+    ) {
+        let Some((link, partition)) = fleet else {
+            return;
+        };
+        let Some(mut event) = run.take_rate_limit_event() else {
+            return;
+        };
+        let now = self.now();
+        if link.available(now) {
+            // The window a wait closes is at most the max wait, as in the process.
+            event.retry_after = event.retry_after.map(|r| r.min(policy.max_wait()));
+            link.report(partition, &event, now).await;
         }
     }
 }
@@ -320,6 +387,7 @@ pub struct RetryMiddlewareBuilder {
     parser: ErrorParser,
     seed: Option<u64>,
     trace: Trace,
+    store: Option<StoreLink>,
 }
 
 impl RetryMiddlewareBuilder {
@@ -358,6 +426,23 @@ impl RetryMiddlewareBuilder {
         self
     }
 
+    /// Keeps the partitions' rate-limit state in `store`, shared with every process that
+    /// uses it (see [`RateLimitStore`]); `scope` separates API keys that share the store
+    /// (give a hash of the key, never the key: [`ApiClientBuilder::rate_limit_store`]
+    /// does). Without a store the state stays in the process.
+    ///
+    /// [`ApiClientBuilder::rate_limit_store`]: crate::ApiClientBuilder::rate_limit_store
+    pub fn rate_limit_store(mut self, store: impl RateLimitStore, scope: &str) -> Self {
+        self.store = Some(StoreLink::new(Arc::new(store), scope.to_owned()));
+        self
+    }
+
+    /// A store link made by the client builder (scoped by its API key).
+    pub(crate) fn store_link(mut self, link: StoreLink) -> Self {
+        self.store = Some(link);
+        self
+    }
+
     /// The middleware.
     pub fn build(self) -> RetryMiddleware {
         RetryMiddleware {
@@ -368,6 +453,7 @@ impl RetryMiddlewareBuilder {
                 parser: self.parser,
                 seed: self.seed.map(AtomicU64::new),
                 trace: self.trace,
+                store: self.store,
             }),
         }
     }

@@ -100,6 +100,7 @@ mod fixture;
 pub mod fixtures;
 mod journal;
 mod mock_api;
+mod redis_server;
 mod script;
 #[cfg(feature = "tls")]
 mod tls;
@@ -111,6 +112,7 @@ pub use fault_server::FaultServer;
 pub use fixture::Fixture;
 pub use journal::{Journal, Received, redact};
 pub use mock_api::{BlockingMockApi, MockApi};
+pub use redis_server::RedisServer;
 pub use script::{Script, Step};
 #[cfg(feature = "tls")]
 pub use tls::HttpsFront;

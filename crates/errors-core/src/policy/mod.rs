@@ -30,7 +30,7 @@ pub use overrides::RetryOverride;
 pub use pacer::{PaceSource, Pacer};
 pub use partition::{MAX_KEY_LEN, Partitioning, route_key};
 pub use partitions::{MAX_PARTITIONS, Partition};
-pub use run::{AttemptRecord, ClientRetryState, RetryRun};
+pub use run::{AttemptRecord, ClientRetryState, RateLimitEvent, RetryRun};
 pub use statement::{RateLimitQuota, RateLimitStatement};
 
 use crate::{ApiError, ApiErrorKind, ErrorCode};

@@ -207,6 +207,33 @@ pub struct RetryRun {
     replayable: bool,
     /// A hop of this request was answered with a redirect that was followed.
     redirected: bool,
+    /// The partition's pace is kept elsewhere (a store several processes share): the
+    /// local queue is not used, only the window and the deadline.
+    paced_elsewhere: bool,
+    /// Held by that store before the current attempt.
+    held_elsewhere: Duration,
+    /// What the last attempt taught about the rate limit, for a store to share.
+    event: Option<RateLimitEvent>,
+}
+
+/// What an attempt's answer said about its partition's rate limit, for a store that shares
+/// the partition's pace between processes (see [`RetryRun::take_rate_limit_event`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
+pub struct RateLimitEvent {
+    /// Whether the answer was a rate-limit rejection (else a success or an error stating a
+    /// limit in its headers).
+    pub throttled: bool,
+    /// The limit the answer stated, when the client paces by it (its window within the max
+    /// wait).
+    pub quota: Option<RateLimitQuota>,
+    /// The wait a rejection asked for.
+    pub retry_after: Option<Duration>,
+    /// How long before the rejection its request was sent.
+    pub sent_ago: Duration,
+    /// The pace this process's own pacer keeps for the partition, if it paces it (it
+    /// concluded from what it saw that the partition is rate limited).
+    pub local_rate: Option<f64>,
 }
 
 /// A request held before an attempt: since when, until which slot, and its place in the
@@ -251,6 +278,9 @@ impl RetryRun {
             rate_limit_retries: 0,
             replayable: true,
             redirected: false,
+            paced_elsewhere: false,
+            held_elsewhere: Duration::ZERO,
+            event: None,
         }
     }
 
@@ -278,6 +308,8 @@ impl RetryRun {
                 ..
             }) if !stale && self.policy.pacing => Some(if now < slot {
                 (slot.max(window_open), Place::Head)
+            } else if self.paced_elsewhere {
+                (now.max(window_open), Place::Window)
             } else {
                 pacer.front_slot(now, now.max(window_open))
             }),
@@ -293,10 +325,12 @@ impl RetryRun {
             // A slot past the deadline is not taken: this request stops below, and must not
             // push back the requests paced after it. (A request held by the window before
             // the pacer started takes its place in the queue now.)
-            _ if self.policy.pacing => match pacer.take_slot(now, window_open, before) {
-                Ok(taken) => taken,
-                Err(slot) => (slot, Place::Window),
-            },
+            _ if self.policy.pacing && !self.paced_elsewhere => {
+                match pacer.take_slot(now, window_open, before) {
+                    Ok(taken) => taken,
+                    Err(slot) => (slot, Place::Window),
+                }
+            }
             _ => (window_open.max(now), Place::Window),
         };
         let hold = slot.saturating_sub(now);
@@ -359,6 +393,13 @@ impl RetryRun {
         }
     }
 
+    /// The time left before the deadline at `now` (`None` without a deadline).
+    pub fn deadline_left(&self, now: Duration) -> Option<Duration> {
+        self.policy
+            .deadline
+            .map(|d| d.saturating_sub(now.saturating_sub(self.started)))
+    }
+
     /// What the current attempt's response said about the rate limit in its headers (see
     /// [`RateLimitStatement::from_headers`]); used by the next [`RetryRun::after_attempt`].
     pub fn observe_rate_limit(&mut self, statement: RateLimitStatement) {
@@ -393,7 +434,8 @@ impl RetryRun {
         let held = self
             .hold
             .take()
-            .map_or(Duration::ZERO, |h| h.slot.saturating_sub(h.since));
+            .map_or(Duration::ZERO, |h| h.slot.saturating_sub(h.since))
+            .saturating_add(std::mem::take(&mut self.held_elsewhere));
         self.attempts.push(AttemptRecord {
             number: u32::try_from(self.attempts.len())
                 .unwrap_or(u32::MAX)
@@ -448,6 +490,13 @@ impl RetryRun {
             if !rate_limited {
                 if let Some(quota) = self.paceable(self.statement.quota()) {
                     limiter.pacer.on_statement(now, quota);
+                    self.event = Some(RateLimitEvent {
+                        throttled: false,
+                        quota: Some(quota),
+                        retry_after: None,
+                        sent_ago: now.saturating_sub(self.sent_at),
+                        local_rate: limiter.pacer.rate().map(|(rate, _)| rate),
+                    });
                 }
                 // Nothing remains until the reset: the partition holds until then (a
                 // statement slower than the max wait, a daily quota, binds only so).
@@ -551,7 +600,7 @@ impl RetryRun {
 
     /// A rate-limit rejection: close the partition's window and teach its pacer (after
     /// merging the partition with others whose `429`s show the same limiter).
-    fn throttled(&self, now: Duration, requested: Option<Duration>, message: Option<&str>) {
+    fn throttled(&mut self, now: Duration, requested: Option<Duration>, message: Option<&str>) {
         let quota = message
             .and_then(RateLimitQuota::from_message)
             .or(self.statement.quota());
@@ -579,6 +628,13 @@ impl RetryRun {
                 self.paceable(quota),
                 limiter.gate.open_at(),
             );
+            self.event = Some(RateLimitEvent {
+                throttled: true,
+                quota: self.paceable(quota),
+                retry_after: requested,
+                sent_ago: now.saturating_sub(self.sent_at),
+                local_rate: limiter.pacer.rate().map(|(rate, _)| rate),
+            });
         }
     }
 
@@ -589,6 +645,26 @@ impl RetryRun {
     /// partition, and a wait beyond the max wait ends the call with the requested delay.
     fn paceable(&self, quota: Option<RateLimitQuota>) -> Option<RateLimitQuota> {
         quota.filter(|q| q.window() <= self.policy.max_retry_after)
+    }
+
+    /// Says the partition's pace is kept elsewhere for the next attempts (a store several
+    /// processes share, while it answers): [`RetryRun::before_attempt`] then holds for the
+    /// window and the deadline only, and the driver asks the store for its slot (and
+    /// reports [`RetryRun::held_elsewhere`]). The local pacer still learns from every
+    /// answer, to take over when the store does not answer.
+    pub fn pace_elsewhere(&mut self, elsewhere: bool) {
+        self.paced_elsewhere = elsewhere;
+    }
+
+    /// Records a hold the store imposed before the current attempt (part of its `held`).
+    pub fn held_elsewhere(&mut self, hold: Duration) {
+        self.held_elsewhere = self.held_elsewhere.saturating_add(hold);
+    }
+
+    /// What the last attempt's answer said about the partition's rate limit (a rejection,
+    /// or a stated limit), once: for a store to share with other processes.
+    pub fn take_rate_limit_event(&mut self) -> Option<RateLimitEvent> {
+        self.event.take()
     }
 
     /// The attempts so far.
