@@ -27,7 +27,7 @@ const RETRY_STORE_AFTER: Duration = Duration::from_secs(1);
 /// every call the store does not answer within [`STORE_TIMEOUT`] is paced by the process's
 /// own pacer (which learns from every answer all along), the first such failure is logged
 /// once at WARN, and the store is asked again a second later: no call fails because of the
-/// store. [`RedisStore`](crate::RedisStore) (feature `redis`) is the implementation this
+/// store. `RedisStore` (feature `redis`) is the implementation this
 /// crate ships.
 #[async_trait::async_trait]
 pub trait RateLimitStore: fmt::Debug + Send + Sync + 'static {
