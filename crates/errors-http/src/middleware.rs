@@ -211,6 +211,12 @@ impl RetryMiddleware {
                             Ok(())
                         }
                         Some(Reservation::TooLate) => Err(StopReason::DeadlineExceeded),
+                        Some(Reservation::AskAgain(wait)) => {
+                            run.held_elsewhere(wait);
+                            meter.hold(wait);
+                            tokio::time::sleep(wait).await;
+                            continue;
+                        }
                         Some(_) => Ok(()),
                         // The store did not answer: this attempt, and the next ones for a
                         // while, pace in the process.

@@ -125,6 +125,7 @@ impl RateLimitStore for RedisStore {
         Ok(match code {
             0 => Reservation::Unpaced,
             2 => Reservation::TooLate,
+            3 => Reservation::AskAgain(wait),
             _ => Reservation::After(wait),
         })
     }

@@ -53,6 +53,9 @@ pub enum Reservation {
     After(Duration),
     /// The slot would come at or after the request's deadline: nothing was taken.
     TooLate,
+    /// The slot is far off: wait this long and ask again (nothing was taken, so that the
+    /// slot is taken at the pace in force when it comes).
+    AskAgain(Duration),
 }
 
 /// A store that did not answer as it should.

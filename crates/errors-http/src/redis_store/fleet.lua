@@ -6,7 +6,8 @@
 --
 -- KEYS[1]   the partition's hash
 -- ARGV[1]   "reserve": ARGV[2] = microseconds the request may still wait (-1: no deadline)
---           returns {0, 0} unpaced, {1, wait} send after `wait` us, {2, wait} too late
+--           returns {0, 0} unpaced, {1, wait} send after `wait` us, {2, wait} too late,
+--           {3, wait} ask again after `wait` us (the slot is further off than NAP)
 -- ARGV[1]   "report": ARGV[2] = 1 for a 429, 0 for a statement on another answer;
 --           ARGV[3] stated limit (0: none), ARGV[4] its window (us), ARGV[5] Retry-After
 --           (us, at most the max wait; -1: none), ARGV[6] how long before the answer the
@@ -22,6 +23,11 @@ local C, BETA, MARGIN, MIN_RATE = 0.4, 0.7, 0.02, 0.5
 local QUIET, RESOLUTION = 60000000, 1000000
 -- Keys expire two quiet periods after their last write: nothing is left behind.
 local TTL_MS = 120000
+-- A slot further off than this is not booked: the request asks again then. A booking keeps
+-- the pace of its moment, and a fleet's learned pace rises within seconds of its start; a
+-- quarter second bounds both how stale a booking is and the extra round trips (four a
+-- second per waiting request).
+local NAP = 250000
 
 local f = redis.call('HMGET', key, 'm', 'ql', 'qw', 'wm', 'k', 'ep', 'tat', 'gate', 'rec', 'lt')
 local s = {
@@ -89,6 +95,7 @@ if op == 'reserve' then
   local _, interval, tolerance = pace()
   local slot = math.max(ready, s.tat - tolerance)
   if before >= 0 and slot >= now + before then return {2, math.floor(slot - now)} end
+  if slot > now + NAP then return {3, NAP} end
   s.tat = math.max(s.tat, ready) + interval
   count('s')
   save()
