@@ -65,9 +65,12 @@ impl Client {
 /// A token bucket in front of the API; 429s state the limit or not.
 #[derive(Clone)]
 struct Bucket {
-    state: Arc<Mutex<(f64, Option<Instant>, u64, u64)>>,
+    state: Arc<Mutex<BucketState>>,
     stated: bool,
 }
+
+/// Tokens, when they were counted (from the first request), requests, rejections.
+type BucketState = (f64, Option<Instant>, u64, u64);
 
 impl Respond for Bucket {
     fn respond(&self, _: &Request) -> ResponseTemplate {
