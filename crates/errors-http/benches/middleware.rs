@@ -143,6 +143,52 @@ fn success_path(c: &mut Criterion) {
     group.finish();
 }
 
+/// The success path with a fleet's store on loopback (`redis-server`, started here): one
+/// script round trip to Redis per request while the partition is not paced, beside the
+/// same middleware without a store. `cargo bench -p errors-http --features redis --bench
+/// middleware -- store`.
+#[cfg(feature = "redis")]
+fn store_success_path(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (url, _) = runtime.block_on(serve(OK));
+    let redis = errors_testkit::RedisServer::start();
+    let without = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+        .with(RetryMiddleware::new(RetryPolicy::default()))
+        .build();
+    let store = errors_http::RedisStore::new(&redis.url()).unwrap();
+    let with = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+        .with(
+            RetryMiddleware::builder(RetryPolicy::default())
+                .rate_limit_store(store, "bench")
+                .build(),
+        )
+        .build();
+    let mut group = c.benchmark_group("success_get_store");
+    group.bench_function("middleware_no_store", |b| {
+        b.to_async(&runtime).iter(|| async {
+            without
+                .get(&url)
+                .send()
+                .await
+                .unwrap()
+                .bytes()
+                .await
+                .unwrap()
+        })
+    });
+    group.bench_function("middleware_redis_store", |b| {
+        b.to_async(&runtime)
+            .iter(|| async { with.get(&url).send().await.unwrap().bytes().await.unwrap() })
+    });
+    group.finish();
+}
+
+#[cfg(not(feature = "redis"))]
+fn store_success_path(_: &mut Criterion) {}
+
 /// Not a timing: how many requests 1,000 logical calls send while every answer is 503.
 fn outage_amplification(_: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -183,6 +229,6 @@ criterion_group! {
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(4))
         .sample_size(50);
-    targets = success_path, outage_amplification
+    targets = success_path, store_success_path, outage_amplification
 }
 criterion_main!(benches);

@@ -34,6 +34,11 @@ const QUIET: Duration = Duration::from_secs(60);
 /// last second (the AWS SDKs' cap): a pace that does not bind must not grow without bound
 /// while idle and let a later burst through unpaced.
 const SENT_RATE_CAP: f64 = 2.0;
+/// A stated limit is probed (it may have risen without a word) only after it held for this
+/// many of its intervals without a `429`: each probe costs a rejection, so that keeps the
+/// probes' cost under 1% of the requests (at 50 a second, a probe every few seconds; at one
+/// request per 2 s, none within three minutes).
+const PROBE_AFTER: u32 = 100;
 /// How many intervals of the pace the delivery rate is measured over (see `reduction`).
 const DELIVERY_SAMPLE: u32 = 10;
 /// An integer `Retry-After` cannot say less than a second: a `1` may stand for 20 ms
@@ -73,9 +78,10 @@ pub enum PaceSource {
 /// A `429` says the server's bucket is empty: the queue restarts from one interval after
 /// it; or, when the window is closed, at its end with the whole burst (a new window). Only a
 /// `429` for a request sent after the last cut, past the window that cut asked for, cuts
-/// again (one cut per window, as CUBIC cuts once per round trip). A stated rate is kept,
-/// and also probed above, back to it at every fresh `429`. After a minute without a `429`
-/// the partition is inactive again.
+/// again (one cut per window, as CUBIC cuts once per round trip). A stated rate is kept;
+/// after 100 of its intervals without a `429` it is probed above (it may have risen), and
+/// it is back at every fresh `429`. After a minute without a `429`, once nobody waits, the
+/// partition is inactive again.
 ///
 /// The queue is FIFO: a request takes a ticket, whose time moves when the pace changes
 /// (the queue is re-spaced from its head) but never past a request that took a later
@@ -541,10 +547,16 @@ impl Pacer {
         if state.mode == Mode::Inactive {
             return false;
         }
-        // Quiet: no 429 for a minute, and nobody waiting (a pace that holds requests back
-        // is doing its job; dropping it would release them all at once).
+        // Quiet: no 429 for a minute (two of a stated window, if longer: a window a minute
+        // long reopens at the minute, and its rejected requests come back then), and nobody
+        // waiting (a pace that holds requests back is doing its job; dropping it would
+        // release them all at once).
         let waiting = state.queue.time(state.queue.next) > now;
-        if now.saturating_sub(state.last_throttle) > QUIET && !waiting {
+        let quiet = match state.mode {
+            Mode::Stated(quota) => QUIET.max(quota.window().saturating_mul(2)),
+            _ => QUIET,
+        };
+        if now.saturating_sub(state.last_throttle) > quiet && !waiting {
             state.mode = Mode::Inactive;
             state.law = None;
             state.traffic.clear();
@@ -609,8 +621,22 @@ fn pace(state: &State, now: Duration) -> (f64, Duration, Duration) {
         return (0.0, Duration::MAX, Duration::ZERO);
     };
     let rate = match state.mode {
-        // A stated rate is kept as stated: it changes when the server states another.
-        Mode::Stated(quota) => stated_rate(quota),
+        // A stated rate is kept as stated, until it has held for `PROBE_AFTER` of its
+        // intervals without a 429: then the law probes above it (the limit may have risen
+        // without a word: nothing else would tell), capped as a learned pace is.
+        Mode::Stated(quota) => {
+            let stated = stated_rate(quota);
+            let probe_from = law
+                .epoch()
+                .saturating_add(interval(stated).saturating_mul(PROBE_AFTER));
+            if now <= probe_from {
+                stated
+            } else {
+                let sent = state.traffic.over(Duration::from_secs(1), now).sent as f64;
+                let probing = Cubic::from_rate(stated, probe_from).rate_at(now);
+                probing.min(stated.max(SENT_RATE_CAP * sent))
+            }
+        }
         _ => {
             let sent = state.traffic.over(Duration::from_secs(1), now).sent as f64;
             let cap = law.w_max().max(SENT_RATE_CAP * sent);

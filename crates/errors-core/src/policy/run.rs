@@ -558,6 +558,17 @@ impl RetryRun {
         let unit = self.rng.f64();
         // `must`: the part of the wait that may not be shortened; the rest is jitter.
         let (must, wanted) = match requested {
+            // A wait longer than the header's resolution closes the partition's window: its
+            // requests leave through the paced queue when it opens, rejected ones first, so
+            // jitter would only let others take their places.
+            Some(requested)
+                if server_directed
+                    && self.policy.pacing
+                    && requested > RETRY_AFTER_RESOLUTION
+                    && self.partition.limiter().pacer.is_active() =>
+            {
+                (requested, requested)
+            }
             Some(requested) if server_directed => {
                 (requested, self.policy.jittered_retry_after(requested, unit))
             }

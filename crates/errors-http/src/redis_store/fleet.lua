@@ -28,6 +28,7 @@ local TTL_MS = 120000
 -- quarter second bounds both how stale a booking is and the extra round trips (four a
 -- second per waiting request).
 local NAP = 250000
+local PROBE_AFTER = 100
 
 local f = redis.call('HMGET', key, 'm', 'ql', 'qw', 'wm', 'k', 'ep', 'tat', 'gate', 'rec', 'lt')
 local s = {
@@ -60,6 +61,12 @@ local function pace()
   local rate, burst
   if s.m == 1 then
     rate, burst = stated_rate(), s.ql
+    -- Probed only after PROBE_AFTER of its intervals without a 429 (pacer.rs).
+    local probe_from = s.ep + PROBE_AFTER * 1000000 / rate
+    if now > probe_from then
+      local probing = C * ((now - probe_from) / 1000000) ^ 3 + rate
+      rate = math.min(probing, math.max(rate, 2 * per_second('s')))
+    end
   else
     local since = (now - s.ep) / 1000000
     rate = C * (since - s.k) ^ 3 + s.wm
@@ -80,8 +87,11 @@ local function save()
   redis.call('PEXPIRE', key, TTL_MS)
 end
 
--- Quiet: no 429 for a minute and nobody waiting: the partition is unpaced again.
-if s.m ~= 0 and now - s.lt > QUIET and s.tat <= now then
+-- Quiet: no 429 for a minute (two stated windows, if longer) and nobody waiting: the
+-- partition is unpaced again.
+local quiet = QUIET
+if s.m == 1 then quiet = math.max(QUIET, 2 * s.qw) end
+if s.m ~= 0 and now - s.lt > quiet and s.tat <= now then
   s.m, s.wm, s.k, s.ep, s.rec = 0, 0, 0, 0, 0
 end
 
