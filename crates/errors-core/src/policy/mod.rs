@@ -15,6 +15,7 @@ mod overrides;
 mod pacer;
 mod partition;
 mod partitions;
+mod queue;
 mod run;
 mod statement;
 mod traffic;

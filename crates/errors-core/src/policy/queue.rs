@@ -1,0 +1,200 @@
+//! The paced queue of one partition: GCRA's virtual scheduling, FIFO, with a head for the
+//! requests the limiter rejected after their turn.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+/// The most requests that can be put at the head of the queue at once (see
+/// [`Pacer::front_slot`]); past it a rejected request queues at the back.
+const MAX_FRONT: usize = 1024;
+
+/// The queue (GCRA's virtual scheduling, FIFO): elements leave one interval apart, in rank
+/// order, the element of rank `r` at `tat + r * interval - tolerance` (`tat`, GCRA's
+/// theoretical arrival time, of the head). The elements are the tickets `first..next`, in order, and the
+/// requests put at the head of the queue after a rejection (`inserted`, in rank order, each
+/// just before the ticket it names). An element before the head is due. Every change of pace re-spaces the queue from its
+/// head, so order is kept.
+#[derive(Debug, Clone)]
+pub(super) struct Queue {
+    first: u64,
+    tat: Duration,
+    next: u64,
+    interval: Duration,
+    /// GCRA's tolerance: how far ahead of its time an element may leave when the queue is
+    /// idle (the burst, less one, times the interval).
+    tolerance: Duration,
+    /// Inserted elements in rank order: (the ticket each goes just before, its id).
+    inserted: VecDeque<(u64, u64)>,
+    next_id: u64,
+}
+
+impl Default for Queue {
+    fn default() -> Self {
+        Queue {
+            first: 0,
+            tat: Duration::ZERO,
+            next: 0,
+            interval: Duration::from_micros(1),
+            tolerance: Duration::ZERO,
+            inserted: VecDeque::new(),
+            next_id: 0,
+        }
+    }
+}
+
+/// The element at some rank of the queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Element {
+    /// Ticket `.0`; `.1` inserted elements come before it.
+    Ticket(u64, usize),
+    /// The inserted element at this index.
+    Inserted(usize),
+}
+
+impl Queue {
+    /// Whether a ticket waits past `now`.
+    pub(super) fn waiting_at(&self, now: Duration) -> bool {
+        self.time(self.next) > now
+    }
+
+    /// Whether the queue is spaced at `interval` with `tolerance`.
+    pub(super) fn spaced(&self, interval: Duration, tolerance: Duration) -> bool {
+        self.interval == interval && self.tolerance == tolerance
+    }
+
+    /// The time of the element at `rank`.
+    pub(super) fn at_rank(&self, rank: u64) -> Duration {
+        let steps = u32::try_from(rank).unwrap_or(u32::MAX);
+        self.tat
+            .saturating_add(self.interval.saturating_mul(steps))
+            .saturating_sub(self.tolerance)
+    }
+
+    /// When ticket `n` may leave.
+    pub(super) fn time(&self, n: u64) -> Duration {
+        if n < self.first {
+            return Duration::ZERO;
+        }
+        let ahead = self
+            .inserted
+            .iter()
+            .take_while(|&&(before, _)| before <= n)
+            .count();
+        self.at_rank(n - self.first + ahead as u64)
+    }
+
+    /// When the inserted element `id` may leave; `None` once the queue has gone past it
+    /// (its slot passed while its request still waited out its `Retry-After`).
+    pub(super) fn inserted_time(&self, id: u64) -> Option<Duration> {
+        let index = self.inserted.iter().position(|&(_, i)| i == id)?;
+        Some(self.at_rank(self.inserted[index].0 - self.first + index as u64))
+    }
+
+    /// The rank of the first element that may not leave before `at`.
+    pub(super) fn head_rank(&self, at: Duration) -> u64 {
+        let at = at.saturating_add(self.tolerance);
+        if at < self.tat {
+            return 0;
+        }
+        let due = (at - self.tat).as_nanos() / self.interval.as_nanos();
+        u64::try_from(due + 1).unwrap_or(u64::MAX)
+    }
+
+    /// The rank of the first element that may not leave before `at` or leaves at `at`.
+    fn first_rank_from(&self, at: Duration) -> u64 {
+        let at = at.saturating_add(self.tolerance);
+        if at <= self.tat {
+            return 0;
+        }
+        let ahead = (at - self.tat)
+            .as_nanos()
+            .div_ceil(self.interval.as_nanos());
+        u64::try_from(ahead).unwrap_or(u64::MAX)
+    }
+
+    /// The element at `rank` (a ticket at or past `next` when the queue is shorter).
+    fn element(&self, rank: u64) -> Element {
+        let (mut seen, mut ticket) = (0u64, self.first);
+        for (index, &(before, _)) in self.inserted.iter().enumerate() {
+            let tickets = before.saturating_sub(ticket);
+            if seen + tickets > rank {
+                return Element::Ticket(ticket + (rank - seen), index);
+            }
+            seen += tickets;
+            ticket = ticket.max(before);
+            if seen == rank {
+                return Element::Inserted(index);
+            }
+            seen += 1;
+        }
+        Element::Ticket(ticket + (rank - seen), self.inserted.len())
+    }
+
+    /// Re-spaces the elements waiting at `now` at `interval`, the head's theoretical arrival
+    /// time `tat`.
+    pub(super) fn restart(
+        &mut self,
+        now: Duration,
+        tat: Duration,
+        interval: Duration,
+        tolerance: Duration,
+    ) {
+        let (first, before_head) = match self.element(self.head_rank(now)) {
+            Element::Ticket(ticket, index) => (ticket.min(self.next), index),
+            Element::Inserted(index) => (self.inserted[index].0, index),
+        };
+        self.inserted.drain(..before_head);
+        self.first = first;
+        self.tat = tat;
+        self.interval = interval;
+        self.tolerance = tolerance;
+    }
+
+    /// Takes the next ticket for a request ready at `ready`, unless its slot is at or past
+    /// `before`.
+    pub(super) fn take(
+        &mut self,
+        ready: Duration,
+        before: Duration,
+    ) -> Result<(Duration, u64), Duration> {
+        let n = self.next;
+        let due = self.time(n);
+        let slot = ready.max(due);
+        if slot >= before {
+            return Err(slot);
+        }
+        self.next += 1;
+        // GCRA: the next element's theoretical arrival time is one interval after this
+        // one's, or after `ready` when the queue was idle past its burst.
+        if ready > due.saturating_add(self.tolerance) {
+            self.first = self.next;
+            self.tat = ready.saturating_add(self.interval);
+            self.inserted.clear();
+        }
+        Ok((slot, n))
+    }
+
+    /// Puts a request ready at `ready` ahead of every ticket that leaves after it (behind
+    /// the requests put there before it): it takes the slot of the first of them, and they
+    /// move back one slot. Its slot and id, or `None` when nothing waits past `ready` (or
+    /// too many were put at the head).
+    pub(super) fn insert(&mut self, ready: Duration) -> Option<(Duration, u64)> {
+        let mut rank = self.first_rank_from(ready);
+        let (before, mut index) = match self.element(rank) {
+            Element::Ticket(ticket, _) if ticket >= self.next => return None,
+            Element::Ticket(ticket, index) => (ticket, index),
+            Element::Inserted(index) => (self.inserted[index].0, index),
+        };
+        while self.inserted.get(index).is_some_and(|&(b, _)| b == before) {
+            index += 1;
+            rank += 1;
+        }
+        if self.inserted.len() >= MAX_FRONT {
+            return None;
+        }
+        let id = self.next_id;
+        self.next_id += 1;
+        self.inserted.insert(index, (before, id));
+        Some((self.at_rank(rank).max(ready), id))
+    }
+}
