@@ -28,7 +28,10 @@ local TTL_MS = 120000
 -- quarter second bounds both how stale a booking is and the extra round trips (four a
 -- second per waiting request).
 local NAP = 250000
-local PROBE_AFTER = 100
+-- A stated limit is probed (it may have risen) after this many of its intervals without a
+-- 429: ten times the single process's (pacer.rs), because in a fleet every process books
+-- slots at the probing pace within a NAP, so a probe costs about ten rejections, not one.
+local PROBE_AFTER = 1000
 
 local f = redis.call('HMGET', key, 'm', 'ql', 'qw', 'wm', 'k', 'ep', 'tat', 'gate', 'rec', 'lt')
 local s = {
