@@ -42,7 +42,7 @@ use overrides::Rule;
 ///
 /// | outcome | retried? | wait before the retry |
 /// |---|---|---|
-/// | 429 or `RATE_LIMIT_ERROR`, `Retry-After` ≤ max wait | yes, any method, not counted in `max_retries` nor spent from the budget | the `Retry-After`, plus up to 10%, then its turn in the paced queue |
+/// | 429 or `RATE_LIMIT_ERROR`, `Retry-After` ≤ max wait | yes, any method, not counted in `max_retries` nor spent from the budget | the `Retry-After`, plus up to 10% (none when a wait over a second closes a paced partition's window), then its turn in the paced queue |
 /// | 429 with `Retry-After` > max wait | no: the error carries the requested delay | — |
 /// | 429 without `Retry-After` | yes, any method | the reset of `RateLimit` / `X-RateLimit-*` headers when nothing remains, else exponential backoff |
 /// | quota, auth, validation, not found, conflict, too large, payment (any status) | never | — |
