@@ -188,13 +188,20 @@ impl RetryMiddleware {
                 .as_ref()
                 .filter(|(link, _)| link.available(self.now()));
             run.pace_elsewhere(shared.is_some());
+            // A long hold is slept in naps: a pace that rises meanwhile (the learned law
+            // climbing after it started low) moves the request's slot earlier, and it should
+            // not sleep through that. One event per hold, not per nap.
+            let mut announced = false;
             let held = loop {
                 match run.before_attempt(self.now()) {
                     Ok(hold) if hold.is_zero() => break Ok(()),
                     Ok(hold) => {
-                        inner.trace.hold(&run, hold);
-                        meter.hold(hold);
-                        tokio::time::sleep(hold).await;
+                        if !announced {
+                            inner.trace.hold(&run, hold);
+                            meter.hold(hold);
+                            announced = true;
+                        }
+                        tokio::time::sleep(hold.min(MAX_NAP)).await;
                     }
                     Err(stop) => break Err(stop),
                 }
@@ -358,6 +365,11 @@ impl RetryMiddleware {
         }
     }
 }
+
+/// The longest a held request sleeps before it looks at its slot again: a quarter second,
+/// as the fleet store books slots (`AskAgain`), bounds how late it notices a faster pace,
+/// at four wake-ups a second per held request.
+const MAX_NAP: Duration = Duration::from_millis(250);
 
 /// The monotonic time handed to the policy: tokio's clock (so `tokio::time::pause` drives it
 /// in tests) since one anchor for the whole process.
