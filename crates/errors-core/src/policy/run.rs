@@ -498,17 +498,6 @@ impl RetryRun {
                         local_rate: limiter.pacer.rate().map(|(rate, _)| rate),
                     });
                 }
-                // Nothing remains until the reset: the partition holds until then (a
-                // statement slower than the max wait, a daily quota, binds only so). A reset
-                // within the headers' one-second resolution may be a rounded-up fraction of
-                // a second (slowapi rounds its Unix time up): the pace covers it, and holding
-                // every request for it halved a 50-a-second window's throughput.
-                if let Some(reset) = self.statement.requested_wait()
-                    && reset > RETRY_AFTER_RESOLUTION
-                    && reset <= self.policy.max_retry_after
-                {
-                    limiter.gate.close_until(now.saturating_add(reset));
-                }
             }
         }
         let reason = match classified {
