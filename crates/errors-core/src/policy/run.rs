@@ -487,17 +487,15 @@ impl RetryRun {
             if admitted {
                 limiter.pacer.on_admitted(now);
             }
-            if !rate_limited {
-                if let Some(quota) = self.paceable(self.statement.quota()) {
-                    limiter.pacer.on_statement(now, quota);
-                    self.event = Some(RateLimitEvent {
-                        throttled: false,
-                        quota: Some(quota),
-                        retry_after: None,
-                        sent_ago: now.saturating_sub(self.sent_at),
-                        local_rate: limiter.pacer.rate().map(|(rate, _)| rate),
-                    });
-                }
+            if !rate_limited && let Some(quota) = self.paceable(self.statement.quota()) {
+                limiter.pacer.on_statement(now, quota);
+                self.event = Some(RateLimitEvent {
+                    throttled: false,
+                    quota: Some(quota),
+                    retry_after: None,
+                    sent_ago: now.saturating_sub(self.sent_at),
+                    local_rate: limiter.pacer.rate().map(|(rate, _)| rate),
+                });
             }
         }
         let reason = match classified {
