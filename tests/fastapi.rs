@@ -321,8 +321,11 @@ fn slowapi_limiter_through_the_default_client() {
         )
     });
 
+    // Three windows only: the first batch's 429s and a few at each window's edge (the
+    // queue's burst at the reopening meets slowapi's count) weigh more on 60 calls than on
+    // the 1,000 of the benchmark (1.10 requests per call there, BENCHMARKS.md).
     for (answer, (results, (requests, rejected)), max_per_call) in
-        [("envelope", stated, 1.25), ("slowapi's own", learned, 1.5)]
+        [("envelope", stated, 1.35), ("slowapi's own", learned, 1.5)]
     {
         let responses: Vec<ApiResponse> = results
             .into_iter()
