@@ -290,7 +290,7 @@ impl RetryMiddleware {
                         },
                         self.now(),
                     );
-                    self.share(&fleet, &mut run, policy).await;
+                    self.share(&fleet, &mut run).await;
                     inner.trace.attempt(&run, decision);
                     meter.attempt(&run, decision, &inner.state);
                     let stop = match decision {
@@ -309,7 +309,7 @@ impl RetryMiddleware {
                     secrets.redact(&mut error);
                     run.observe_rate_limit(RateLimitStatement::from_headers(&head.headers, wall));
                     let decision = run.after_attempt(Outcome::Api(&error), self.now());
-                    self.share(&fleet, &mut run, policy).await;
+                    self.share(&fleet, &mut run).await;
                     inner.trace.attempt(&run, decision);
                     meter.attempt(&run, decision, &inner.state);
                     match decision {
@@ -345,22 +345,15 @@ impl RetryMiddleware {
 impl RetryMiddleware {
     /// Tells the store what the last answer said about the partition's limit, if anything
     /// (a 429, a stated limit) and if the store answers.
-    async fn share(
-        &self,
-        fleet: &Option<(&StoreLink, String)>,
-        run: &mut errors_core::RetryRun,
-        policy: &RetryPolicy,
-    ) {
+    async fn share(&self, fleet: &Option<(&StoreLink, String)>, run: &mut errors_core::RetryRun) {
         let Some((link, partition)) = fleet else {
             return;
         };
-        let Some(mut event) = run.take_rate_limit_event() else {
+        let Some(event) = run.take_rate_limit_event() else {
             return;
         };
         let now = self.now();
         if link.available(now) {
-            // The window a wait closes is at most the max wait, as in the process.
-            event.retry_after = event.retry_after.map(|r| r.min(policy.max_wait()));
             link.report(partition, &event, now).await;
         }
     }

@@ -227,7 +227,7 @@ pub struct RateLimitEvent {
     /// The limit the answer stated, when the client paces by it (its window within the max
     /// wait).
     pub quota: Option<RateLimitQuota>,
-    /// The wait a rejection asked for.
+    /// The wait a rejection asked for, at most the policy's max wait.
     pub retry_after: Option<Duration>,
     /// How long before the rejection its request was sent.
     pub sent_ago: Duration,
@@ -383,11 +383,7 @@ impl RetryRun {
     /// The time limit for an attempt starting at `now`: the per-attempt timeout, cut to the
     /// time left before the deadline.
     pub fn attempt_timeout(&self, now: Duration) -> Option<Duration> {
-        let left = self
-            .policy
-            .deadline
-            .map(|d| d.saturating_sub(now.saturating_sub(self.started)));
-        match (self.policy.attempt_timeout, left) {
+        match (self.policy.attempt_timeout, self.deadline_left(now)) {
             (Some(a), Some(l)) => Some(a.min(l)),
             (a, l) => a.or(l),
         }
@@ -633,7 +629,8 @@ impl RetryRun {
             self.event = Some(RateLimitEvent {
                 throttled: true,
                 quota: self.paceable(quota),
-                retry_after: requested,
+                // The window a wait closes is at most the max wait, as in the process.
+                retry_after: requested.map(|r| r.min(self.policy.max_retry_after)),
                 sent_ago: now.saturating_sub(self.sent_at),
                 local_rate: limiter.pacer.rate().map(|(rate, _)| rate),
             });
