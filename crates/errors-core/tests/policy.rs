@@ -473,7 +473,12 @@ fn a_rate_limit_closes_the_window_for_the_whole_client() {
 #[test]
 fn the_hold_off_is_recorded_as_the_wait_before_the_attempt() {
     let shared = ClientRetryState::without_budget();
-    shared.gate().close_until(Duration::from_secs(2));
+    // An earlier request's 429 closed the window for 2 s.
+    let limited = error(429, "", Some("2"));
+    let mut earlier =
+        RetryPolicy::default().start(Idempotency::Idempotent, &shared, Duration::ZERO, 1);
+    earlier.before_attempt(Duration::ZERO).unwrap();
+    earlier.after_attempt(Outcome::Api(&limited), Duration::ZERO);
     let mut run = RetryPolicy::default().start(Idempotency::Idempotent, &shared, Duration::ZERO, 1);
     assert_eq!(
         run.before_attempt(Duration::ZERO),

@@ -12,16 +12,14 @@ const RETRY_COST: u64 = 1000;
 /// outage the reserve is spent in a burst, then retries are limited to `ratio` per request,
 /// so the client does not multiply the load on a struggling server.
 ///
-/// ```
-/// use errors_core::RetryBudget;
+/// The client's retry runs deposit and withdraw; a caller configures the budget and reads
+/// what is [`available`](RetryBudget::available):
 ///
-/// let budget = RetryBudget::new(2, 0.5);
-/// assert!(budget.try_withdraw());
-/// assert!(budget.try_withdraw());
-/// assert!(!budget.try_withdraw()); // reserve spent
-/// budget.deposit();
-/// budget.deposit(); // two requests earn one retry
-/// assert!(budget.try_withdraw());
+/// ```
+/// use errors_core::{ClientRetryState, RetryBudget};
+///
+/// let shared = ClientRetryState::with_budget(RetryBudget::new(2, 0.5));
+/// assert_eq!(shared.budget().map(RetryBudget::available), Some(2));
 /// ```
 #[derive(Debug)]
 pub struct RetryBudget {
@@ -48,11 +46,7 @@ impl RetryBudget {
     /// ```
     /// use errors_core::RetryBudget;
     ///
-    /// let budget = RetryBudget::new(0, 0.5);
-    /// assert!(!budget.try_withdraw()); // no reserve
-    /// budget.deposit();
-    /// budget.deposit();
-    /// assert!(budget.try_withdraw()); // earned by two requests
+    /// assert_eq!(RetryBudget::new(0, 0.5).available(), 0); // no reserve: retries are earned
     /// ```
     pub fn new(reserve: u32, ratio: f64) -> RetryBudget {
         let reserve = u64::from(reserve) * RETRY_COST;
@@ -71,7 +65,7 @@ impl RetryBudget {
     }
 
     /// Credits one logical request.
-    pub fn deposit(&self) {
+    pub(crate) fn deposit(&self) {
         let _ = self
             .balance
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |b| {
@@ -80,7 +74,7 @@ impl RetryBudget {
     }
 
     /// Takes the cost of one retry, if the budget has it.
-    pub fn try_withdraw(&self) -> bool {
+    pub(crate) fn try_withdraw(&self) -> bool {
         self.balance
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |b| {
                 b.checked_sub(RETRY_COST)
@@ -97,6 +91,19 @@ impl RetryBudget {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_reserve_is_spent_then_earned_back_at_the_ratio() {
+        let budget = RetryBudget::new(2, 0.5);
+        assert!(budget.try_withdraw());
+        assert!(budget.try_withdraw());
+        assert!(!budget.try_withdraw(), "reserve spent");
+        budget.deposit();
+        assert!(!budget.try_withdraw(), "half a retry is not one");
+        budget.deposit();
+        assert!(budget.try_withdraw(), "two requests earn one retry");
+        assert!(!budget.try_withdraw());
+    }
 
     #[test]
     fn deposits_never_exceed_the_reserve() {
