@@ -28,11 +28,27 @@
 //! Bodies that are not the API's (a proxy's HTML page, plain text, broken JSON, nothing) still
 //! give a useful [`ApiError`] with the status and a bounded excerpt; parsing never fails. Only
 //! the first 64 KiB of a body are considered ([`ErrorParser::body_limit`] changes that).
+//!
+//! # Modules
+//!
+//! For maintainers: each module uses only the ones above it, so there are no circles.
+//!
+//! - `kind`, `status`, `retry_after`, `clock`, `excerpt` (bounded UTF-8 views of text) and
+//!   `display` (durations for people and for JSON) use no other module.
+//! - `code` uses `kind`; `classify` (what the contract says about retrying an error, from its
+//!   status and kind) uses `kind`.
+//! - `body` (the wire model, its JSON and the lenient parser) uses `code`.
+//! - `api_error` (the error, its parser, request id, redaction and `explain` JSON) uses
+//!   `body`, `code`, `kind`, `classify`, `status`, `retry_after`, `excerpt` and `display`.
+//! - `policy` (the retry policy and the state a client shares) uses `api_error`, `code`,
+//!   `classify`, `excerpt` and `display`.
 
 mod api_error;
 mod body;
+mod classify;
 mod clock;
 mod code;
+mod display;
 mod excerpt;
 mod kind;
 mod policy;

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::api_error::DisplayDuration;
+use crate::display::DisplayDuration;
 
 /// Why an attempt is retried.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]

@@ -34,7 +34,8 @@ pub use partitions::{MAX_PARTITIONS, Partition};
 pub use run::{AttemptRecord, ClientRetryState, RateLimitEvent, RetryRun};
 pub use statement::{RateLimitQuota, RateLimitStatement};
 
-use crate::{ApiError, ApiErrorKind, ErrorCode};
+use crate::classify::RetryClass;
+use crate::{ApiError, ErrorCode};
 
 use overrides::Rule;
 
@@ -404,50 +405,17 @@ impl RetryPolicy {
     }
 }
 
-/// The API's contract for an error response: whether the same request can succeed later,
-/// and why. Shared by [`RetryPolicy::classify`] and [`ApiError::is_retryable`].
+/// The API's contract for an error response: whether the same request can succeed later
+/// ([`ApiError::is_retryable`] asks the same class), and why, for a request of this
+/// idempotency.
 pub(crate) fn classify_api_error(
     idempotency: Idempotency,
     error: &ApiError,
 ) -> Result<RetryReason, StopReason> {
-    let status = error.status().as_u16();
-    // The body's code says more than the status: a quota at 429 is not a rate limit, and a
-    // rate limit is one whatever status a proxy put on it.
-    let kind = error.kind();
-    let waiting_cannot_help = match kind {
-        ApiErrorKind::Authentication
-        | ApiErrorKind::Authorization
-        | ApiErrorKind::PaymentRequired
-        | ApiErrorKind::BadRequest
-        | ApiErrorKind::NotFound
-        | ApiErrorKind::Conflict
-        | ApiErrorKind::PayloadTooLarge
-        | ApiErrorKind::Validation
-        | ApiErrorKind::Quota
-        | ApiErrorKind::Processing
-        | ApiErrorKind::Client
-        | ApiErrorKind::UnexpectedStatus => true,
-        ApiErrorKind::RateLimited
-        | ApiErrorKind::Upstream
-        | ApiErrorKind::Timeout
-        | ApiErrorKind::Server
-        | ApiErrorKind::Unknown => false,
-        // Future kinds: decide by status below.
-        #[allow(unreachable_patterns)]
-        _ => false,
-    };
-    if waiting_cannot_help {
-        return Err(StopReason::NotRetryable);
-    }
-    // A 429 is the rate limiter's answer, whatever transient code came with it (a throttled
-    // provider's `VLM_PROVIDER_ERROR`, an undocumented code): the request was not processed.
-    if kind == ApiErrorKind::RateLimited || status == 429 {
-        return Ok(RetryReason::RateLimited);
-    }
-    match status {
-        501 | 505 => Err(StopReason::NotRetryable),
-        500..=599 if idempotency.is_repeatable() => Ok(RetryReason::ServerError),
-        500..=599 => Err(StopReason::UnsafeToRepeat),
-        _ => Err(StopReason::NotRetryable),
+    match error.retry_class() {
+        RetryClass::Permanent => Err(StopReason::NotRetryable),
+        RetryClass::RateLimited => Ok(RetryReason::RateLimited),
+        RetryClass::Transient if idempotency.is_repeatable() => Ok(RetryReason::ServerError),
+        RetryClass::Transient => Err(StopReason::UnsafeToRepeat),
     }
 }

@@ -12,7 +12,7 @@ use super::{
     RateLimitStatement, RetryBudget, RetryPolicy, RetryReason, StopReason, TransportKind,
 };
 use crate::ErrorCode;
-use crate::api_error::millis;
+use crate::display::millis;
 
 /// The retry state one client shares across all its requests: the retry budget (the whole
 /// client's: it protects a failing server) and the pacing state of each partition of its
