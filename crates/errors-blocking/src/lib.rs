@@ -64,7 +64,10 @@ pub use errors_http::{
     errors_core, reqwest,
 };
 pub use http::{HeaderMap, Method};
+pub use reqwest_middleware;
 pub use reqwest_middleware::RequestBuilder;
+/// The level [`ClientBuilder::log_level`] takes.
+pub use tracing::Level;
 
 /// The README's examples, compiled as doctests.
 #[cfg(doctest)]
