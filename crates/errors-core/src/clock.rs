@@ -24,7 +24,7 @@ impl Clock for SystemClock {
     }
 }
 
-/// A clock that only moves when told to, for tests.
+/// A clock that only moves when told to, for tests (behind the `test-util` feature).
 ///
 /// ```
 /// use std::time::Duration;
@@ -35,11 +35,13 @@ impl Clock for SystemClock {
 /// clock.advance(Duration::from_secs(5));
 /// assert_eq!(clock.now().duration_since(start).unwrap(), Duration::from_secs(5));
 /// ```
+#[cfg(feature = "test-util")]
 #[derive(Debug)]
 pub struct ManualClock {
     now: Mutex<SystemTime>,
 }
 
+#[cfg(feature = "test-util")]
 impl ManualClock {
     /// A clock stopped at `now`.
     pub fn new(now: SystemTime) -> ManualClock {
@@ -91,6 +93,7 @@ fn saturating_add(at: SystemTime, by: Duration) -> SystemTime {
     at
 }
 
+#[cfg(feature = "test-util")]
 impl Clock for ManualClock {
     fn now(&self) -> SystemTime {
         *self.now.lock().unwrap_or_else(|e| e.into_inner())

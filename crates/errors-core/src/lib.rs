@@ -63,7 +63,9 @@ pub use body::{
     DetailObject, Envelope, ErrorBody, JsonType, LocSegment, Repair, Shape, TextBody,
     ValidationIssue,
 };
-pub use clock::{Clock, ManualClock, SystemClock};
+#[cfg(feature = "test-util")]
+pub use clock::ManualClock;
+pub use clock::{Clock, SystemClock};
 pub use code::ErrorCode;
 pub use kind::ApiErrorKind;
 pub use policy::{
