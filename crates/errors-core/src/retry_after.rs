@@ -456,6 +456,64 @@ mod tests {
     }
 
     #[test]
+    fn the_calendar_knows_leap_years_and_month_lengths() {
+        let epoch = SystemTime::UNIX_EPOCH;
+        let secs = |value: &str| match RetryAfter::parse(value.as_bytes(), epoch) {
+            Ok(RetryAfter::At(at)) => Some(at.duration_since(epoch).unwrap().as_secs()),
+            _ => None,
+        };
+        // Leap years: every fourth, not a century's unless it divides by 400.
+        assert_eq!(secs("Thu, 29 Feb 2024 00:00:00 GMT"), Some(1_709_164_800));
+        assert_eq!(secs("Tue, 29 Feb 2000 00:00:00 GMT"), Some(951_782_400));
+        assert_eq!(secs("Wed, 29 Feb 2023 00:00:00 GMT"), None);
+        assert_eq!(secs("Thu, 29 Feb 2100 00:00:00 GMT"), None);
+        assert_eq!(secs("Thu Feb 29 00:00:00 2024"), Some(1_709_164_800));
+        assert_eq!(secs("Thu Feb 29 00:00:00 2100"), None);
+        // Thirty days hath September, April, June and November.
+        for month in ["Apr", "Jun", "Sep", "Nov"] {
+            assert_eq!(
+                secs(&format!("Sun, 31 {month} 2024 00:00:00 GMT")),
+                None,
+                "{month}"
+            );
+            assert!(
+                secs(&format!("Sun, 30 {month} 2024 00:00:00 GMT")).is_some(),
+                "{month}"
+            );
+        }
+        for month in ["Jan", "Mar", "May", "Jul", "Aug", "Oct", "Dec"] {
+            assert!(
+                secs(&format!("Sun, 31 {month} 2024 00:00:00 GMT")).is_some(),
+                "{month}"
+            );
+        }
+        assert_eq!(secs("Sun, 00 Jan 2024 00:00:00 GMT"), None);
+    }
+
+    #[test]
+    fn the_last_day_of_a_400_year_cycle_is_written_and_read_back() {
+        // 29 February 2000 ends a 400-year era of the day-count algorithm: the one day whose
+        // year needs the era's last correction term.
+        for value in [
+            "Tue, 29 Feb 2000 12:00:00 GMT",
+            "Wed, 01 Mar 2000 00:00:00 GMT",
+            "Mon, 28 Feb 2000 23:59:59 GMT",
+            "Sun, 31 Dec 2000 00:00:00 GMT",
+        ] {
+            let at = RetryAfter::parse(value.as_bytes(), SystemTime::UNIX_EPOCH).unwrap();
+            assert_eq!(at.to_string(), value);
+        }
+        // Two-digit years read on that day: `00` is the year 2000 itself.
+        assert_eq!(
+            date(
+                "Tuesday, 29-Feb-00 13:00:00 GMT",
+                "Tue, 29 Feb 2000 12:00:00 GMT"
+            ),
+            httpdate::parse_http_date("Tue, 29 Feb 2000 13:00:00 GMT").unwrap()
+        );
+    }
+
+    #[test]
     fn a_leap_second_is_the_second_after_59() {
         assert_eq!(
             date(

@@ -962,3 +962,95 @@ fn without_pacing_a_shared_pace_is_neither_followed_nor_taught() {
     assert_eq!(rejected.before_attempt(back), Ok(ms(3010) - back));
     assert_eq!(rejected.before_attempt(ms(3010)), Ok(Duration::ZERO));
 }
+
+// --- The caller's rules, `disabled()`, and the names of the reasons ---
+
+#[test]
+fn a_disabled_policy_retries_nothing_the_contract_would() {
+    let policy = RetryPolicy::disabled();
+    assert_eq!(policy.max_retries(), 0);
+    assert_eq!(policy.max_rate_limit_retries(), 0);
+    let shared = ClientRetryState::without_budget();
+    for e in [
+        error(503, "", None),
+        error(429, &envelope("RATE_LIMIT_ERROR"), Some("1")),
+    ] {
+        assert!(RetryPolicy::default().would_retry(Idempotency::Idempotent, &e));
+        let mut run = policy.start(Idempotency::Idempotent, &shared, Duration::ZERO, 1);
+        run.before_attempt(Duration::ZERO).unwrap();
+        assert!(
+            matches!(
+                run.after_attempt(Outcome::Api(&e), Duration::ZERO),
+                Decision::Stop(_)
+            ),
+            "{}",
+            e.status()
+        );
+    }
+}
+
+#[test]
+fn a_code_rule_changes_that_code_only() {
+    let timeout = error(504, &envelope("TIMEOUT"), None);
+    let other = error(503, &envelope("SERVICE_UNAVAILABLE"), None);
+    let policy = RetryPolicy::default().with_code_override(
+        errors_core::ErrorCode::Timeout,
+        errors_core::RetryOverride::Never,
+    );
+    assert!(RetryPolicy::default().would_retry(Idempotency::Idempotent, &timeout));
+    assert!(!policy.would_retry(Idempotency::Idempotent, &timeout));
+    assert!(policy.would_retry(Idempotency::Idempotent, &other));
+}
+
+#[test]
+fn a_status_rule_changes_that_status_only() {
+    let conflict = error(409, &envelope("CONFLICT"), None);
+    let not_found = error(404, &envelope("NOT_FOUND"), None);
+    let policy =
+        RetryPolicy::default().with_status_override(409, errors_core::RetryOverride::Retry);
+    assert!(!RetryPolicy::default().would_retry(Idempotency::Idempotent, &conflict));
+    assert!(policy.would_retry(Idempotency::Idempotent, &conflict));
+    assert!(!policy.would_retry(Idempotency::Idempotent, &not_found));
+    // Retry only where repeating is safe.
+    assert!(!policy.would_retry(Idempotency::NonIdempotent, &conflict));
+}
+
+#[test]
+fn the_first_rule_that_says_something_decides() {
+    use errors_core::RetryOverride::{Contract, Never, Retry};
+    let conflict = error(409, &envelope("CONFLICT"), None);
+    // A rule that does not match (another status), one that defers (a hook saying
+    // `Contract`), then the one that decides, then one too late to count.
+    let policy = RetryPolicy::default()
+        .with_status_override(418, Never)
+        .with_override(|_| Contract)
+        .with_status_override(409, Retry)
+        .with_status_override(409, Never);
+    assert!(policy.would_retry(Idempotency::Idempotent, &conflict));
+}
+
+#[test]
+fn the_rate_limit_retry_cap_is_what_was_set() {
+    assert_eq!(RetryPolicy::default().max_rate_limit_retries(), 50);
+    assert_eq!(
+        RetryPolicy::default()
+            .with_max_rate_limit_retries(7)
+            .max_rate_limit_retries(),
+        7
+    );
+}
+
+#[test]
+fn reasons_have_stable_snake_case_tags() {
+    // Logs, metrics labels and JSON carry these strings: changing one breaks dashboards.
+    let tags = [
+        (RetryReason::RateLimited, "rate_limited"),
+        (RetryReason::ServerError, "server_error"),
+        (RetryReason::NotSent, "not_sent"),
+        (RetryReason::Transport, "transport"),
+        (RetryReason::Overridden, "overridden"),
+    ];
+    for (reason, tag) in tags {
+        assert_eq!(reason.as_str(), tag);
+    }
+}

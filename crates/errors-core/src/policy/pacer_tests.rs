@@ -371,3 +371,17 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn an_inactive_pacer_refuses_a_slot_at_the_deadline_itself() {
+    // The deadline is exclusive: a request that could leave only at its deadline has none
+    // of its time left to be answered in.
+    let pacer = Pacer::default();
+    assert!(!pacer.is_active());
+    assert_eq!(pacer.take_slot(ms(5), ms(5), ms(5)), Err(ms(5)));
+    assert_eq!(pacer.take_slot(ms(5), ms(7), ms(6)), Err(ms(7)));
+    assert_eq!(
+        pacer.take_slot(ms(5), ms(5), ms(6)),
+        Ok((ms(5), Place::Window))
+    );
+}

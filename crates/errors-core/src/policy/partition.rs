@@ -291,6 +291,11 @@ mod tests {
                 "https://api.example.com/v1/jobs/{id}/logs",
             ),
             (
+                // All digits: not a token (no letter), so only the UUID rule folds it.
+                "https://api.example.com/v1/jobs/12345678-1234-1234-1234-123456789012/logs",
+                "https://api.example.com/v1/jobs/{id}/logs",
+            ),
+            (
                 "https://api.example.com/objects/5f2b9c0e1a3d4e6f",
                 "https://api.example.com/objects/{id}",
             ),
