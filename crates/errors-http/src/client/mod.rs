@@ -456,7 +456,7 @@ impl ApiClient {
 /// use errors_http::ApiClient;
 ///
 /// # fn main() -> Result<(), errors_http::Error> {
-/// # let pem = include_bytes!("../tests/data/ca.pem");
+/// # let pem = include_bytes!("../../tests/data/ca.pem");
 /// let client = ApiClient::builder()
 ///     .base_url("https://api.example.com/v1")
 ///     .api_key("sk-test")
