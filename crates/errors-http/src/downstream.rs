@@ -2,18 +2,16 @@
 //!
 //! The retry middleware and the client's layer are reqwest-middleware middleware, and in a
 //! chain they send through `Next`. [`ApiClient`](crate::ApiClient) without middleware of the
-//! caller's below its own runs the same code over [`Layered`] instead: the client's layer,
-//! then reqwest, called directly. That skips the chain's boxed future per layer and per
-//! attempt, which is a measurable share of a call's CPU on a fast local API (BENCHMARKS.md,
-//! "one shared client, many threads").
+//! caller's below its own runs the same code over `layer::Layered` instead: the client's
+//! layer, then [`Reqwest`], called directly. That skips the chain's boxed future per layer
+//! and per attempt, which is a measurable share of a call's CPU on a fast local API
+//! (BENCHMARKS.md, "one shared client, many threads").
 
 use std::future::Future;
 
 use http::Extensions;
 use reqwest::{Request, Response};
 use reqwest_middleware::Next;
-
-use crate::layer::ClientLayer;
 
 /// Sends one request on behalf of the layer above it.
 pub(crate) trait Downstream: Sync {
@@ -37,38 +35,8 @@ impl Downstream for Next<'_> {
     }
 }
 
-/// The client's layer over reqwest, without a middleware chain: [`ApiClient::send`]'s path,
-/// so the layer reads the success body whole (what
-/// [`ReadWholeBody`](crate::layer::ReadWholeBody) says in a chain).
-///
-/// [`ApiClient::send`]: crate::ApiClient::send
-pub(crate) struct Layered<'c> {
-    layer: &'c ClientLayer,
-    http: Reqwest<'c>,
-}
-
-impl<'c> Layered<'c> {
-    pub(crate) fn new(layer: &'c ClientLayer, http: &'c reqwest::Client) -> Layered<'c> {
-        Layered {
-            layer,
-            http: Reqwest(http),
-        }
-    }
-}
-
-impl Downstream for Layered<'_> {
-    fn run<'a>(
-        &'a self,
-        request: Request,
-        extensions: &'a mut Extensions,
-    ) -> impl Future<Output = reqwest_middleware::Result<Response>> + Send + 'a {
-        self.layer
-            .handle_over(request, extensions, &self.http, true)
-    }
-}
-
 /// reqwest itself, the end of the line.
-struct Reqwest<'c>(&'c reqwest::Client);
+pub(crate) struct Reqwest<'c>(pub(crate) &'c reqwest::Client);
 
 impl Downstream for Reqwest<'_> {
     fn run<'a>(

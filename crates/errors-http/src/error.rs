@@ -2,7 +2,9 @@
 
 use std::fmt;
 
-use errors_core::{ApiError, AttemptRecord, StopReason};
+use errors_core::{ApiError, AttemptRecord, StopReason, TransportFailure};
+
+use crate::transport::{TlsFailure, certificate_reason, handshake_failure, reqwest_failure};
 
 /// A failed request: the API's error, a transport failure, or a limit reached, with every
 /// attempt that was made.
@@ -228,7 +230,47 @@ impl Error {
     /// Turns the error a `ClientWithMiddleware` returned back into ours (the retry middleware
     /// wraps its errors so the attempt history survives the trip through `anyhow`).
     pub fn from_middleware(error: reqwest_middleware::Error) -> Error {
-        crate::transport::into_error(error)
+        // reqwest's errors lose the query and credentials of the URL they name first (see
+        // `crate::redact`).
+        let error = match error {
+            reqwest_middleware::Error::Reqwest(e) => {
+                reqwest_middleware::Error::Reqwest(crate::redact::reqwest_error(e))
+            }
+            other => other,
+        };
+        match error {
+            reqwest_middleware::Error::Middleware(inner) => match inner.downcast::<Error>() {
+                Ok(ours) => ours,
+                Err(other) => Error::new(ErrorKind::Transport(
+                    reqwest_middleware::Error::Middleware(other),
+                )),
+            },
+            reqwest_middleware::Error::Reqwest(e) if e.is_builder() => {
+                Error::new(ErrorKind::InvalidRequest(chain_text(&e)))
+            }
+            // reqwest's own redirect policy stopped (a client passed to `with_client`, or the
+            // middleware in a chain of the caller's).
+            reqwest_middleware::Error::Reqwest(e) if e.is_redirect() => {
+                let location = e.url().map_or_else(String::new, crate::redact::url_text);
+                if chain_text(&e).contains("too many redirects") {
+                    Error::new(ErrorKind::TooManyRedirects { location })
+                } else {
+                    Error::new(ErrorKind::RedirectNotFollowed {
+                        location,
+                        reason: "the http client's redirect policy refused it",
+                    })
+                }
+            }
+            reqwest_middleware::Error::Reqwest(e) => match handshake_failure(&e) {
+                Some(TlsFailure::Certificate) => Error::new(ErrorKind::Certificate(e.into())),
+                Some(TlsFailure::Handshake) => Error::new(ErrorKind::Tls(e.into())),
+                Some(TlsFailure::UnsupportedScheme) => Error::new(ErrorKind::UnsupportedScheme(
+                    e.url().map_or_else(String::new, |u| u.scheme().to_owned()),
+                )),
+                None if e.is_timeout() => Error::timeout(Some(Box::new(e))),
+                None => Error::new(ErrorKind::Transport(e.into())),
+            },
+        }
     }
 
     pub(crate) fn set_history(&mut self, attempts: Vec<AttemptRecord>, stop: Option<StopReason>) {
@@ -244,7 +286,7 @@ impl fmt::Display for Error {
             ErrorKind::Transport(e) if e.is_connect() => f.write_str("connection failed")?,
             ErrorKind::Transport(_) => f.write_str("request failed without a response")?,
             ErrorKind::Timeout => f.write_str("request timed out")?,
-            ErrorKind::Certificate(e) => match crate::transport::certificate_reason(e) {
+            ErrorKind::Certificate(e) => match certificate_reason(e) {
                 Some(reason) => write!(f, "certificate not trusted: {reason}")?,
                 None => f.write_str("certificate not trusted")?,
             },
@@ -321,6 +363,36 @@ impl From<ApiError> for Error {
     }
 }
 
+/// What a failure below HTTP is, as far as the policy is concerned: reqwest's, or one of ours
+/// that a middleware below the retry middleware returned.
+pub(crate) fn transport_failure(error: &reqwest_middleware::Error) -> TransportFailure {
+    match error {
+        reqwest_middleware::Error::Middleware(inner) => match inner.downcast_ref::<Error>() {
+            Some(ours) => failure_of(ours.kind()),
+            None => TransportFailure::other(),
+        },
+        reqwest_middleware::Error::Reqwest(e) => reqwest_failure(e),
+    }
+}
+
+/// The failure the policy is told about for an error of ours that a middleware below the
+/// retry middleware returned (a body over the limit, a timed-out body read).
+fn failure_of(kind: &ErrorKind) -> TransportFailure {
+    match kind {
+        ErrorKind::ResponseTooLarge { .. } => TransportFailure::response_too_large(),
+        ErrorKind::Timeout => TransportFailure::timeout(),
+        ErrorKind::Certificate(_) => TransportFailure::certificate(),
+        ErrorKind::Tls(_) => TransportFailure::tls(),
+        ErrorKind::InvalidRequest(_) | ErrorKind::UnsupportedScheme(_) => {
+            TransportFailure::rejected()
+        }
+        ErrorKind::TooManyRedirects { .. } | ErrorKind::RedirectNotFollowed { .. } => {
+            TransportFailure::redirect()
+        }
+        _ => TransportFailure::other(),
+    }
+}
+
 /// An error and its causes on one line, joined with `": "`, for an [`ErrorKind`] that keeps
 /// text rather than the error (the causes are then not repeated by a `source()` chain).
 pub(crate) fn chain_text(error: &dyn std::error::Error) -> String {
@@ -380,7 +452,7 @@ impl Error {
         match &self.kind {
             ErrorKind::Api(e) => e.is_retryable(),
             ErrorKind::Transport(e) => {
-                let failure = crate::transport::transport_failure(e);
+                let failure = transport_failure(e);
                 errors_core::RetryPolicy::default()
                     .classify(
                         errors_core::Idempotency::Idempotent,
@@ -406,6 +478,25 @@ impl Error {
             ErrorKind::Transport(e) => e.is_timeout(),
             ErrorKind::Timeout | ErrorKind::DeadlineExceeded => true,
             _ => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn our_own_errors_from_below_keep_their_meaning() {
+        use errors_core::TransportKind as K;
+        let cases = [
+            (ErrorKind::Timeout, K::Timeout),
+            (ErrorKind::InvalidRequest("x".into()), K::Rejected),
+            (ErrorKind::UnsupportedScheme("ftp".into()), K::Rejected),
+        ];
+        for (kind, expected) in cases {
+            let text = format!("{kind:?}");
+            assert_eq!(failure_of(&kind).kind, expected, "{text}");
         }
     }
 }

@@ -14,6 +14,11 @@
 //! - reads the whole success body of a request [`ApiClient::send`](crate::ApiClient::send)
 //!   marked, up to the optional size limit, so a body that stalls, breaks off or is too
 //!   large is a failed attempt the policy decides on, not a hang after the call "succeeded".
+//!
+//! In a chain it is a reqwest-middleware middleware; [`Layered`] runs it over reqwest
+//! directly.
+
+use std::future::Future;
 
 use bytes::{Bytes, BytesMut};
 use http::header::{self, HeaderMap, HeaderName};
@@ -21,8 +26,7 @@ use http::{Extensions, Method, StatusCode};
 use reqwest::{Request, Response};
 use reqwest_middleware::{Middleware, Next};
 
-use crate::client::RefusedPath;
-use crate::downstream::Downstream;
+use crate::downstream::{Downstream, Reqwest};
 use crate::error::{Error, ErrorKind};
 use crate::origin::same_origin;
 
@@ -38,6 +42,11 @@ const MAX_PREALLOCATION: usize = 16 << 20;
 /// Marks a request whose success body is read inside the attempt.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct ReadWholeBody;
+
+/// Marks a request whose path resolved outside the base URL's path: the client's layer
+/// fails it with [`ErrorKind::InvalidRequest`] before it is sent.
+#[derive(Debug, Clone)]
+pub(crate) struct RefusedPath(pub(crate) String);
 
 /// A success body read whole inside the attempt, carried in the response's extensions to
 /// [`ApiClient::send`](crate::ApiClient::send) (the response's own body is then spent).
@@ -78,6 +87,35 @@ impl Middleware for ClientLayer {
         let read_whole_body = extensions.get::<ReadWholeBody>().is_some();
         self.handle_over(request, extensions, &next, read_whole_body)
             .await
+    }
+}
+
+/// The client's layer over reqwest, without a middleware chain: [`ApiClient::send`]'s path,
+/// so the layer reads the success body whole (what [`ReadWholeBody`] says in a chain).
+///
+/// [`ApiClient::send`]: crate::ApiClient::send
+pub(crate) struct Layered<'c> {
+    layer: &'c ClientLayer,
+    http: Reqwest<'c>,
+}
+
+impl<'c> Layered<'c> {
+    pub(crate) fn new(layer: &'c ClientLayer, http: &'c reqwest::Client) -> Layered<'c> {
+        Layered {
+            layer,
+            http: Reqwest(http),
+        }
+    }
+}
+
+impl Downstream for Layered<'_> {
+    fn run<'a>(
+        &'a self,
+        request: Request,
+        extensions: &'a mut Extensions,
+    ) -> impl Future<Output = reqwest_middleware::Result<Response>> + Send + 'a {
+        self.layer
+            .handle_over(request, extensions, &self.http, true)
     }
 }
 
@@ -228,7 +266,7 @@ impl ClientLayer {
         while let Some(chunk) = response
             .chunk()
             .await
-            .map_err(|e| crate::transport::into_error(e.into()))?
+            .map_err(|e| Error::from_middleware(e.into()))?
         {
             if let Some(limit) = limit
                 && (body.len() + chunk.len()) as u64 > limit

@@ -93,6 +93,27 @@
 //! | `request succeeded` | DEBUG |
 //! | `request failed` after retrying, or stopped by a limit (deadline, budget, retries, a wait beyond the maximum) | WARN |
 //! | `request failed` on a first answer that is final (404, 401, a POST's 500...) | DEBUG: the caller gets it as an error |
+//!
+//! ## Modules
+//!
+//! For contributors: who uses whom inside this crate, with no circle. `attempts`,
+//! `downstream`, `metrics`, `options`, `origin`, `redact`, `time` and `transport` (reading
+//! reqwest's errors) use none of the others. Above them:
+//!
+//! - `trace` and `store` use `time`; `redis_store` uses `store`;
+//! - `error` uses `transport` and `redact`; `strategy` uses `error`;
+//! - `response` uses `attempts`, `error` and `redact`;
+//! - `layer` (the client's layer below the retries) uses `downstream`, `error`, `origin` and
+//!   `redact`;
+//! - `middleware` uses `attempts`, `downstream`, `error`, `layer`, `metrics`, `options`,
+//!   `response`, `store`, `time` and `trace`;
+//! - `client` uses `attempts`, `error`, `layer`, `middleware`, `options`, `origin`, `redact`,
+//!   `response` and `store`.
+//!
+//! `client/`, `middleware/` and `response/` are folders: `mod.rs` holds the main type and
+//! the other files its parts (`client/builder.rs`; `middleware/builder.rs`, `attempt.rs`,
+//! `rebuild.rs`, `secrets.rs`; `response/ext.rs`). A builder and the type it builds name
+//! each other; no other part uses its `mod.rs`.
 
 mod attempts;
 mod client;
@@ -109,17 +130,18 @@ mod redis_store;
 mod response;
 mod store;
 mod strategy;
+mod time;
 mod trace;
 mod transport;
 
 pub use attempts::{Attempts, SafeToRepeat};
-pub use client::{ApiClient, ApiClientBuilder, ApiResponse, JsonResponse};
+pub use client::{ApiClient, ApiClientBuilder};
 pub use error::{Error, ErrorKind};
 pub use middleware::{RetryMiddleware, RetryMiddlewareBuilder};
 pub use options::RequestOptions;
 #[cfg(feature = "redis")]
 pub use redis_store::{DEFAULT_PREFIX, RedisStore};
-pub use response::ResponseExt;
+pub use response::{ApiResponse, JsonResponse, ResponseExt};
 pub use store::{RateLimitStore, Reservation, STORE_TIMEOUT, StoreError, partition_id};
 pub use strategy::ApiRetryableStrategy;
 

@@ -10,6 +10,8 @@ use std::time::Duration;
 use errors_core::RateLimitEvent;
 use sha2::{Digest, Sha256};
 
+use crate::time::millis;
+
 /// The longest a request waits for the store before pacing locally: a round trip to a Redis
 /// on the same network takes well under a millisecond, so fifty is a store in trouble, not a
 /// busy one (issue #21 asks for "a bounded time, e.g. 50 ms").
@@ -175,10 +177,6 @@ impl StoreLink {
         }
         None
     }
-}
-
-fn millis(at: Duration) -> u64 {
-    u64::try_from(at.as_millis()).unwrap_or(u64::MAX)
 }
 
 #[cfg(test)]

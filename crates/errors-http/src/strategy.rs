@@ -1,9 +1,9 @@
 //! [`ApiRetryableStrategy`]: the API's rules for users of `reqwest_retry`.
 
 use errors_core::{ApiError, Clock as _, Idempotency, Outcome, RetryPolicy, SystemClock};
-
-use crate::transport::transport_failure;
 use reqwest_retry::{Retryable, RetryableStrategy};
+
+use crate::error::transport_failure;
 
 /// A `reqwest_retry::RetryableStrategy` that classifies by the API's rules, for services that
 /// already use `RetryTransientMiddleware`.

@@ -8,6 +8,8 @@ use errors_core::{Decision, RetryRun, StopReason};
 use std::time::Duration;
 use tracing::Level;
 
+use crate::time::millis;
+
 /// Where retry decisions are logged.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Trace {
@@ -35,10 +37,6 @@ macro_rules! event_at {
     };
 }
 
-fn ms(d: Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
-}
-
 impl Trace {
     pub(crate) fn new(level: Level) -> Trace {
         Trace { level }
@@ -50,7 +48,7 @@ impl Trace {
         event_at!(
             self.level,
             attempt = run.attempts().len() as u64 + 1,
-            hold_ms = ms(hold),
+            hold_ms = millis(hold),
             "holding for the client's rate limit"
         );
     }
@@ -76,7 +74,7 @@ impl Trace {
         let transport = last
             .transport
             .map_or("", errors_core::TransportKind::as_str);
-        let held_ms = ms(last.held);
+        let held_ms = millis(last.held);
         match decision {
             Decision::Retry { wait, reason } => event_at!(
                 self.level,
@@ -86,7 +84,7 @@ impl Trace {
                 request_id,
                 transport,
                 held_ms,
-                wait_ms = ms(wait),
+                wait_ms = millis(wait),
                 reason = %reason,
                 "retrying request"
             ),

@@ -1,4 +1,5 @@
-//! Mapping reqwest's errors to what `errors_core`'s policy needs to know, and to our kinds.
+//! Reading reqwest's errors: what `errors_core`'s policy needs to know of a failure, and
+//! the TLS failure behind a connect error (for [`ErrorKind`](crate::ErrorKind)'s TLS kinds).
 //!
 //! reqwest 0.13 reports a rejected certificate, a failed TLS handshake and an `https://` URL
 //! in a build without TLS as *connect* errors (`is_connect()` is true); the cause is only in
@@ -12,107 +13,29 @@ use std::error::Error as StdError;
 
 use errors_core::TransportFailure;
 
-use crate::error::{Error, ErrorKind};
-
-/// What a failure below HTTP is, as far as the policy is concerned.
-pub(crate) fn transport_failure(error: &reqwest_middleware::Error) -> TransportFailure {
-    match error {
-        reqwest_middleware::Error::Reqwest(e) if e.is_builder() => TransportFailure::rejected(),
-        reqwest_middleware::Error::Middleware(inner) => match inner.downcast_ref::<Error>() {
-            Some(ours) => failure_of(ours.kind()),
-            None => TransportFailure::other(),
-        },
-        reqwest_middleware::Error::Reqwest(e) if e.is_redirect() => TransportFailure::redirect(),
-        reqwest_middleware::Error::Reqwest(e) => match handshake_failure(e) {
-            Some(TlsFailure::Certificate) => TransportFailure::certificate(),
-            Some(TlsFailure::Handshake) => TransportFailure::tls(),
-            Some(TlsFailure::UnsupportedScheme) => TransportFailure::rejected(),
-            None if e.is_connect() => TransportFailure::connect(),
-            None if e.is_timeout() => TransportFailure::timeout(),
-            None => TransportFailure::other(),
-        },
+/// What a reqwest failure is, as far as the policy is concerned.
+pub(crate) fn reqwest_failure(error: &reqwest::Error) -> TransportFailure {
+    if error.is_builder() {
+        return TransportFailure::rejected();
     }
-}
-
-/// The failure the policy is told about for an error of ours that a middleware below the
-/// retry middleware returned (a body over the limit, a timed-out body read).
-fn failure_of(kind: &ErrorKind) -> TransportFailure {
-    match kind {
-        ErrorKind::ResponseTooLarge { .. } => TransportFailure::response_too_large(),
-        ErrorKind::Timeout => TransportFailure::timeout(),
-        ErrorKind::Certificate(_) => TransportFailure::certificate(),
-        ErrorKind::Tls(_) => TransportFailure::tls(),
-        ErrorKind::InvalidRequest(_) | ErrorKind::UnsupportedScheme(_) => {
-            TransportFailure::rejected()
-        }
-        ErrorKind::TooManyRedirects { .. } | ErrorKind::RedirectNotFollowed { .. } => {
-            TransportFailure::redirect()
-        }
-        _ => TransportFailure::other(),
+    if error.is_redirect() {
+        return TransportFailure::redirect();
     }
-}
-
-/// The policy's view of a failed send and the error the caller gets if it is the last one.
-pub(crate) fn classify(error: reqwest_middleware::Error) -> (TransportFailure, Error) {
-    let failure = transport_failure(&error);
-    (failure, into_error(error))
-}
-
-/// The caller's error for a failed send. reqwest's errors lose the query and credentials
-/// of the URL they name first (see `crate::redact`).
-pub(crate) fn into_error(error: reqwest_middleware::Error) -> Error {
-    let error = match error {
-        reqwest_middleware::Error::Reqwest(e) => {
-            reqwest_middleware::Error::Reqwest(crate::redact::reqwest_error(e))
-        }
-        other => other,
-    };
-    match error {
-        reqwest_middleware::Error::Middleware(inner) => match inner.downcast::<Error>() {
-            Ok(ours) => ours,
-            Err(other) => Error::new(ErrorKind::Transport(reqwest_middleware::Error::Middleware(
-                other,
-            ))),
-        },
-        reqwest_middleware::Error::Reqwest(e) if e.is_builder() => {
-            Error::new(ErrorKind::InvalidRequest(crate::error::chain_text(&e)))
-        }
-        // reqwest's own redirect policy stopped (a client passed to `with_client`, or the
-        // middleware in a chain of the caller's).
-        reqwest_middleware::Error::Reqwest(e) if e.is_redirect() => {
-            let location = e.url().map_or_else(String::new, crate::redact::url_text);
-            if crate::error::chain_text(&e).contains("too many redirects") {
-                Error::new(ErrorKind::TooManyRedirects { location })
-            } else {
-                Error::new(ErrorKind::RedirectNotFollowed {
-                    location,
-                    reason: "the http client's redirect policy refused it",
-                })
-            }
-        }
-        reqwest_middleware::Error::Reqwest(e) => match handshake_failure(&e) {
-            Some(TlsFailure::Certificate) => Error::new(ErrorKind::Certificate(e.into())),
-            Some(TlsFailure::Handshake) => Error::new(ErrorKind::Tls(e.into())),
-            Some(TlsFailure::UnsupportedScheme) => Error::new(ErrorKind::UnsupportedScheme(
-                e.url().map_or_else(String::new, |u| u.scheme().to_owned()),
-            )),
-            None if e.is_timeout() => Error::timeout(Some(Box::new(e))),
-            None => Error::new(ErrorKind::Transport(e.into())),
-        },
+    match handshake_failure(error) {
+        Some(TlsFailure::Certificate) => TransportFailure::certificate(),
+        Some(TlsFailure::Handshake) => TransportFailure::tls(),
+        Some(TlsFailure::UnsupportedScheme) => TransportFailure::rejected(),
+        None if error.is_connect() => TransportFailure::connect(),
+        None if error.is_timeout() => TransportFailure::timeout(),
+        None => TransportFailure::other(),
     }
-}
-
-/// The policy's view and the caller's error when the policy's own time limit (the attempt
-/// timeout or the deadline's remainder) cut an attempt, body read included.
-pub(crate) fn timed_out() -> (TransportFailure, Error) {
-    (TransportFailure::timeout(), Error::timeout(None))
 }
 
 /// A failure the TLS layer caused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 // A build without TLS only ever meets `UnsupportedScheme`.
 #[cfg_attr(not(any(feature = "rustls", feature = "native-tls")), allow(dead_code))]
-enum TlsFailure {
+pub(crate) enum TlsFailure {
     /// The peer's certificate was rejected.
     Certificate,
     /// The handshake failed otherwise.
@@ -126,7 +49,7 @@ enum TlsFailure {
 /// count (reqwest says `is_connect()`): once the handshake is done, a TLS error (a record
 /// that does not decrypt, an alert mid-stream) breaks that one connection like a reset, and
 /// is a transport failure the policy may retry, not a property of the server.
-fn handshake_failure(error: &reqwest::Error) -> Option<TlsFailure> {
+pub(crate) fn handshake_failure(error: &reqwest::Error) -> Option<TlsFailure> {
     if error.is_connect() {
         tls_failure(error)
     } else {
@@ -387,20 +310,6 @@ mod tests {
             (C::UnhandledCriticalExtension, "rejected by the verifier"),
         ] {
             assert_eq!(rustls_reason(&reason), said, "{reason:?}");
-        }
-    }
-
-    #[test]
-    fn our_own_errors_from_below_keep_their_meaning() {
-        use errors_core::TransportKind as K;
-        let cases = [
-            (ErrorKind::Timeout, K::Timeout),
-            (ErrorKind::InvalidRequest("x".into()), K::Rejected),
-            (ErrorKind::UnsupportedScheme("ftp".into()), K::Rejected),
-        ];
-        for (kind, expected) in cases {
-            let text = format!("{kind:?}");
-            assert_eq!(failure_of(&kind).kind, expected, "{text}");
         }
     }
 }

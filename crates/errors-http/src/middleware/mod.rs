@@ -1,28 +1,38 @@
 //! [`RetryMiddleware`]: retries by the API's rules, decided by `errors_core`.
 
+mod attempt;
+mod builder;
+mod rebuild;
+mod secrets;
+
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use errors_core::{
     ApiError, ClientRetryState, Clock, Decision, ErrorParser, Idempotency, Outcome,
-    RateLimitStatement, RetryBudget, RetryPolicy, RetryRun, StopReason, SystemClock,
-    TransportFailure,
+    RateLimitStatement, RetryPolicy, RetryRun, StopReason,
 };
 use http::Extensions;
-use reqwest::{Request, Response, ResponseBuilderExt as _};
+use reqwest::{Request, Response};
 use reqwest_middleware::{Middleware, Next};
-use tokio::time::Instant;
 use tracing::Instrument as _;
 
-use crate::attempts::{Attempts, ParsedError, SafeToRepeat};
+use crate::attempts::{Attempts, SafeToRepeat};
 use crate::downstream::Downstream;
 use crate::error::{Error, ErrorKind};
 use crate::layer::Redirected;
 use crate::metrics::CallMeter;
 use crate::options::RequestOptions;
-use crate::store::{RateLimitStore, Reservation, StoreLink};
+use crate::store::{Reservation, StoreLink};
+use crate::time::mono_now;
 use crate::trace::Trace;
+
+use attempt::{AttemptFailure, Received, redirected_by_reqwest, send_and_read};
+use rebuild::{Head, rebuild};
+use secrets::Secrets;
+
+pub use builder::RetryMiddlewareBuilder;
 
 /// reqwest-middleware middleware that retries what the API's contract says to retry.
 ///
@@ -74,23 +84,15 @@ struct Inner {
 }
 
 impl RetryMiddleware {
-    /// Middleware with `policy`, a default [`RetryBudget`], the system clock and the default
-    /// 64 KiB body limit.
+    /// Middleware with `policy`, a default [`RetryBudget`](errors_core::RetryBudget), the
+    /// system clock and the default 64 KiB body limit.
     pub fn new(policy: RetryPolicy) -> RetryMiddleware {
         RetryMiddleware::builder(policy).build()
     }
 
     /// A builder for the other settings.
     pub fn builder(policy: RetryPolicy) -> RetryMiddlewareBuilder {
-        RetryMiddlewareBuilder {
-            policy,
-            state: ClientRetryState::with_budget(RetryBudget::default()),
-            clock: Arc::new(SystemClock),
-            parser: ErrorParser::default(),
-            seed: None,
-            trace: Trace::default(),
-            store: None,
-        }
+        RetryMiddlewareBuilder::new(policy)
     }
 
     /// The policy in force.
@@ -345,7 +347,7 @@ impl RetryMiddleware {
 impl RetryMiddleware {
     /// Tells the store what the last answer said about the partition's limit, if anything
     /// (a 429, a stated limit) and if the store answers.
-    async fn share(&self, fleet: &Option<(&StoreLink, String)>, run: &mut errors_core::RetryRun) {
+    async fn share(&self, fleet: &Option<(&StoreLink, String)>, run: &mut RetryRun) {
         let Some((link, partition)) = fleet else {
             return;
         };
@@ -364,110 +366,16 @@ impl RetryMiddleware {
 /// at four wake-ups a second per held request.
 const MAX_NAP: Duration = Duration::from_millis(250);
 
-/// The monotonic time handed to the policy: tokio's clock (so `tokio::time::pause` drives it
-/// in tests) since one anchor for the whole process.
-///
-/// One anchor, not one per middleware: a [`ClientRetryState`] may be shared by clients built
-/// at different moments, and its rate-limit window is a time since the anchor, so every
-/// client reading it must measure from the same one. The anchor is set a little before the
-/// first use, so a paused tokio clock started just before it (whose time stands still at
-/// its start) still reads past it.
-fn mono_now() -> Duration {
-    static ANCHOR: OnceLock<std::time::Instant> = OnceLock::new();
-    let anchor = *ANCHOR.get_or_init(|| {
-        let now = std::time::Instant::now();
-        [3600, 60, 1]
-            .into_iter()
-            .find_map(|s| now.checked_sub(Duration::from_secs(s)))
-            .unwrap_or(now)
-    });
-    Instant::now().into_std().saturating_duration_since(anchor)
-}
-
 fn finish_error(mut error: Error, run: RetryRun, stop: StopReason) -> Error {
     error.set_history(run.into_attempts(), Some(stop));
     error
 }
 
-/// Settings for a [`RetryMiddleware`].
-#[derive(Debug)]
-pub struct RetryMiddlewareBuilder {
-    policy: RetryPolicy,
-    state: ClientRetryState,
-    clock: Arc<dyn Clock>,
-    parser: ErrorParser,
-    seed: Option<u64>,
-    trace: Trace,
-    store: Option<StoreLink>,
-}
-
-impl RetryMiddlewareBuilder {
-    /// Shares `state` (budget and rate-limit window) with other middleware instances, or
-    /// replaces the default one, e.g. with [`ClientRetryState::without_budget`].
-    pub fn state(mut self, state: ClientRetryState) -> Self {
-        self.state = state;
-        self
-    }
-
-    /// The wall clock that turns a `Retry-After` date into a delay.
-    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.clock = clock;
-        self
-    }
-
-    /// How much of an error body is read (default 64 KiB).
-    pub fn body_limit(mut self, limit: usize) -> Self {
-        self.parser = self.parser.body_limit(limit);
-        self
-    }
-
-    /// Makes the jitter reproducible: request `n` of this middleware uses seed `seed + n`.
-    pub fn jitter_seed(mut self, seed: u64) -> Self {
-        self.seed = Some(seed);
-        self
-    }
-
-    /// The level of the events for retries and rate-limit holds (default DEBUG; INFO makes
-    /// them visible under a usual `info` filter). Successes are logged at DEBUG, a call that
-    /// fails after retrying or because of a limit (deadline, budget, retries, a wait beyond
-    /// the maximum) at WARN, and an answer that is final at once (404, 401...) at DEBUG: the
-    /// caller gets it as an error. See the crate docs.
-    pub fn log_level(mut self, level: tracing::Level) -> Self {
-        self.trace = Trace::new(level);
-        self
-    }
-
-    /// Keeps the partitions' rate-limit state in `store`, shared with every process that
-    /// uses it (see [`RateLimitStore`]); `scope` separates API keys that share the store
-    /// (give a hash of the key, never the key: [`ApiClientBuilder::rate_limit_store`]
-    /// does). Without a store the state stays in the process.
-    ///
-    /// [`ApiClientBuilder::rate_limit_store`]: crate::ApiClientBuilder::rate_limit_store
-    pub fn rate_limit_store(mut self, store: impl RateLimitStore, scope: &str) -> Self {
-        self.store = Some(StoreLink::new(Arc::new(store), scope.to_owned()));
-        self
-    }
-
-    /// A store link made by the client builder (scoped by its API key).
-    pub(crate) fn store_link(mut self, link: StoreLink) -> Self {
-        self.store = Some(link);
-        self
-    }
-
-    /// The middleware.
-    pub fn build(self) -> RetryMiddleware {
-        RetryMiddleware {
-            inner: Arc::new(Inner {
-                policy: self.policy,
-                state: self.state,
-                clock: self.clock,
-                parser: self.parser,
-                seed: self.seed.map(AtomicU64::new),
-                trace: self.trace,
-                store: self.store,
-            }),
-        }
-    }
+/// An attempt that failed and was followed by a retry.
+enum Failed {
+    /// The response's head, the body as read, and the parsed error.
+    Api(Box<(Head, Vec<u8>, ApiError)>),
+    Transport(Error),
 }
 
 #[async_trait::async_trait]
@@ -482,151 +390,4 @@ impl Middleware for RetryMiddleware {
             .await
             .map_err(reqwest_middleware::Error::middleware)
     }
-}
-
-/// The values of the request's sensitive headers (`HeaderValue::is_sensitive`, as the API
-/// key is), scrubbed from a parsed error in case the server echoed them back, so they reach
-/// neither the attempt history, the logs nor the caller's error.
-struct Secrets(Vec<String>);
-
-impl Secrets {
-    fn of(request: &Request) -> Secrets {
-        let mut secrets = Vec::new();
-        for value in request.headers().values().filter(|v| v.is_sensitive()) {
-            let Ok(text) = value.to_str() else { continue };
-            // `Bearer <key>`: the key alone may be echoed too.
-            if let Some((_, credential)) = text.trim().rsplit_once(' ') {
-                secrets.push(credential.to_owned());
-            }
-            secrets.push(text.to_owned());
-        }
-        Secrets(secrets)
-    }
-
-    fn redact(&self, error: &mut ApiError) {
-        for secret in &self.0 {
-            error.redact(secret);
-        }
-    }
-}
-
-/// The status line, headers and extensions of an error response.
-struct Head {
-    status: http::StatusCode,
-    version: http::Version,
-    headers: http::HeaderMap,
-    extensions: Extensions,
-    url: reqwest::Url,
-}
-
-/// An attempt that failed and was followed by a retry.
-enum Failed {
-    /// The response's head, the body as read, and the parsed error.
-    Api(Box<(Head, Vec<u8>, ApiError)>),
-    Transport(Error),
-}
-
-enum Received {
-    Success(Response),
-    Error { head: Head, body: Vec<u8> },
-}
-
-enum AttemptFailure {
-    Send(reqwest_middleware::Error),
-    TimedOut,
-}
-
-impl AttemptFailure {
-    /// The policy's view of the failure and the caller's error (see `crate::transport`).
-    fn classify(self) -> (TransportFailure, Error) {
-        match self {
-            AttemptFailure::TimedOut => crate::transport::timed_out(),
-            AttemptFailure::Send(e) => crate::transport::classify(e),
-        }
-    }
-}
-
-/// Whether reqwest itself followed a redirect during the attempt: the answer (or the failure)
-/// is for another URL than the one sent. That happens with a client whose redirect policy
-/// follows (one passed to `with_client`, or this middleware in a chain of the caller's);
-/// [`ApiClient`](crate::ApiClient)'s own layer follows redirects itself and says so with
-/// [`Redirected`].
-fn redirected_by_reqwest(sent: &reqwest::Url, result: &Result<Received, AttemptFailure>) -> bool {
-    let answered = match result {
-        Ok(Received::Success(response)) => response.url(),
-        Ok(Received::Error { head, .. }) => &head.url,
-        Err(AttemptFailure::Send(reqwest_middleware::Error::Reqwest(e))) => match e.url() {
-            Some(url) => url,
-            None => return false,
-        },
-        Err(_) => return false,
-    };
-    // A response a middleware made without a URL carries reqwest's placeholder: not a hop.
-    answered != sent && answered.host_str() != Some("no.url.provided.local")
-}
-
-/// Sends one attempt and, for an error status, reads its body up to the limit.
-async fn send_and_read(
-    below: &impl Downstream,
-    request: Request,
-    extensions: &mut Extensions,
-    limit: usize,
-) -> Result<Received, AttemptFailure> {
-    let mut response = below
-        .run(request, extensions)
-        .await
-        .map_err(AttemptFailure::Send)?;
-    let status = response.status();
-    if !errors_core::is_error_status(status) {
-        return Ok(Received::Success(response));
-    }
-    let head = Head {
-        status,
-        version: response.version(),
-        headers: std::mem::take(response.headers_mut()),
-        extensions: std::mem::take(response.extensions_mut()),
-        url: response.url().clone(),
-    };
-    let body = crate::response::read_bounded(&mut response, limit).await;
-    Ok(Received::Error { head, body })
-}
-
-/// The response handed back when the middleware stops on an error status: the original
-/// status and headers, the body as read, the parsed error and the attempts.
-fn rebuild(
-    head: Head,
-    mut body: Vec<u8>,
-    error: ApiError,
-    run: RetryRun,
-    stop: StopReason,
-    limit: usize,
-) -> Response {
-    let mut headers = head.headers;
-    if body.len() > limit {
-        body.truncate(limit);
-        // The body was cut: its original length and framing no longer describe it.
-        headers.remove(http::header::CONTENT_LENGTH);
-        headers.remove(http::header::TRANSFER_ENCODING);
-    }
-    let mut builder = http::Response::builder()
-        .status(head.status)
-        .version(head.version);
-    if let Some(h) = builder.headers_mut() {
-        *h = headers;
-    }
-    if let Some(e) = builder.extensions_mut() {
-        *e = head.extensions;
-    }
-    // reqwest takes the response's URL from this extension (`From<http::Response<_>>`).
-    let builder = builder.url(head.url);
-    let mut response: Response = builder
-        .body(body)
-        .map(Response::from)
-        .unwrap_or_else(|_| Response::from(http::Response::new(Vec::new())));
-    response.extensions_mut().insert(ParsedError(error));
-    response.extensions_mut().insert(Attempts {
-        records: run.into_attempts(),
-        stop,
-    });
-    response
 }
