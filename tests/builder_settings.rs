@@ -444,7 +444,7 @@ fn methods(source: &str, ty: &str) -> std::collections::BTreeSet<String> {
 #[test]
 fn every_setting_of_the_async_builder_exists_on_the_blocking_one() {
     let settings = methods(
-        include_str!("../crates/errors-http/src/client.rs"),
+        include_str!("../crates/errors-http/src/client/builder.rs"),
         "ApiClientBuilder",
     );
     let blocking = methods(

@@ -34,9 +34,11 @@ async fn retry_after_one_second_is_waited_in_full_and_not_much_more() {
         gap < Duration::from_millis(1100 + 250),
         "retried after {gap:?}"
     );
+    // The recorded wait is the time the request was held, measured: it includes how late
+    // the runtime woke it (under a loaded machine, a few ms past the 10% jitter).
     let waited = response.attempts[1].waited;
     assert!(
-        waited >= Duration::from_secs(1) && waited <= Duration::from_millis(1100),
+        waited >= Duration::from_secs(1) && waited <= Duration::from_millis(1100 + 50),
         "{waited:?}"
     );
 }
