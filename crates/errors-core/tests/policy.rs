@@ -1054,3 +1054,47 @@ fn reasons_have_stable_snake_case_tags() {
         assert_eq!(reason.as_str(), tag);
     }
 }
+
+#[test]
+fn each_setting_reads_back_as_set() {
+    let default = RetryPolicy::default();
+    assert_eq!(default.max_retries(), 3);
+    assert!(default.pacing());
+    assert_eq!(default.max_wait(), errors_core::DEFAULT_MAX_WAIT);
+    assert_eq!(default.deadline(), Some(errors_core::DEFAULT_DEADLINE));
+    assert_eq!(
+        default.attempt_timeout(),
+        Some(errors_core::DEFAULT_ATTEMPT_TIMEOUT)
+    );
+
+    let set = RetryPolicy::default()
+        .with_max_retries(5)
+        .with_pacing(false)
+        .with_max_wait(Duration::from_secs(7))
+        .with_deadline(Duration::from_secs(9))
+        .with_attempt_timeout(Duration::from_secs(2));
+    assert_eq!(set.max_retries(), 5);
+    assert!(!set.pacing());
+    assert_eq!(set.max_wait(), Duration::from_secs(7));
+    assert_eq!(set.deadline(), Some(Duration::from_secs(9)));
+    assert_eq!(set.attempt_timeout(), Some(Duration::from_secs(2)));
+
+    let unbounded = set.without_deadline().without_attempt_timeout();
+    assert_eq!(unbounded.deadline(), None);
+    assert_eq!(unbounded.attempt_timeout(), None);
+}
+
+#[test]
+fn a_stated_429_counts_against_the_rate_limit_cap_and_other_errors_against_max_retries() {
+    let limited = error(429, &envelope("RATE_LIMIT_ERROR"), Some("1"));
+    let unstated = error(429, &envelope("RATE_LIMIT_ERROR"), None);
+    let outage = error(503, "", None);
+    let no_outage_retries = RetryPolicy::default().with_max_retries(0);
+    assert!(no_outage_retries.would_retry(Idempotency::Idempotent, &limited));
+    assert!(!no_outage_retries.would_retry(Idempotency::Idempotent, &unstated));
+    assert!(!no_outage_retries.would_retry(Idempotency::Idempotent, &outage));
+    let no_rate_limit_retries = RetryPolicy::default().with_max_rate_limit_retries(0);
+    assert!(!no_rate_limit_retries.would_retry(Idempotency::Idempotent, &limited));
+    assert!(no_rate_limit_retries.would_retry(Idempotency::Idempotent, &unstated));
+    assert!(no_rate_limit_retries.would_retry(Idempotency::Idempotent, &outage));
+}
