@@ -65,6 +65,8 @@ enum Action {
     },
     /// Sends these bytes and closes.
     Raw(Vec<u8>),
+    /// Sends these bytes as soon as the connection is accepted, reads no request, and closes.
+    RawOnConnect(Vec<u8>),
 }
 
 #[derive(Debug, Clone)]
@@ -161,6 +163,41 @@ impl Fault {
         Fault {
             action: Action::Raw(bytes.into()),
         }
+    }
+
+    /// Sends `bytes` as soon as the connection is accepted, without waiting for a request
+    /// (none is read or journaled; the connection is counted), then closes cleanly: a server
+    /// that does not speak the client's protocol, such as plain HTTP behind an `https://`
+    /// URL, whose answer to a TLS handshake is an HTTP status line.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// use errors_testkit::{Fault, FaultServer};
+    ///
+    /// // Arrange: plain HTTP where the client expects TLS.
+    /// let server = FaultServer::start(Fault::raw_on_connect("HTTP/1.1 200 OK\r\n\r\n")).await;
+    /// let url = server.uri().replace("http://", "https://");
+    ///
+    /// // Act
+    /// let result = reqwest::get(url).await;
+    ///
+    /// // Assert: the handshake failed on the first connection, and no request was read.
+    /// assert!(result.unwrap_err().is_connect());
+    /// assert_eq!(server.connections(), 1);
+    /// assert!(server.journal().is_empty());
+    /// # }
+    /// ```
+    pub fn raw_on_connect(bytes: impl Into<Vec<u8>>) -> Fault {
+        Fault {
+            action: Action::RawOnConnect(bytes.into()),
+        }
+    }
+
+    /// Whether the server reads the request before playing this fault (all but
+    /// [`raw_on_connect`](Fault::raw_on_connect), which speaks first).
+    pub(crate) fn reads_request(&self) -> bool {
+        !matches!(self.action, Action::RawOnConnect(_))
     }
 
     fn respond(status: u16, body: impl Into<Vec<u8>>, delivery: Delivery) -> Fault {
@@ -262,7 +299,7 @@ impl Fault {
             Action::Close { reset: true } => reset(socket),
             Action::Close { reset: false } => finish(socket).await,
             Action::NoAnswer => hold(socket).await,
-            Action::Raw(bytes) => {
+            Action::Raw(bytes) | Action::RawOnConnect(bytes) => {
                 if socket.write_all(bytes).await.is_ok() {
                     finish(socket).await;
                 }

@@ -37,7 +37,8 @@ const MAX_HEADERS: usize = 128;
 /// silence, a body that drips, or a plain answer. After the last fault, the last repeats.
 ///
 /// For each connection it reads the request (the head up to 64 KiB, the body up to 1 MiB,
-/// for at most 10 s), records it in its [`Journal`], then plays the connection's fault. It
+/// for at most 10 s), records it in its [`Journal`], then plays the connection's fault
+/// ([`Fault::raw_on_connect`] reads nothing: it speaks first). It
 /// counts [`connections`](FaultServer::connections) too: a connection whose request never
 /// arrived is counted there and not journaled. It stops when dropped: the port closes and
 /// every connection still open is dropped.
@@ -309,6 +310,11 @@ async fn accept(
 
 /// One connection: read the request, record it, play the fault.
 async fn serve(mut socket: TcpStream, fault: Fault, journal: Journal) {
+    if !fault.reads_request() {
+        // It speaks first: there is no request to wait for, nor to record.
+        fault.play(socket).await;
+        return;
+    }
     let request = tokio::time::timeout(REQUEST_WAIT, read_request(&mut socket)).await;
     let Ok(Some(request)) = request else {
         return;

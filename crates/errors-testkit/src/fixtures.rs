@@ -229,3 +229,18 @@ pub fn no_content() -> Fixture {
 pub fn ok_json(value: &serde_json::Value) -> Fixture {
     Fixture::json(200, value)
 }
+
+/// 200 `{"ok":true}`: a success whose body does not matter, for the answer after an outage
+/// or a mock that only has to say yes.
+///
+/// ```
+/// use errors_testkit::fixtures;
+///
+/// let ok = fixtures::ok();
+/// assert_eq!(ok.status(), 200);
+/// assert_eq!(ok.body(), br#"{"ok":true}"#);
+/// assert_eq!(ok.content_type(), Some("application/json"));
+/// ```
+pub fn ok() -> Fixture {
+    ok_json(&serde_json::json!({"ok": true}))
+}

@@ -167,6 +167,32 @@ impl Journal {
         self.len() == 0
     }
 
+    /// When each request arrived, in arrival order, on tokio's clock: for spans across
+    /// several requests ("the 51 held requests all came after the window").
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// use std::time::Duration;
+    /// use errors_testkit::{FakeApi, fixtures};
+    ///
+    /// let api = FakeApi::new();
+    /// api.mount(fixtures::ok());
+    /// let client = api.client();
+    /// for _ in 0..3 {
+    ///     client.get(api.uri()).send().await.unwrap();
+    ///     tokio::time::sleep(Duration::from_secs(2)).await;
+    /// }
+    ///
+    /// let arrivals = api.journal().arrivals();
+    /// assert_eq!(arrivals.len(), 3);
+    /// assert_eq!(arrivals[2] - arrivals[0], Duration::from_secs(4));
+    /// # }
+    /// ```
+    pub fn arrivals(&self) -> Vec<Instant> {
+        self.lock().iter().map(|r| r.at).collect()
+    }
+
     /// The time between consecutive arrivals: `gaps()[0]` is the pause before request 1.
     pub fn gaps(&self) -> Vec<Duration> {
         self.lock()

@@ -72,6 +72,8 @@
 //!   then answer"), for what your client does with a transport error.
 //! - `HttpsFront` (feature `tls`): an `https://` front for a mock, with a certificate
 //!   authority made at test time, to check your client's TLS settings.
+//! - [`wait_until`]: a bounded wait for what another task does (a spawned call met its
+//!   `429`), failing the test with what never happened; it never moves a paused clock.
 //!
 //! # Which clock the journal reads
 //!
@@ -104,6 +106,7 @@ mod redis_server;
 mod script;
 #[cfg(feature = "tls")]
 mod tls;
+mod wait;
 
 pub use catalogue::{Entry, catalogue};
 pub use fake_api::FakeApi;
@@ -116,6 +119,7 @@ pub use redis_server::RedisServer;
 pub use script::{Script, Step};
 #[cfg(feature = "tls")]
 pub use tls::HttpsFront;
+pub use wait::{holds_within, wait_until};
 
 /// Re-exported so matchers passed to [`MockApi::mount_given`] come from the same wiremock.
 pub use wiremock;
