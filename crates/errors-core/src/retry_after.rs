@@ -514,6 +514,32 @@ mod tests {
     }
 
     #[test]
+    fn values_are_read_up_to_their_bound_and_refused_past_it() {
+        let at_bound = format!("5{}", " ".repeat(MAX_LEN - 1));
+        assert_eq!(
+            RetryAfter::parse(at_bound.as_bytes(), now()),
+            Ok(RetryAfter::Delay(Duration::from_secs(5)))
+        );
+        let past_bound = format!("5{}", " ".repeat(MAX_LEN));
+        assert!(RetryAfter::parse(past_bound.as_bytes(), now()).is_err());
+    }
+
+    #[test]
+    fn fifty_years_after_a_29_february_is_the_28th() {
+        // 2074 has no 29 February: the two-digit-year limit is 28 February 2074, so the
+        // first of March 2074 is too far ahead and `74` is 1974.
+        let now = "Thu, 29 Feb 2024 12:00:00 GMT";
+        assert_eq!(
+            date("Friday, 01-Mar-74 00:00:00 GMT", now),
+            httpdate::parse_http_date("Fri, 01 Mar 1974 00:00:00 GMT").unwrap()
+        );
+        assert_eq!(
+            date("Wednesday, 28-Feb-74 11:00:00 GMT", now),
+            httpdate::parse_http_date("Wed, 28 Feb 2074 11:00:00 GMT").unwrap()
+        );
+    }
+
+    #[test]
     fn a_leap_second_is_the_second_after_59() {
         assert_eq!(
             date(
