@@ -6,10 +6,11 @@ use std::time::Duration;
 
 use errors_core::{RetryPolicy, Shape};
 use errors_http::{ApiClient, Attempts, ErrorKind, ResponseExt as _, RetryMiddleware};
+use errors_testkit::{Fixture, MockApi, Script, fixtures};
 use reqwest::Method;
-use support::{Script, envelope, ok_json};
+use support::envelope;
 use wiremock::matchers::{header, method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::{Mock, MockServer};
 
 #[tokio::test]
 async fn the_api_key_is_sent_and_never_shown() {
@@ -41,7 +42,7 @@ async fn the_api_key_is_sent_and_never_shown() {
 async fn the_key_header_and_scheme_are_configurable() {
     let server = MockServer::start().await;
     Mock::given(header("x-api-key", "k-123"))
-        .respond_with(ok_json())
+        .respond_with(fixtures::ok())
         .expect(1)
         .mount(&server)
         .await;
@@ -57,9 +58,8 @@ async fn the_key_header_and_scheme_are_configurable() {
 
 #[tokio::test]
 async fn absolute_urls_bypass_the_base_url() {
-    let server = MockServer::start().await;
-    let script = Script::new(vec![ok_json()]);
-    script.mount(&server).await;
+    let server = MockApi::start().await;
+    server.mount(fixtures::ok()).await;
     let client = ApiClient::builder()
         .base_url("http://127.0.0.1:9/unused")
         .build()
@@ -69,18 +69,14 @@ async fn absolute_urls_bypass_the_base_url() {
         .await
         .unwrap();
     assert_eq!(response.status, 200);
-    assert_eq!(script.count(), 1);
+    assert_eq!(server.journal().len(), 1);
 }
 
 #[tokio::test]
 async fn a_large_error_body_is_cut_at_the_limit() {
-    let server = MockServer::start().await;
+    let server = MockApi::start().await;
     let huge = format!("<html><title>Oops</title>{}</html>", "x".repeat(1 << 20));
-    Script::new(vec![
-        ResponseTemplate::new(404).set_body_raw(huge.clone(), "text/html"),
-    ])
-    .mount(&server)
-    .await;
+    server.mount(Fixture::raw(404, "text/html", huge)).await;
     let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
         .with(
             RetryMiddleware::builder(RetryPolicy::default())
@@ -105,22 +101,14 @@ async fn a_large_error_body_is_cut_at_the_limit() {
 
 #[tokio::test]
 async fn response_ext_works_without_the_middleware() {
-    let server = MockServer::start().await;
-    Mock::given(path("/missing"))
-        .respond_with(
-            ResponseTemplate::new(404)
-                .set_body_raw(r#"{"detail":"Rule not found"}"#, "application/json")
-                .insert_header("x-request-id", "req-9"),
-        )
-        .mount(&server)
+    let server = MockApi::start().await;
+    let not_found = Fixture::raw(404, "application/json", r#"{"detail":"Rule not found"}"#);
+    server
+        .mount_at("/missing", not_found.header("x-request-id", "req-9"))
         .await;
-    Mock::given(path("/ok"))
-        .respond_with(ok_json())
-        .mount(&server)
-        .await;
-    Mock::given(path("/not-json"))
-        .respond_with(ResponseTemplate::new(200).set_body_string("hello"))
-        .mount(&server)
+    server.mount_at("/ok", fixtures::ok()).await;
+    server
+        .mount_at("/not-json", Fixture::raw(200, "text/plain", "hello"))
         .await;
 
     let response = reqwest::get(format!("{}/missing", server.uri()))
@@ -153,13 +141,12 @@ async fn response_ext_works_without_the_middleware() {
 
 #[tokio::test]
 async fn a_success_body_that_does_not_decode_keeps_its_attempts() {
-    let server = MockServer::start().await;
-    Script::new(vec![
-        ResponseTemplate::new(503),
-        ResponseTemplate::new(200).set_body_string("not json"),
-    ])
-    .mount(&server)
-    .await;
+    let server = MockApi::start().await;
+    let script =
+        Script::new()
+            .then(Fixture::empty(503))
+            .then(Fixture::raw(200, "text/plain", "not json"));
+    server.mount(script).await;
     let client = ApiClient::builder()
         .base_url(server.uri())
         .policy(RetryPolicy::default().with_initial_backoff(Duration::from_millis(1)))
@@ -223,17 +210,15 @@ async fn bad_requests_are_reported_not_sent() {
 
 #[tokio::test]
 async fn a_key_the_server_echoes_back_is_redacted_everywhere() {
-    let server = MockServer::start().await;
-    Script::new(vec![
-        ResponseTemplate::new(503)
-            .set_body_raw(
-                r#"{"detail":"upstream rejected Authorization: Bearer sk-live-secret"}"#,
-                "application/json",
-            )
-            .insert_header("x-request-id", "id-sk-live-secret"),
-    ])
-    .mount(&server)
-    .await;
+    let server = MockApi::start().await;
+    let echo = Fixture::raw(
+        503,
+        "application/json",
+        r#"{"detail":"upstream rejected Authorization: Bearer sk-live-secret"}"#,
+    );
+    server
+        .mount(echo.header("x-request-id", "id-sk-live-secret"))
+        .await;
     let client = ApiClient::builder()
         .base_url(server.uri())
         .api_key("sk-live-secret")
@@ -265,21 +250,19 @@ async fn a_key_the_server_echoes_back_is_redacted_everywhere() {
 /// keeps that client's middleware, even when this client would skip its own chain.
 #[tokio::test]
 async fn a_request_from_another_client_goes_through_that_clients_stack() {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_raw(r#"{"from":"server"}"#, "application/json"),
+    let server = MockApi::start().await;
+    server
+        .mount_given(
+            method("GET"),
+            fixtures::ok_json(&serde_json::json!({"from": "server"})),
         )
-        .mount(&server)
         .await;
     let plain = ApiClient::builder()
         .base_url(format!("{}/v1", server.uri()))
         .build()
         .unwrap();
     let fake = errors_testkit::FakeApi::new();
-    fake.mount(errors_testkit::fixtures::ok_json(
-        &serde_json::json!({"from": "fake"}),
-    ));
+    fake.mount(fixtures::ok_json(&serde_json::json!({"from": "fake"})));
     let faked = ApiClient::builder()
         .base_url(fake.uri())
         .with_middleware(fake.clone())

@@ -6,14 +6,13 @@ use std::time::Duration;
 
 use errors_core::RetryPolicy;
 use errors_http::ApiClient;
-use errors_testkit::FaultServer;
+use errors_testkit::{FaultServer, Fixture, MockApi};
 use reqwest::Method;
-use support::{Script, envelope};
-use wiremock::{MockServer, ResponseTemplate};
+use support::envelope;
 
-async fn error_for(first: ResponseTemplate, method: Method) -> errors_http::Error {
-    let server = MockServer::start().await;
-    Script::new(vec![first]).mount(&server).await;
+async fn error_for(first: Fixture, method: Method) -> errors_http::Error {
+    let server = MockApi::start().await;
+    server.mount(first).await;
     let policy = RetryPolicy::default()
         .with_initial_backoff(Duration::from_millis(1))
         .with_max_retries(2);
@@ -43,15 +42,14 @@ async fn error_lines() {
     );
     lines.push(
         error_for(
-            envelope(429, "RATE_LIMIT_ERROR", "Rate limit exceeded")
-                .insert_header("retry-after", "86400"),
+            envelope(429, "RATE_LIMIT_ERROR", "Rate limit exceeded").retry_after_secs(86400),
             Method::GET,
         )
         .await
         .to_string(),
     );
     lines.push(
-        error_for(ResponseTemplate::new(503), Method::GET)
+        error_for(Fixture::empty(503), Method::GET)
             .await
             .to_string(),
     );
@@ -62,9 +60,8 @@ async fn error_lines() {
     );
     lines.push(
         error_for(
-            ResponseTemplate::new(404)
-                .set_body_raw(r#"{"detail":"Rule not found"}"#, "application/json")
-                .insert_header("x-request-id", "req-404"),
+            Fixture::raw(404, "application/json", r#"{"detail":"Rule not found"}"#)
+                .header("x-request-id", "req-404"),
             Method::GET,
         )
         .await

@@ -5,16 +5,12 @@ use std::time::Duration;
 
 use errors_core::{ErrorCode, RetryPolicy};
 use errors_http::{ApiClient, Error};
+use errors_testkit::{Fixture, MockApi};
 use reqwest::StatusCode;
-use wiremock::matchers::any;
-use wiremock::{Mock, MockServer, ResponseTemplate};
 
-async fn answer(template: ResponseTemplate, policy: RetryPolicy) -> Error {
-    let server = MockServer::start().await;
-    Mock::given(any())
-        .respond_with(template)
-        .mount(&server)
-        .await;
+async fn answer(fixture: Fixture, policy: RetryPolicy) -> Error {
+    let server = MockApi::start().await;
+    server.mount(fixture).await;
     let client = ApiClient::builder()
         .base_url(server.uri())
         .policy(policy)
@@ -26,8 +22,9 @@ async fn answer(template: ResponseTemplate, policy: RetryPolicy) -> Error {
         .unwrap_err()
 }
 
-fn json(status: u16, body: &str) -> ResponseTemplate {
-    ResponseTemplate::new(status).set_body_raw(body.to_owned(), "application/json")
+/// `status` with a JSON body sent as written.
+fn json(status: u16, body: &str) -> Fixture {
+    Fixture::raw(status, "application/json", body)
 }
 
 #[tokio::test]
@@ -37,7 +34,7 @@ async fn a_throttled_provider_error_is_a_rate_limit() {
             429,
             r#"{"error":{"code":"VLM_PROVIDER_ERROR","message":"provider throttled"},"request_id":"r-1"}"#,
         )
-        .insert_header("retry-after", "2"),
+        .retry_after_secs(2),
         // No retries of either kind (a rate limit's wait has its own count).
         RetryPolicy::default()
             .with_max_retries(0)
@@ -60,7 +57,7 @@ async fn a_monthly_quota_is_neither_retryable_nor_a_rate_limit() {
             429,
             r#"{"error":{"code":"USAGE_LIMIT_EXCEEDED","message":"Monthly limit"},"request_id":12345}"#,
         )
-        .insert_header("retry-after", "3600"),
+        .retry_after_secs(3600),
         RetryPolicy::default(),
     )
     .await;
@@ -78,7 +75,7 @@ async fn a_rate_limit_past_the_maximum_wait_is_still_retryable_later() {
             429,
             r#"{"error":{"code":"RATE_LIMIT_ERROR","message":"slow down"}}"#,
         )
-        .insert_header("retry-after", "86400"),
+        .retry_after_secs(86400),
         RetryPolicy::default(),
     )
     .await;
@@ -105,7 +102,7 @@ async fn a_gateway_timeout_is_a_timeout() {
 #[tokio::test]
 async fn an_attempt_that_runs_out_of_time_is_a_timeout() {
     let err = answer(
-        json(200, "{}").set_delay(Duration::from_secs(5)),
+        json(200, "{}").delay_by(Duration::from_secs(5)),
         RetryPolicy::default()
             .with_max_retries(0)
             .with_attempt_timeout(Duration::from_millis(100)),

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use errors_core::{ClientRetryState, RetryBudget, RetryPolicy, RetryReason, StopReason};
 use errors_http::{Attempts, Error, ErrorKind, ResponseExt as _, RetryMiddleware};
-use errors_testkit::{FakeApi, Fixture, Script, fixtures};
+use errors_testkit::{FakeApi, Fixture, Script, fixtures, wait_until};
 use reqwest::Response;
 use reqwest_middleware::ClientWithMiddleware;
 use tokio::time::Instant;
@@ -38,10 +38,6 @@ fn fake(steps: impl IntoIterator<Item = Fixture>) -> FakeApi {
     let api = FakeApi::new();
     api.mount(steps.into_iter().fold(Script::new(), Script::then));
     api
-}
-
-fn arrivals(api: &FakeApi) -> Vec<Instant> {
-    api.journal().requests().iter().map(|r| r.at).collect()
 }
 
 fn client(middleware: &RetryMiddleware, server: &FakeApi) -> ClientWithMiddleware {
@@ -81,18 +77,6 @@ fn assert_slept(slept: Duration, decided: Duration) {
         slept >= decided && slept < decided + Duration::from_millis(1),
         "slept {slept:?} for a decided {decided:?}"
     );
-}
-
-/// Yields until `done` holds: the spawned tasks run, paused time does not move. Bounded: a
-/// regression fails here, naming what never happened, instead of hanging the suite.
-async fn until(what: &str, mut done: impl FnMut() -> bool) {
-    for _ in 0..100_000 {
-        if done() {
-            return;
-        }
-        tokio::task::yield_now().await;
-    }
-    panic!("{what}");
 }
 
 fn attempts(response: &Response) -> &Attempts {
@@ -150,7 +134,7 @@ async fn the_last_attempt_is_not_followed_by_a_wait() {
         took >= waited && took < waited + Duration::from_millis(2),
         "took {took:?} for waits adding up to {waited:?}"
     );
-    let last = *arrivals(&server).last().unwrap();
+    let last = *server.journal().arrivals().last().unwrap();
     assert_eq!(
         last,
         started + took,
@@ -169,7 +153,7 @@ async fn the_deadline_is_never_overslept() {
     let response = get(&client(&middleware(policy), &server)).await.unwrap();
     // Sent at 0 s, 4 s and 8 s; a wait to 12 s would end past the deadline: not started.
     assert_eq!(started.elapsed(), Duration::from_secs(8));
-    assert_eq!(arrivals(&server).len(), 3);
+    assert_eq!(server.journal().len(), 3);
     assert_eq!(response.status(), 429);
     assert_eq!(attempts(&response).stop, StopReason::DeadlineExceeded);
     let err = response.error_for_api_status().await.unwrap_err();
@@ -218,7 +202,7 @@ async fn other_requests_hold_off_until_the_window_ends_then_leave_paced() {
         let http = http.clone();
         async move { get(&http).await.map(|r| attempts(&r).clone()) }
     });
-    until("the first request never got its 429", || {
+    wait_until("the first request got its 429", async || {
         !retry.rate_limited_for().is_zero()
     })
     .await;
@@ -239,7 +223,7 @@ async fn other_requests_hold_off_until_the_window_ends_then_leave_paced() {
         assert!(held.records[0].waited >= Duration::from_secs(5) - Duration::from_millis(1));
         assert_eq!(held.records[0].held, held.records[0].waited);
     }
-    let arrivals = arrivals(&server);
+    let arrivals = server.journal().arrivals();
     assert_eq!(arrivals.len(), 12);
     let window_end = arrivals[0] + Duration::from_secs(5);
     assert_window(arrivals[1] - arrivals[0], Duration::from_secs(5));
@@ -277,7 +261,7 @@ async fn without_pacing_the_held_requests_leave_together_when_the_window_opens()
         let http = http.clone();
         async move { get(&http).await.map(|r| attempts(&r).clone()) }
     });
-    until("the first request never got its 429", || {
+    wait_until("the first request got its 429", async || {
         !retry.rate_limited_for().is_zero()
     })
     .await;
@@ -294,7 +278,7 @@ async fn without_pacing_the_held_requests_leave_together_when_the_window_opens()
         assert_eq!(held.records.len(), 1);
         assert_window(held.records[0].held, Duration::from_secs(5));
     }
-    let arrivals = arrivals(&server);
+    let arrivals = server.journal().arrivals();
     assert_eq!(arrivals.len(), 12);
     // All eleven at the end of the window, as a herd: no spacing at all.
     for at in &arrivals[1..] {
@@ -338,7 +322,7 @@ async fn a_window_that_closes_again_holds_the_waiting_requests_again() {
         let http = http.clone();
         async move { get(&http).await.map(|r| attempts(&r).clone()) }
     });
-    until("the first request never got its 429", || {
+    wait_until("the first request got its 429", async || {
         !retry.rate_limited_for().is_zero()
     })
     .await;
@@ -350,7 +334,7 @@ async fn a_window_that_closes_again_holds_the_waiting_requests_again() {
     let b = b.await.unwrap().unwrap();
     assert_eq!(a.records.len(), 3);
     assert_eq!(b.records.len(), 1);
-    let arrivals = arrivals(&server);
+    let arrivals = server.journal().arrivals();
     // A at 0, A again at 2, then (at 5, when the second window ends) A and B, paced.
     assert_window(arrivals[1] - arrivals[0], Duration::from_secs(2));
     assert!(arrivals[2] - arrivals[0] >= Duration::from_secs(5) - Duration::from_millis(1));
@@ -376,7 +360,7 @@ async fn clients_built_at_different_times_share_one_window() {
         .build();
     let (client_a, client_b) = (client(&a, &server), client(&b, &server));
     let first = tokio::spawn(async move { get(&client_a).await.map(|_| ()) });
-    until("the window never reached the other client", || {
+    wait_until("the window reached the other client", async || {
         !b.rate_limited_for().is_zero()
     })
     .await;
@@ -415,7 +399,7 @@ async fn a_window_past_the_deadline_returns_the_last_answer_without_sending_agai
     let response = b_task.await.unwrap().unwrap();
     assert_eq!(response.status(), 503);
     assert_eq!(attempts(&response).stop, StopReason::DeadlineExceeded);
-    assert_eq!(arrivals(&b_server).len(), 1);
+    assert_eq!(b_server.journal().len(), 1);
     let err = response.error_for_api_status().await.unwrap_err();
     assert_eq!(err.status(), Some(http::StatusCode::SERVICE_UNAVAILABLE));
     assert_eq!(err.attempts().len(), 1);
@@ -431,8 +415,8 @@ async fn a_server_error_with_retry_after_waits_that_long_without_closing_the_win
         let http = http.clone();
         async move { get(&http).await.map(|r| attempts(&r).clone()) }
     });
-    until("the first request was never sent", || {
-        !arrivals(&server).is_empty()
+    wait_until("the first request was sent", async || {
+        !server.journal().is_empty()
     })
     .await;
     // A 503's Retry-After paces that request only; the others are not held.
@@ -480,7 +464,7 @@ async fn the_limits_read_well() {
         let http = client(&limited, &server);
         async move { get(&http).await.map(|_| ()) }
     });
-    until("the first request never got its 429", || {
+    wait_until("the first request got its 429", async || {
         !limited.rate_limited_for().is_zero()
     })
     .await;

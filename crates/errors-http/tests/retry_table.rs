@@ -6,10 +6,9 @@ use std::time::Duration;
 
 use errors_core::{ErrorCode, RetryPolicy, Shape, StopReason};
 use errors_http::{ApiClient, ErrorKind, SafeToRepeat};
-use errors_testkit::{Fault, FaultServer};
+use errors_testkit::{Fault, FaultServer, Fixture, MockApi, Script, fixtures};
 use reqwest::Method;
-use support::{Script, envelope, ok_json};
-use wiremock::{MockServer, ResponseTemplate};
+use support::envelope;
 
 /// Short waits so the table runs fast; the timing tests use the real ones.
 fn fast_policy() -> RetryPolicy {
@@ -19,14 +18,20 @@ fn fast_policy() -> RetryPolicy {
         .with_max_retries(2)
 }
 
+/// `first`, then 200 (repeating), to one `method` request: the server, which counts the
+/// attempts, and the result.
 async fn run(
-    first: ResponseTemplate,
+    first: Fixture,
     method: Method,
     safe: bool,
-) -> (Script, Result<errors_http::ApiResponse, errors_http::Error>) {
-    let server = MockServer::start().await;
-    let script = Script::new(vec![first, ok_json()]);
-    script.mount(&server).await;
+) -> (
+    MockApi,
+    Result<errors_http::ApiResponse, errors_http::Error>,
+) {
+    let server = MockApi::start().await;
+    server
+        .mount(Script::new().then(first).then(fixtures::ok()))
+        .await;
     let client = ApiClient::builder()
         .base_url(server.uri())
         .policy(fast_policy())
@@ -38,12 +43,12 @@ async fn run(
         request = request.with_extension(SafeToRepeat);
     }
     let result = client.send(request).await;
-    (script, result)
+    (server, result)
 }
 
-async fn attempts_for(first: ResponseTemplate, method: Method) -> usize {
-    let (script, _) = run(first, method, false).await;
-    script.count()
+async fn attempts_for(first: Fixture, method: Method) -> usize {
+    let (server, _) = run(first, method, false).await;
+    server.journal().len()
 }
 
 /// A 429 asking for a short wait (1 s, on a paused clock) is retried after that wait, for
@@ -52,13 +57,11 @@ async fn attempts_for(first: ResponseTemplate, method: Method) -> usize {
 #[tokio::test(start_paused = true)]
 async fn rate_limited_with_short_retry_after_is_retried_for_any_method() {
     for method in [Method::GET, Method::POST, Method::PATCH] {
-        let server = MockServer::start().await;
-        let script = Script::new(vec![
-            envelope(429, "RATE_LIMIT_ERROR", "Rate limit exceeded")
-                .insert_header("retry-after", "1"),
-            ok_json(),
-        ]);
-        script.mount(&server).await;
+        let server = MockApi::start().await;
+        let script = Script::new()
+            .then(envelope(429, "RATE_LIMIT_ERROR", "Rate limit exceeded").retry_after_secs(1))
+            .then(fixtures::ok());
+        server.mount(script).await;
         // No deadline nor attempt timeout: with paused time, tokio jumps to the next timer
         // whenever the runtime waits on I/O, so either timer would fire while the loopback
         // server answers.
@@ -77,7 +80,7 @@ async fn rate_limited_with_short_retry_after_is_retried_for_any_method() {
             .send(client.request(method.clone(), "resource"))
             .await
             .unwrap();
-        assert_eq!(script.count(), 2, "{method}");
+        assert_eq!(server.journal().len(), 2, "{method}");
         assert_eq!(response.attempts.len(), 2);
         assert_eq!(response.attempts[0].code, Some(ErrorCode::RateLimitError));
         assert_eq!(
@@ -94,12 +97,11 @@ async fn rate_limited_with_short_retry_after_is_retried_for_any_method() {
 
 #[tokio::test]
 async fn retry_after_beyond_max_wait_returns_at_once_with_the_delay() {
-    let first = envelope(429, "RATE_LIMIT_ERROR", "Rate limit exceeded")
-        .insert_header("retry-after", "86400");
+    let first = envelope(429, "RATE_LIMIT_ERROR", "Rate limit exceeded").retry_after_secs(86400);
     let started = std::time::Instant::now();
-    let (script, result) = run(first, Method::GET, false).await;
+    let (server, result) = run(first, Method::GET, false).await;
     assert!(started.elapsed() < Duration::from_secs(2));
-    assert_eq!(script.count(), 1);
+    assert_eq!(server.journal().len(), 1);
     let err = result.unwrap_err();
     assert_eq!(err.requested_delay(), Some(Duration::from_secs(86_400)));
     assert_eq!(
@@ -113,10 +115,7 @@ async fn retry_after_beyond_max_wait_returns_at_once_with_the_delay() {
 
 #[tokio::test]
 async fn rate_limited_without_retry_after_backs_off_and_retries() {
-    assert_eq!(
-        attempts_for(ResponseTemplate::new(429), Method::POST).await,
-        2
-    );
+    assert_eq!(attempts_for(Fixture::empty(429), Method::POST).await, 2);
 }
 
 #[tokio::test]
@@ -127,7 +126,7 @@ async fn permanent_codes_and_client_errors_are_never_retried() {
             "USAGE_LIMIT_EXCEEDED",
             "Monthly API call limit reached",
         )
-        .insert_header("retry-after", "1"),
+        .retry_after_secs(1),
         envelope(
             413,
             "STORAGE_QUOTA_EXCEEDED",
@@ -140,23 +139,24 @@ async fn permanent_codes_and_client_errors_are_never_retried() {
         envelope(413, "HTTP_413", "File too large"),
         envelope(422, "VALIDATION_ERROR", "Invalid request parameters"),
         envelope(500, "IMAGE_PROCESSING_ERROR", "Image processing failed"),
-        ResponseTemplate::new(402).set_body_raw(
+        Fixture::raw(
+            402,
+            "application/json",
             r#"{"detail":"Subscription is past due"}"#,
-            "application/json",
         ),
-        ResponseTemplate::new(400).set_body_raw(r#"{"detail":"Bad"}"#, "application/json"),
-        ResponseTemplate::new(404)
-            .set_body_raw(r#"{"detail":"Rule not found"}"#, "application/json"),
-        ResponseTemplate::new(409).set_body_raw(r#"{"detail":"Exists"}"#, "application/json"),
-        ResponseTemplate::new(422).set_body_raw(
-            r#"{"detail":[{"loc":["query","limit"],"msg":"too big","type":"less_than_equal"}]}"#,
+        Fixture::raw(400, "application/json", r#"{"detail":"Bad"}"#),
+        Fixture::raw(404, "application/json", r#"{"detail":"Rule not found"}"#),
+        Fixture::raw(409, "application/json", r#"{"detail":"Exists"}"#),
+        Fixture::raw(
+            422,
             "application/json",
+            r#"{"detail":[{"loc":["query","limit"],"msg":"too big","type":"less_than_equal"}]}"#,
         ),
     ];
     for first in cases {
-        let (script, result) = run(first, Method::GET, false).await;
+        let (server, result) = run(first, Method::GET, false).await;
         let err = result.unwrap_err();
-        assert_eq!(script.count(), 1, "{err}");
+        assert_eq!(server.journal().len(), 1, "{err}");
         assert_eq!(err.stop_reason(), Some(StopReason::NotRetryable), "{err}");
         assert_eq!(err.attempts().len(), 1);
     }
@@ -167,7 +167,7 @@ async fn server_errors_are_retried_for_idempotent_requests() {
     for status in [500, 502, 503, 504] {
         for method in [Method::GET, Method::PUT, Method::DELETE] {
             assert_eq!(
-                attempts_for(ResponseTemplate::new(status), method.clone()).await,
+                attempts_for(Fixture::empty(status), method.clone()).await,
                 2,
                 "{status} {method}"
             );
@@ -191,12 +191,12 @@ async fn server_errors_are_retried_for_idempotent_requests() {
 async fn other_server_errors_are_retried_like_500() {
     for status in [507, 508, 599] {
         assert_eq!(
-            attempts_for(ResponseTemplate::new(status), Method::GET).await,
+            attempts_for(Fixture::empty(status), Method::GET).await,
             2,
             "{status}"
         );
         assert_eq!(
-            attempts_for(ResponseTemplate::new(status), Method::POST).await,
+            attempts_for(Fixture::empty(status), Method::POST).await,
             1,
             "{status} POST"
         );
@@ -206,10 +206,9 @@ async fn other_server_errors_are_retried_like_500() {
 #[tokio::test]
 async fn a_rate_limit_code_is_a_rate_limit_whatever_the_status_and_method() {
     // A proxy put a 503 on the API's rate-limit envelope: it is still "not processed".
-    let first =
-        envelope(503, "RATE_LIMIT_ERROR", "Rate limit exceeded").insert_header("retry-after", "0");
-    let (script, result) = run(first, Method::POST, false).await;
-    assert_eq!(script.count(), 2);
+    let first = envelope(503, "RATE_LIMIT_ERROR", "Rate limit exceeded").retry_after_secs(0);
+    let (server, result) = run(first, Method::POST, false).await;
+    assert_eq!(server.journal().len(), 2);
     let response = result.unwrap();
     assert_eq!(
         response.attempts[0].retry,
@@ -248,14 +247,14 @@ async fn a_reset_after_sending_is_retried_only_for_repeatable_requests() {
 #[tokio::test]
 async fn a_post_answered_500_reaches_the_server_exactly_once_unless_marked_safe() {
     for status in [500, 502, 503, 504] {
-        let (script, result) = run(ResponseTemplate::new(status), Method::POST, false).await;
-        assert_eq!(script.count(), 1, "{status}");
+        let (server, result) = run(Fixture::empty(status), Method::POST, false).await;
+        assert_eq!(server.journal().len(), 1, "{status}");
         assert_eq!(
             result.unwrap_err().stop_reason(),
             Some(StopReason::UnsafeToRepeat)
         );
-        let (script, result) = run(ResponseTemplate::new(status), Method::POST, true).await;
-        assert_eq!(script.count(), 2, "{status} marked safe");
+        let (server, result) = run(Fixture::empty(status), Method::POST, true).await;
+        assert_eq!(server.journal().len(), 2, "{status} marked safe");
         assert!(result.is_ok());
     }
 }
@@ -266,9 +265,13 @@ async fn a_post_answered_500_reaches_the_server_exactly_once_unless_marked_safe(
 async fn a_post_answered_5xx_with_retry_after_reaches_the_server_exactly_once() {
     for status in [500, 502, 503, 504] {
         for retry_after in ["1", "0"] {
-            let first = ResponseTemplate::new(status).insert_header("retry-after", retry_after);
-            let (script, result) = run(first, Method::POST, false).await;
-            assert_eq!(script.count(), 1, "{status} Retry-After: {retry_after}");
+            let first = Fixture::empty(status).header("retry-after", retry_after);
+            let (server, result) = run(first, Method::POST, false).await;
+            assert_eq!(
+                server.journal().len(),
+                1,
+                "{status} Retry-After: {retry_after}"
+            );
             let err = result.unwrap_err();
             assert_eq!(err.stop_reason(), Some(StopReason::UnsafeToRepeat));
             assert_eq!(err.attempts().len(), 1);
@@ -280,7 +283,7 @@ async fn a_post_answered_5xx_with_retry_after_reaches_the_server_exactly_once() 
 async fn not_implemented_and_version_not_supported_are_never_retried() {
     for status in [501, 505] {
         assert_eq!(
-            attempts_for(ResponseTemplate::new(status), Method::GET).await,
+            attempts_for(Fixture::empty(status), Method::GET).await,
             1,
             "{status}"
         );
@@ -310,11 +313,10 @@ async fn connection_refused_is_retried_for_any_method() {
 #[tokio::test]
 async fn a_timeout_after_sending_is_retried_only_for_repeatable_requests() {
     for (method, expected) in [(Method::GET, 3), (Method::POST, 1)] {
-        let server = MockServer::start().await;
-        let script = Script::new(vec![
-            ResponseTemplate::new(200).set_delay(Duration::from_secs(5)),
-        ]);
-        script.mount(&server).await;
+        let server = MockApi::start().await;
+        server
+            .mount(Fixture::empty(200).delay_by(Duration::from_secs(5)))
+            .await;
         let policy = fast_policy().with_attempt_timeout(Duration::from_millis(100));
         let client = ApiClient::builder()
             .base_url(server.uri())
@@ -326,15 +328,14 @@ async fn a_timeout_after_sending_is_retried_only_for_repeatable_requests() {
             .await
             .unwrap_err();
         assert!(matches!(err.kind(), ErrorKind::Timeout), "{err:?}");
-        assert_eq!(script.count(), expected, "{method}");
+        assert_eq!(server.journal().len(), expected, "{method}");
     }
 }
 
 #[tokio::test]
 async fn success_statuses_pass_through_with_their_attempts() {
-    let server = MockServer::start().await;
-    let script = Script::new(vec![ResponseTemplate::new(204)]);
-    script.mount(&server).await;
+    let server = MockApi::start().await;
+    server.mount(fixtures::no_content()).await;
     let client = ApiClient::builder().base_url(server.uri()).build().unwrap();
     let response = client
         .send(client.request(Method::DELETE, "rules/1"))
@@ -349,20 +350,12 @@ async fn success_statuses_pass_through_with_their_attempts() {
 #[tokio::test]
 async fn a_proxy_html_page_is_retried_then_reported_with_its_title() {
     let page = "<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1><hr>nginx</body></html>";
-    let (script, result) = run(
-        ResponseTemplate::new(502).set_body_raw(page, "text/html"),
-        Method::GET,
-        false,
-    )
-    .await;
-    assert_eq!(script.count(), 2);
+    let (server, result) = run(Fixture::raw(502, "text/html", page), Method::GET, false).await;
+    assert_eq!(server.journal().len(), 2);
     assert!(result.is_ok());
 
-    let server = MockServer::start().await;
-    let script = Script::new(vec![
-        ResponseTemplate::new(502).set_body_raw(page, "text/html"),
-    ]);
-    script.mount(&server).await;
+    let server = MockApi::start().await;
+    server.mount(Fixture::raw(502, "text/html", page)).await;
     let client = ApiClient::builder()
         .base_url(server.uri())
         .policy(fast_policy())
@@ -378,9 +371,10 @@ async fn a_proxy_html_page_is_retried_then_reported_with_its_title() {
 
 #[tokio::test]
 async fn a_streaming_body_is_sent_once() {
-    let server = MockServer::start().await;
-    let script = Script::new(vec![ResponseTemplate::new(503), ok_json()]);
-    script.mount(&server).await;
+    let server = MockApi::start().await;
+    server
+        .mount(Script::new().then(Fixture::empty(503)).then(fixtures::ok()))
+        .await;
     let client = ApiClient::builder()
         .base_url(server.uri())
         .policy(fast_policy())
@@ -390,7 +384,7 @@ async fn a_streaming_body_is_sent_once() {
     let body = reqwest::Body::wrap_stream(futures_util_stream(chunks));
     let request = client.request(Method::PUT, "upload").body(body);
     let err = client.send(request).await.unwrap_err();
-    assert_eq!(script.count(), 1);
+    assert_eq!(server.journal().len(), 1);
     assert_eq!(err.stop_reason(), Some(StopReason::NotReplayable));
     assert_eq!(err.status(), Some(reqwest::StatusCode::SERVICE_UNAVAILABLE));
 }
@@ -418,11 +412,10 @@ fn futures_util_stream<T: Send + Unpin + 'static>(
 #[tokio::test]
 async fn the_caller_gets_the_original_status_headers_and_body_from_the_raw_middleware() {
     use errors_http::{Attempts, ResponseExt as _, RetryMiddleware};
-    let server = MockServer::start().await;
-    let script = Script::new(vec![
-        envelope(404, "NOT_THERE", "Rule not found").insert_header("x-custom", "kept"),
-    ]);
-    script.mount(&server).await;
+    let server = MockApi::start().await;
+    server
+        .mount(envelope(404, "NOT_THERE", "Rule not found").header("x-custom", "kept"))
+        .await;
     let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
         .with(RetryMiddleware::new(fast_policy()))
         .build();

@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use errors_http::{ApiClient, RedisStore};
-use errors_testkit::RedisServer;
-use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate, matchers::any};
+use errors_testkit::{MockApi, RedisServer, fixtures, holds_within};
+use wiremock::{Request, Respond, ResponseTemplate};
 
 /// A token bucket in front of the API, stating "N calls per 1 seconds" in its 429s.
 #[derive(Clone)]
@@ -37,28 +37,23 @@ impl Respond for Bucket {
         *state = (tokens, now);
         if tokens >= 1.0 {
             state.0 -= 1.0;
-            return ResponseTemplate::new(200).set_body_json(serde_json::json!({"ok": true}));
+            return fixtures::ok().to_template();
         }
-        let body = serde_json::json!({"error": {
-            "code": "RATE_LIMIT_ERROR",
-            "message": format!("Rate limit exceeded: {} calls per 1 seconds", self.rate),
-        }});
-        ResponseTemplate::new(429)
-            .insert_header("retry-after", "1")
-            .set_body_json(body)
+        let stated = format!("Rate limit exceeded: {} calls per 1 seconds", self.rate);
+        fixtures::rate_limited()
+            .message(stated)
+            .retry_after_secs(1)
+            .to_template()
     }
 }
 
-async fn limited_api(rate: f64, burst: f64) -> MockServer {
-    let server = MockServer::start().await;
-    Mock::given(any())
-        .respond_with(Bucket::new(rate, burst))
-        .mount(&server)
-        .await;
+async fn limited_api(rate: f64, burst: f64) -> MockApi {
+    let server = MockApi::start().await;
+    server.mount(Bucket::new(rate, burst)).await;
     server
 }
 
-fn client(api: &MockServer, redis: &RedisServer, key: &str, prefix: &str) -> ApiClient {
+fn client(api: &MockApi, redis: &RedisServer, key: &str, prefix: &str) -> ApiClient {
     ApiClient::builder()
         .base_url(api.uri())
         .api_key(key)
@@ -67,16 +62,12 @@ fn client(api: &MockServer, redis: &RedisServer, key: &str, prefix: &str) -> Api
         .unwrap()
 }
 
-/// Waits (bounded) until Redis holds some state: a report reached it.
+/// Whether Redis holds some state within 3 s: a report reached it.
 async fn until_reported(redis: &RedisServer) -> bool {
-    let deadline = Instant::now() + Duration::from_secs(3);
-    while Instant::now() < deadline {
-        if !keys(redis).await.is_empty() {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    false
+    holds_within(Duration::from_secs(3), async || {
+        !keys(redis).await.is_empty()
+    })
+    .await
 }
 
 /// `first` spends a bucket of 2 a second and meets its 429 (stating the limit), and while
@@ -147,7 +138,8 @@ async fn other_api_keys_and_other_prefixes_never_share_state() {
     assert_eq!(get(&limited).await.attempts.len(), 2, "met the 429");
     // The same route under another key, or another prefix: no pace from it.
     for (key, prefix) in [("sk-two", "test"), ("sk-one", "staging")] {
-        let other = client(&limited_api(100.0, 100.0).await, &redis, key, prefix);
+        let unlimited = limited_api(100.0, 100.0).await;
+        let other = client(&unlimited, &redis, key, prefix);
         let response = get(&other).await;
         assert_eq!(response.attempts[0].held, Duration::ZERO, "{key} {prefix}");
     }

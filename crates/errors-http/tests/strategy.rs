@@ -5,22 +5,19 @@ mod support;
 use std::time::Duration;
 
 use errors_http::ApiRetryableStrategy;
+use errors_testkit::{Fixture, MockApi, Script, fixtures};
 use reqwest_retry::{RetryTransientMiddleware, policies::ExponentialBackoff};
-use support::{Script, envelope, ok_json};
-use wiremock::{MockServer, ResponseTemplate};
+use support::envelope;
 
-async fn attempts(first: ResponseTemplate) -> usize {
+async fn attempts(first: Fixture) -> usize {
     attempts_with(first, ApiRetryableStrategy::default(), "POST").await
 }
 
-async fn attempts_with(
-    first: ResponseTemplate,
-    strategy: ApiRetryableStrategy,
-    verb: &str,
-) -> usize {
-    let server = MockServer::start().await;
-    let script = Script::new(vec![first, ok_json()]);
-    script.mount(&server).await;
+async fn attempts_with(first: Fixture, strategy: ApiRetryableStrategy, verb: &str) -> usize {
+    let server = MockApi::start().await;
+    server
+        .mount(Script::new().then(first).then(fixtures::ok()))
+        .await;
     let policy = ExponentialBackoff::builder()
         .retry_bounds(Duration::from_millis(1), Duration::from_millis(5))
         .build_with_max_retries(2);
@@ -31,19 +28,19 @@ async fn attempts_with(
         .build();
     let method = reqwest::Method::from_bytes(verb.as_bytes()).unwrap();
     let _ = client.request(method, server.uri()).send().await;
-    script.count()
+    server.journal().len()
 }
 
 #[tokio::test]
 async fn by_default_it_retries_only_what_is_safe_for_any_method() {
     for (first, expected) in [
-        (ResponseTemplate::new(429), 2),
+        (Fixture::empty(429), 2),
         // A POST answered 500 may have acted: not repeated unless told.
-        (ResponseTemplate::new(500), 1),
-        (ResponseTemplate::new(503), 1),
-        (ResponseTemplate::new(501), 1),
-        (ResponseTemplate::new(404), 1),
-        (ResponseTemplate::new(200), 1),
+        (Fixture::empty(500), 1),
+        (Fixture::empty(503), 1),
+        (Fixture::empty(501), 1),
+        (Fixture::empty(404), 1),
+        (Fixture::empty(200), 1),
     ] {
         assert_eq!(attempts(first.clone()).await, expected, "{first:?}");
     }
@@ -52,14 +49,14 @@ async fn by_default_it_retries_only_what_is_safe_for_any_method() {
 #[tokio::test]
 async fn statuses_are_classified_like_the_middleware_when_told_requests_are_idempotent() {
     for (first, expected) in [
-        (ResponseTemplate::new(429), 2),
-        (ResponseTemplate::new(500), 2),
-        (ResponseTemplate::new(503), 2),
-        (ResponseTemplate::new(501), 1),
-        (ResponseTemplate::new(505), 1),
-        (ResponseTemplate::new(404), 1),
-        (ResponseTemplate::new(422), 1),
-        (ResponseTemplate::new(200), 1),
+        (Fixture::empty(429), 2),
+        (Fixture::empty(500), 2),
+        (Fixture::empty(503), 2),
+        (Fixture::empty(501), 1),
+        (Fixture::empty(505), 1),
+        (Fixture::empty(404), 1),
+        (Fixture::empty(422), 1),
+        (Fixture::empty(200), 1),
         // What it cannot see: the body's code. A monthly limit at 429 is retried here,
         // which is why the docs point to RetryMiddleware.
         (envelope(429, "USAGE_LIMIT_EXCEEDED", "Monthly limit"), 2),
@@ -76,12 +73,12 @@ async fn statuses_are_classified_like_the_middleware_when_told_requests_are_idem
 async fn a_retry_after_beyond_the_maximum_wait_is_fatal() {
     let policy = errors_core::RetryPolicy::default().with_max_wait(Duration::from_secs(10));
     let strategy = ApiRetryableStrategy::new(policy).assume_idempotent();
-    let long = ResponseTemplate::new(429).insert_header("retry-after", "120");
+    let long = Fixture::empty(429).retry_after_secs(120);
     assert_eq!(attempts_with(long, strategy.clone(), "GET").await, 1);
-    let date = httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(3600));
-    let long_date = ResponseTemplate::new(503).insert_header("retry-after", date.as_str());
+    let in_an_hour = std::time::SystemTime::now() + Duration::from_secs(3600);
+    let long_date = Fixture::empty(503).retry_after_date(in_an_hour);
     assert_eq!(attempts_with(long_date, strategy.clone(), "GET").await, 1);
-    let short = ResponseTemplate::new(429).insert_header("retry-after", "0");
+    let short = Fixture::empty(429).retry_after_secs(0);
     assert_eq!(attempts_with(short, strategy, "GET").await, 2);
 }
 

@@ -6,28 +6,35 @@ use std::time::{Duration, Instant};
 
 use errors_core::{ClientRetryState, Partitioning, RetryBudget, RetryPolicy, StopReason};
 use errors_http::{ApiClient, ErrorKind};
+use errors_testkit::{FakeApi, Fixture, MockApi, Script, fixtures, wait_until};
 use reqwest::Method;
-use support::{Script, envelope, ok_json};
-use wiremock::{MockServer, ResponseTemplate};
+use support::envelope;
 
-fn rate_limited(retry_after: &str) -> ResponseTemplate {
+fn rate_limited(retry_after: &str) -> Fixture {
     envelope(
         429,
         "RATE_LIMIT_ERROR",
         // A limit stated fast enough that the paced release after the window stays short.
         "Rate limit exceeded: 200 calls per 1 seconds",
     )
-    .insert_header("retry-after", retry_after)
+    .header("retry-after", retry_after)
+}
+
+/// A server answering `first`, then 200 (repeating).
+async fn serve(first: Fixture) -> MockApi {
+    let server = MockApi::start().await;
+    server
+        .mount(Script::new().then(first).then(fixtures::ok()))
+        .await;
+    server
 }
 
 #[tokio::test]
 async fn retry_after_one_second_is_waited_in_full_and_not_much_more() {
-    let server = MockServer::start().await;
-    let script = Script::new(vec![rate_limited("1"), ok_json()]);
-    script.mount(&server).await;
+    let server = serve(rate_limited("1")).await;
     let client = ApiClient::builder().base_url(server.uri()).build().unwrap();
     let response = client.send(client.request(Method::GET, "x")).await.unwrap();
-    let gap = script.gaps()[0];
+    let gap = server.journal().gaps()[0];
     // Never earlier than asked; jitter adds at most 10%, plus a loopback round trip.
     assert!(gap >= Duration::from_secs(1), "retried after {gap:?}");
     assert!(
@@ -49,10 +56,8 @@ async fn an_http_date_retry_after_is_honoured() {
     // the wait asked is exactly 2 s whenever the request is sent (a date made from the real
     // clock before the request is truncated to the second and may ask for less than 1 s).
     let wall = std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
-    let server = MockServer::start().await;
     let date = httpdate::fmt_http_date(wall + Duration::from_secs(2));
-    let script = Script::new(vec![rate_limited(&date), ok_json()]);
-    script.mount(&server).await;
+    let server = serve(rate_limited(&date)).await;
     let client = ApiClient::builder()
         .base_url(server.uri())
         .clock(std::sync::Arc::new(errors_core::ManualClock::new(wall)))
@@ -65,7 +70,7 @@ async fn an_http_date_retry_after_is_honoured() {
         "{waited:?}"
     );
     // Never earlier than asked; jitter adds at most 10%, plus a loopback round trip.
-    let gap = script.gaps()[0];
+    let gap = server.journal().gaps()[0];
     assert!(
         gap >= Duration::from_secs(2) && gap < Duration::from_millis(2200 + 250),
         "{gap:?}"
@@ -74,11 +79,10 @@ async fn an_http_date_retry_after_is_honoured() {
 
 #[tokio::test]
 async fn a_two_second_deadline_holds_against_a_server_that_hangs() {
-    let server = MockServer::start().await;
-    let script = Script::new(vec![
-        ResponseTemplate::new(200).set_delay(Duration::from_secs(30)),
-    ]);
-    script.mount(&server).await;
+    let server = MockApi::start().await;
+    server
+        .mount(Fixture::empty(200).delay_by(Duration::from_secs(30)))
+        .await;
     let policy = RetryPolicy::default().with_deadline(Duration::from_secs(2));
     let client = ApiClient::builder()
         .base_url(server.uri())
@@ -101,7 +105,6 @@ async fn a_two_second_deadline_holds_against_a_server_that_hangs() {
 
 #[tokio::test]
 async fn concurrent_requests_wait_out_the_servers_rate_limit_window() {
-    let server = MockServer::start().await;
     // "20 calls per 1 seconds", come back in 2 s: a wait longer than the header's one-second
     // resolution says the server's window is closed, so the whole partition holds.
     let limited = envelope(
@@ -109,9 +112,8 @@ async fn concurrent_requests_wait_out_the_servers_rate_limit_window() {
         "RATE_LIMIT_ERROR",
         "Rate limit exceeded: 20 calls per 1 seconds",
     )
-    .insert_header("retry-after", "2");
-    let script = Script::new(vec![limited, ok_json()]);
-    script.mount(&server).await;
+    .retry_after_secs(2);
+    let server = serve(limited).await;
     // The 429 on `a` holds `b0`..`b49`, other routes: one partition for the whole client
     // (a limit per API key). Per route, the default, they would not wait.
     let client = ApiClient::builder()
@@ -125,16 +127,10 @@ async fn concurrent_requests_wait_out_the_servers_rate_limit_window() {
         let client = client.clone();
         async move { client.send(client.request(Method::GET, "a")).await }
     });
-    // Until the first request has been told to wait: polled every millisecond (not spun),
-    // and bounded, so a regression fails instead of hanging.
-    let give_up = Instant::now() + Duration::from_secs(10);
-    while client.rate_limited_for().is_zero() {
-        assert!(
-            Instant::now() < give_up,
-            "the first request never got its 429"
-        );
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
+    wait_until("the first request got its 429", async || {
+        !client.rate_limited_for().is_zero()
+    })
+    .await;
     let others: Vec<_> = (0..50)
         .map(|i| {
             let client = client.clone();
@@ -149,7 +145,7 @@ async fn concurrent_requests_wait_out_the_servers_rate_limit_window() {
     for task in others {
         task.await.unwrap().unwrap();
     }
-    let arrivals = script.arrivals();
+    let arrivals = server.journal().arrivals();
     assert_eq!(
         arrivals.len(),
         52,
@@ -173,9 +169,8 @@ async fn concurrent_requests_wait_out_the_servers_rate_limit_window() {
 }
 
 async fn requests_per_call(budget: Option<RetryBudget>, calls: usize) -> f64 {
-    let server = MockServer::start().await;
-    let script = Script::new(vec![ResponseTemplate::new(503)]);
-    script.mount(&server).await;
+    let server = MockApi::start().await;
+    server.mount(Fixture::empty(503)).await;
     let policy = RetryPolicy::default()
         .with_initial_backoff(Duration::ZERO)
         .with_max_retries(3);
@@ -192,7 +187,7 @@ async fn requests_per_call(budget: Option<RetryBudget>, calls: usize) -> f64 {
             .unwrap_err();
         assert_eq!(err.status(), Some(reqwest::StatusCode::SERVICE_UNAVAILABLE));
     }
-    script.count() as f64 / calls as f64
+    server.journal().len() as f64 / calls as f64
 }
 
 #[tokio::test]
@@ -206,9 +201,8 @@ async fn the_budget_keeps_an_outage_near_one_request_per_call() {
 
 #[tokio::test]
 async fn clients_can_share_one_budget() {
-    let server = MockServer::start().await;
-    let script = Script::new(vec![ResponseTemplate::new(503)]);
-    script.mount(&server).await;
+    let server = MockApi::start().await;
+    server.mount(Fixture::empty(503)).await;
     let shared = ClientRetryState::with_budget(RetryBudget::new(2, 0.0));
     let policy = RetryPolicy::default().with_initial_backoff(Duration::ZERO);
     let a = ApiClient::builder()
@@ -227,7 +221,7 @@ async fn clients_can_share_one_budget() {
     let err = b.send(b.request(Method::GET, "x")).await.unwrap_err();
     assert_eq!(err.stop_reason(), Some(StopReason::BudgetExhausted));
     assert_eq!(
-        script.count(),
+        server.journal().len(),
         4,
         "a: 1 + 2 retries from the shared reserve; b: 1"
     );
@@ -239,13 +233,12 @@ async fn clients_can_share_one_budget() {
 /// millisecond).
 #[tokio::test(start_paused = true)]
 async fn with_paused_time_the_waits_are_exactly_what_the_policy_decided() {
-    use errors_testkit::{FakeApi, Fixture, fixtures};
     let api = FakeApi::new();
     api.mount(
-        errors_testkit::Script::new()
+        Script::new()
             .then(fixtures::rate_limited().retry_after_secs(30))
             .then(Fixture::empty(503))
-            .then(fixtures::ok_json(&serde_json::json!({"ok": true}))),
+            .then(fixtures::ok()),
     );
     let policy = RetryPolicy::default().with_retry_after_jitter(0.0);
     let client = ApiClient::builder()

@@ -11,12 +11,12 @@ use std::time::Duration;
 
 use errors_core::{RetryBudget, RetryPolicy, StopReason};
 use errors_http::ApiClient;
+use errors_testkit::{Fixture, MockApi, Script, fixtures, wait_until};
 use reqwest::Method;
-use support::{Script, envelope, ok_json};
+use support::envelope;
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Level, Metadata, Subscriber};
-use wiremock::{MockServer, ResponseTemplate};
 
 /// One event: its level, its fields, and the fields of the span it was logged in.
 #[derive(Clone, Debug)]
@@ -78,7 +78,7 @@ impl Subscriber for Collect {
     }
 }
 
-fn client(server: &MockServer, level: Option<Level>) -> ApiClient {
+fn client(server: &MockApi, level: Option<Level>) -> ApiClient {
     let mut builder = ApiClient::builder()
         .base_url(server.uri())
         .api_key("sk-live-secret")
@@ -94,14 +94,13 @@ async fn one_span_per_call_and_one_event_per_decision() {
     let collect = Collect::default();
     let _guard = tracing::subscriber::set_default(collect.clone());
 
-    let server = MockServer::start().await;
-    let script = Script::new(vec![
-        ResponseTemplate::new(503),
-        envelope(429, "RATE_LIMIT_ERROR", "Rate limit exceeded").insert_header("retry-after", "0"),
-        ok_json(),
-        envelope(404, "NOT_FOUND", "Rule not found"),
-    ]);
-    script.mount(&server).await;
+    let server = MockApi::start().await;
+    let script = Script::new()
+        .then(Fixture::empty(503))
+        .then(envelope(429, "RATE_LIMIT_ERROR", "Rate limit exceeded").retry_after_secs(0))
+        .then(fixtures::ok())
+        .then(envelope(404, "NOT_FOUND", "Rule not found"));
+    server.mount(script).await;
     let client = client(&server, None);
     client
         .send(client.request(Method::GET, "items/7?api_key=sk-live-secret&q=1"))
@@ -170,10 +169,8 @@ async fn one_span_per_call_and_one_event_per_decision() {
 async fn a_failure_after_retrying_is_a_warning_and_the_retry_level_is_configurable() {
     let collect = Collect::default();
     let _guard = tracing::subscriber::set_default(collect.clone());
-    let server = MockServer::start().await;
-    Script::new(vec![ResponseTemplate::new(503)])
-        .mount(&server)
-        .await;
+    let server = MockApi::start().await;
+    server.mount(Fixture::empty(503)).await;
     let client = ApiClient::builder()
         .base_url(server.uri())
         .policy(
@@ -203,34 +200,27 @@ async fn a_failure_after_retrying_is_a_warning_and_the_retry_level_is_configurab
 async fn rate_limit_holds_are_logged_and_recorded() {
     let collect = Collect::default();
     let _guard = tracing::subscriber::set_default(collect.clone());
-    let server = MockServer::start().await;
-    Script::new(vec![
-        envelope(
-            429,
-            "RATE_LIMIT_ERROR",
-            "Rate limit exceeded: 20 calls per 1 seconds",
-        )
-        // Longer than the header's one-second resolution: the window is closed, and the
-        // partition holds (a `1` holds only the rejected request).
-        .insert_header("retry-after", "2"),
-        ok_json(),
-    ])
-    .mount(&server)
-    .await;
+    let server = MockApi::start().await;
+    let limited = envelope(
+        429,
+        "RATE_LIMIT_ERROR",
+        "Rate limit exceeded: 20 calls per 1 seconds",
+    )
+    // Longer than the header's one-second resolution: the window is closed, and the
+    // partition holds (a `1` holds only the rejected request).
+    .retry_after_secs(2);
+    server
+        .mount(Script::new().then(limited).then(fixtures::ok()))
+        .await;
     let client = client(&server, None);
     let first = {
         let client = client.clone();
         tokio::spawn(async move { client.send(client.request(Method::GET, "items/1")).await })
     };
-    // Until the first call has met its 429: bounded, a regression fails instead of hanging.
-    let give_up = std::time::Instant::now() + Duration::from_secs(10);
-    while client.rate_limited_for().is_zero() {
-        assert!(
-            std::time::Instant::now() < give_up,
-            "the first call never met its 429"
-        );
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
+    wait_until("the first call met its 429", async || {
+        !client.rate_limited_for().is_zero()
+    })
+    .await;
     // `items/2` is the route of `items/1` (ids are folded): held by its window.
     let second = client
         .send(client.request(Method::GET, "items/2"))
@@ -273,13 +263,10 @@ fn the_failure(collect: &Collect) -> Logged {
 async fn a_wait_beyond_the_maximum_is_a_warning() {
     let collect = Collect::default();
     let _guard = tracing::subscriber::set_default(collect.clone());
-    let server = MockServer::start().await;
-    Script::new(vec![
-        envelope(429, "RATE_LIMIT_ERROR", "Rate limit exceeded")
-            .insert_header("retry-after", "3600"),
-    ])
-    .mount(&server)
-    .await;
+    let server = MockApi::start().await;
+    server
+        .mount(envelope(429, "RATE_LIMIT_ERROR", "Rate limit exceeded").retry_after_secs(3600))
+        .await;
     let client = client(&server, None);
     let error = client
         .send(client.request(Method::GET, "x"))
@@ -300,10 +287,8 @@ async fn a_wait_beyond_the_maximum_is_a_warning() {
 async fn an_exhausted_budget_is_a_warning() {
     let collect = Collect::default();
     let _guard = tracing::subscriber::set_default(collect.clone());
-    let server = MockServer::start().await;
-    Script::new(vec![ResponseTemplate::new(503)])
-        .mount(&server)
-        .await;
+    let server = MockApi::start().await;
+    server.mount(Fixture::empty(503)).await;
     let client = ApiClient::builder()
         .base_url(server.uri())
         .policy(RetryPolicy::default().with_initial_backoff(Duration::from_millis(1)))
@@ -328,11 +313,10 @@ async fn an_exhausted_budget_is_a_warning() {
 async fn a_deadline_and_a_hold_past_it_are_warnings() {
     let collect = Collect::default();
     let _guard = tracing::subscriber::set_default(collect.clone());
-    let server = MockServer::start().await;
-    let script = Script::new(vec![
-        envelope(429, "RATE_LIMIT_ERROR", "Rate limit exceeded").insert_header("retry-after", "30"),
-    ]);
-    script.mount(&server).await;
+    let server = MockApi::start().await;
+    server
+        .mount(envelope(429, "RATE_LIMIT_ERROR", "Rate limit exceeded").retry_after_secs(30))
+        .await;
     let client = ApiClient::builder()
         .base_url(server.uri())
         .policy(RetryPolicy::default().with_deadline(Duration::from_secs(5)))
@@ -355,7 +339,7 @@ async fn a_deadline_and_a_hold_past_it_are_warnings() {
         .unwrap_err();
     assert_eq!(error.stop_reason(), Some(StopReason::DeadlineExceeded));
     assert!(error.attempts().is_empty(), "{error:?}");
-    assert_eq!(script.count(), 1, "the held call was never sent");
+    assert_eq!(server.journal().len(), 1, "the held call was never sent");
     let events = collect.events.lock().unwrap().clone();
     let held = events
         .iter()
