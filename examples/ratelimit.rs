@@ -38,6 +38,9 @@
 mod scenarios;
 #[path = "ratelimit/slowapi.rs"]
 mod slowapi;
+/// The uvicorn launcher the FastAPI tests use too.
+#[path = "../tests/support/uvicorn.rs"]
+mod uvicorn;
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -635,7 +638,7 @@ impl Counts {
 /// A server for one run, stopped when dropped: ours in this process, or the slowapi app.
 enum Running {
     Local(LocalServer),
-    App(slowapi::App),
+    App(uvicorn::App),
 }
 
 impl Running {

@@ -1,33 +1,14 @@
 //! Against the real framework: a small FastAPI app of ours (tests/fastapi/app.py) on
 //! 127.0.0.1, driven by both clients. The bodies here are FastAPI's own, not typed from docs.
 
-use std::io::{BufRead as _, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+mod support;
+
 use std::time::{Duration, Instant};
 
 use errors_core::{ErrorCode, RetryPolicy, RetryReason, Shape, StopReason};
 use errors_http::{ApiClient, ApiResponse, Error};
 use reqwest::Method;
-
-/// The uvicorn process; killed when dropped.
-struct App {
-    child: Child,
-    url: String,
-}
-
-impl Drop for App {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn python() -> Option<String> {
-    let configured = std::env::var("FASTAPI_PYTHON").ok();
-    let local = format!("{}/.venv/bin/python", env!("CARGO_MANIFEST_DIR"));
-    configured.or_else(|| std::path::Path::new(&local).exists().then_some(local))
-}
+use support::uvicorn::{self, App};
 
 fn start() -> Option<App> {
     start_app("app:app", &[])
@@ -35,7 +16,7 @@ fn start() -> Option<App> {
 
 /// Starts `module` (in tests/fastapi) under uvicorn with `env`, on a free port.
 fn start_app(module: &str, env: &[(&str, &str)]) -> Option<App> {
-    let Some(python) = python() else {
+    let Some(python) = uvicorn::python() else {
         let message = "FastAPI tests need a Python with tests/fastapi/requirements.txt installed. \
                        Locally: `python3 -m venv .venv && .venv/bin/pip install -r \
                        tests/fastapi/requirements.txt`, then `cargo test --workspace --test \
@@ -46,53 +27,8 @@ fn start_app(module: &str, env: &[(&str, &str)]) -> Option<App> {
         eprintln!("skipping (CI is not set): {message}");
         return None;
     };
-    let port = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.local_addr().unwrap().port()
-    };
-    let mut child = Command::new(python)
-        .args([
-            "-m",
-            "uvicorn",
-            module,
-            "--host",
-            "127.0.0.1",
-            "--port",
-            &port.to_string(),
-        ])
-        .envs(env.iter().copied())
-        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fastapi"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start uvicorn");
-    // Ready when uvicorn says so on stderr (read on a thread, waited for with a bound); what
-    // it said before exiting, if it exits first (a missing package, say).
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut said = Vec::new();
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if line.contains("Uvicorn running") {
-                let _ = tx.send(Ok(()));
-            } else if said.len() < 30 {
-                said.push(line);
-            }
-        }
-        let _ = tx.send(Err(said.join("\n")));
-    });
-    let app = App {
-        child,
-        url: format!("http://127.0.0.1:{port}/"),
-    };
-    match rx.recv_timeout(Duration::from_secs(30)) {
-        Ok(Ok(())) => {}
-        Ok(Err(said)) => panic!(
-            "uvicorn {module} exited before it was ready (tests/fastapi/requirements.txt \
-             installed?):\n{said}"
-        ),
-        Err(_) => panic!("uvicorn {module} did not start within 30 s"),
-    }
+    let app = uvicorn::start(&python, module, env)
+        .unwrap_or_else(|e| panic!("{e}\n(tests/fastapi/requirements.txt installed?)"));
     Some(app)
 }
 
@@ -131,7 +67,7 @@ fn both(
         .unwrap();
     let from_async = runtime.block_on(async {
         let client = ApiClient::builder()
-            .base_url(app.url.clone())
+            .base_url(app.url())
             .api_key("sk-fastapi-test")
             .policy(policy())
             .build()
@@ -140,7 +76,7 @@ fn both(
     });
     drop(runtime);
     let blocking = errors_blocking::Client::builder()
-        .base_url(app.url.clone())
+        .base_url(app.url())
         .api_key("sk-fastapi-test")
         .policy(policy())
         .build()
@@ -316,8 +252,8 @@ fn slowapi_limiter_through_the_default_client() {
         .unwrap();
     let (stated, learned) = runtime.block_on(async {
         tokio::join!(
-            slowapi_load(&envelope.url, CALLS),
-            slowapi_load(&default.url, CALLS)
+            slowapi_load(envelope.url(), CALLS),
+            slowapi_load(default.url(), CALLS)
         )
     });
 
@@ -364,7 +300,7 @@ fn slowapi_limiter_through_the_default_client() {
     let probe = |app: &App| {
         runtime.block_on(async {
             let client = ApiClient::builder()
-                .base_url(format!("{}v1/", app.url))
+                .base_url(format!("{}v1/", app.url()))
                 .policy(RetryPolicy::default().with_max_rate_limit_retries(0))
                 .build()
                 .unwrap();

@@ -5,15 +5,10 @@
 //! installed there, these shapes (and the `routes-slowapi` scenario, which starts the app
 //! from here) print "skipped: ..." and the example goes on.
 
-use std::io::{BufRead as _, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
+use std::process::{Command, Stdio};
 
+use super::uvicorn::{self, App, python};
 use super::{Counts, Peer, Report, RouteCount, drive_shape};
-
-/// How long uvicorn may take to say it is ready.
-const STARTUP_CAP: Duration = Duration::from_secs(30);
 
 struct SlowShape {
     name: &'static str,
@@ -67,32 +62,6 @@ fn shapes() -> Vec<SlowShape> {
     ]
 }
 
-/// The uvicorn process; killed when dropped.
-pub(super) struct App {
-    child: Child,
-    url: String,
-}
-
-impl App {
-    /// `http://127.0.0.1:<port>/`.
-    pub(super) fn url(&self) -> &str {
-        &self.url
-    }
-}
-
-impl Drop for App {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn python() -> Option<String> {
-    let configured = std::env::var("FASTAPI_PYTHON").ok();
-    let local = format!("{}/.venv/bin/python", env!("CARGO_MANIFEST_DIR"));
-    configured.or_else(|| std::path::Path::new(&local).exists().then_some(local))
-}
-
 /// The Python to run the app with, or why there is none that can.
 pub(super) fn python_ready() -> Result<String, String> {
     let Some(python) = python() else {
@@ -114,54 +83,10 @@ pub(super) fn python_ready() -> Result<String, String> {
     }
 }
 
-/// The port in uvicorn's "Uvicorn running on http://127.0.0.1:<port> (...)" line.
-fn announced_port(line: &str) -> Option<u16> {
-    let (_, rest) = line.split_once("Uvicorn running on http://127.0.0.1:")?;
-    rest.split(|c: char| !c.is_ascii_digit())
-        .next()?
-        .parse()
-        .ok()
-}
-
-/// Starts the app with the settings `env` (`SLOWAPI_APP_*`) and waits (bounded) for uvicorn
-/// to say it is ready. uvicorn binds a free port itself (`--port 0`) before it says so, and
-/// the port is read from what it says: no port is chosen here and then lost to a race.
+/// Starts the app with the settings `env` (`SLOWAPI_APP_*`), waiting (bounded) until
+/// uvicorn says it is ready.
 pub(super) fn start(python: &str, env: &[(&str, &str)]) -> Result<App, String> {
-    let mut child = Command::new(python)
-        .args(["-m", "uvicorn", "slowapi_app:app", "--host", "127.0.0.1"])
-        .args(["--port", "0", "--no-access-log"])
-        .envs(env.iter().copied())
-        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fastapi"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("cannot start uvicorn: {e}"))?;
-    let stderr = child.stderr.take().expect("piped stderr");
-    let mut app = App {
-        child,
-        url: String::new(),
-    };
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut seen = Vec::new();
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Some(port) = announced_port(&line) {
-                let _ = tx.send(Ok(port));
-            } else if seen.len() < 20 {
-                seen.push(line);
-            }
-        }
-        // Exited: report what it said (ignored if it was ready).
-        let _ = tx.send(Err(seen.join("\n")));
-    });
-    match rx.recv_timeout(STARTUP_CAP) {
-        Ok(Ok(port)) => {
-            app.url = format!("http://127.0.0.1:{port}/");
-            Ok(app)
-        }
-        Ok(Err(said)) => Err(format!("uvicorn exited before it was ready:\n{said}")),
-        Err(_) => Err(format!("uvicorn not ready within {STARTUP_CAP:?}")),
-    }
+    uvicorn::start(python, "slowapi_app:app", env)
 }
 
 /// What the app counted: requests and 429s per route (`/v1/items`, `/v1/search`).
@@ -209,8 +134,8 @@ fn settings(shape: &SlowShape) -> [(&'static str, &'static str); 3] {
 /// One client against a fresh app.
 async fn run(python: &str, shape: &SlowShape, peer: Peer) -> Result<Report, String> {
     let app = tokio::task::block_in_place(|| start(python, &settings(shape)))?;
-    let (wall, failed) = drive_shape(peer, format!("{}v1/", app.url), shape.calls).await;
-    let (requests, rejected) = stats(&app.url).await?.total();
+    let (wall, failed) = drive_shape(peer, format!("{}v1/", app.url()), shape.calls).await;
+    let (requests, rejected) = stats(app.url()).await?.total();
     Ok(Report {
         wall,
         requests,
