@@ -6,6 +6,8 @@
 //! `add_root_certificates_pem` trusting an authority is also checked end to end in
 //! `tests/tls.rs` (`blocking_client_trusts_an_added_authority_and_rejects_an_unknown_one`).
 
+mod support;
+
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
@@ -15,10 +17,7 @@ use errors_http::ErrorKind;
 use errors_testkit::{BlockingMockApi, FakeApi, Fixture, Script, fixtures};
 use reqwest::Method;
 use reqwest::header::{HeaderMap, HeaderValue};
-
-fn ok() -> Fixture {
-    fixtures::ok_json(&serde_json::json!({"ok": true}))
-}
+use support::fast;
 
 /// A mock API answering `steps` in order (the last repeating), and a builder aimed at it
 /// with retries fast enough for tests.
@@ -26,12 +25,6 @@ fn serve(steps: impl IntoIterator<Item = Fixture>) -> BlockingMockApi {
     let api = BlockingMockApi::start();
     api.mount_script(steps.into_iter().fold(Script::new(), Script::then));
     api
-}
-
-fn fast() -> RetryPolicy {
-    RetryPolicy::default()
-        .with_initial_backoff(Duration::from_millis(1))
-        .with_max_backoff(Duration::from_millis(2))
 }
 
 fn builder(api: &BlockingMockApi) -> errors_blocking::ClientBuilder {
@@ -48,7 +41,7 @@ fn header(api: &BlockingMockApi, name: &str) -> Option<String> {
 
 #[test]
 fn base_url_and_api_key() {
-    let api = serve([ok()]);
+    let api = serve([fixtures::ok()]);
     let client = builder(&api).api_key("sk-forwarded").build().unwrap();
     client.get_json::<serde_json::Value>("items/1").unwrap();
     let requests = api.journal().requests();
@@ -61,7 +54,7 @@ fn base_url_and_api_key() {
 
 #[test]
 fn auth_header() {
-    let api = serve([ok()]);
+    let api = serve([fixtures::ok()]);
     let client = builder(&api)
         .api_key("sk-forwarded")
         .auth_header("X-Api-Key", None)
@@ -155,14 +148,14 @@ fn attempt_timeout_and_no_attempt_timeout() {
 fn deadline_and_no_deadline() {
     // A rate limit asking for 1 s: within no deadline it is waited; past a 500 ms one it is
     // not started.
-    let api = serve([fixtures::rate_limited().retry_after_secs(1), ok()]);
+    let api = serve([fixtures::rate_limited().retry_after_secs(1), fixtures::ok()]);
     let client = builder(&api)
         .deadline(Duration::from_millis(500))
         .build()
         .unwrap();
     let err = client.get_json::<serde_json::Value>("x").unwrap_err();
     assert_eq!(err.stop_reason(), Some(StopReason::DeadlineExceeded));
-    let api = serve([fixtures::rate_limited().retry_after_secs(1), ok()]);
+    let api = serve([fixtures::rate_limited().retry_after_secs(1), fixtures::ok()]);
     let client = builder(&api)
         .policy(fast().with_deadline(Duration::from_millis(500)))
         .no_deadline()
@@ -173,7 +166,7 @@ fn deadline_and_no_deadline() {
 
 #[test]
 fn max_wait() {
-    let api = serve([fixtures::rate_limited().retry_after_secs(2), ok()]);
+    let api = serve([fixtures::rate_limited().retry_after_secs(2), fixtures::ok()]);
     let client = builder(&api)
         .max_wait(Duration::from_secs(1))
         .build()
@@ -187,7 +180,7 @@ fn partition_by() {
     // One partition for the whole client: a 429 on one route holds the other.
     let api = BlockingMockApi::start();
     api.mount_at("/v1/a", fixtures::rate_limited().retry_after_secs(3600));
-    api.mount_at("/v1/b", ok());
+    api.mount_at("/v1/b", fixtures::ok());
     let client = Client::builder()
         .base_url(format!("{}/v1", api.uri()))
         .policy(fast().with_deadline(Duration::from_secs(2)))
@@ -240,7 +233,7 @@ fn clock() {
     let wall = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
     let api = serve([
         fixtures::rate_limited().retry_after_date(wall + Duration::from_secs(1)),
-        ok(),
+        fixtures::ok(),
     ]);
     let client = builder(&api)
         .policy(fast().with_retry_after_jitter(0.0))
@@ -309,7 +302,7 @@ fn max_response_bytes() {
 
 #[test]
 fn user_agent_and_default_headers() {
-    let api = serve([ok()]);
+    let api = serve([fixtures::ok()]);
     let mut headers = HeaderMap::new();
     headers.insert("x-tenant", HeaderValue::from_static("t-1"));
     let client = builder(&api)
@@ -332,7 +325,7 @@ fn with_client_and_with_client_builder() {
         headers.insert("x-made-by", HeaderValue::from_static(value));
         reqwest::Client::builder().default_headers(headers)
     };
-    let api = serve([ok()]);
+    let api = serve([fixtures::ok()]);
     let client = builder(&api)
         .with_client(marked("with_client").build().unwrap())
         .build()
@@ -340,7 +333,7 @@ fn with_client_and_with_client_builder() {
     client.get_json::<serde_json::Value>("x").unwrap();
     assert_eq!(header(&api, "x-made-by").as_deref(), Some("with_client"));
 
-    let api = serve([ok()]);
+    let api = serve([fixtures::ok()]);
     let client = builder(&api)
         .with_client_builder(marked("with_client_builder"))
         .build()
@@ -356,7 +349,7 @@ fn with_client_and_with_client_builder() {
 fn with_middleware() {
     // The fake API answers below the retry middleware: nothing reaches the network.
     let fake = FakeApi::new();
-    fake.mount(Script::new().then(Fixture::empty(503)).then(ok()));
+    fake.mount(Script::new().then(Fixture::empty(503)).then(fixtures::ok()));
     let client = Client::builder()
         .base_url("http://api.invalid/v1")
         .policy(fast())
@@ -409,7 +402,7 @@ fn log_level() {
     // Other tests of this binary log retries at DEBUG meanwhile: only this one's are INFO.
     let levels = Levels::default();
     tracing::subscriber::set_global_default(levels.clone()).unwrap();
-    let api = serve([Fixture::empty(503), ok()]);
+    let api = serve([Fixture::empty(503), fixtures::ok()]);
     let client = builder(&api)
         .log_level(tracing::Level::INFO)
         .build()

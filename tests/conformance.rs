@@ -197,10 +197,6 @@ fn check(scenario: &Scenario) -> Vec<Outcome> {
     outcomes
 }
 
-fn ok() -> Fixture {
-    fixtures::ok_json(&serde_json::json!({"ok": true}))
-}
-
 /// What the retry table promises for one row: the outcome, why the call stopped, and the
 /// wait before each attempt (one range per attempt, so also how many attempts).
 struct Row {
@@ -294,14 +290,20 @@ fn the_retry_table() {
             [at_once()],
         ),
         row(
-            Scenario::new("429 without retry-after", vec![Fixture::empty(429), ok()])
-                .method(Method::POST),
+            Scenario::new(
+                "429 without retry-after",
+                vec![Fixture::empty(429), fixtures::ok()],
+            )
+            .method(Method::POST),
             true,
             StopReason::Succeeded,
             [at_once(), backoff(0)],
         ),
         row(
-            Scenario::new("usage limit", vec![fixtures::usage_limit_exceeded(), ok()]),
+            Scenario::new(
+                "usage limit",
+                vec![fixtures::usage_limit_exceeded(), fixtures::ok()],
+            ),
             false,
             StopReason::NotRetryable,
             [at_once()],
@@ -309,14 +311,17 @@ fn the_retry_table() {
         row(
             Scenario::new(
                 "storage quota",
-                vec![fixtures::storage_quota_exceeded(), ok()],
+                vec![fixtures::storage_quota_exceeded(), fixtures::ok()],
             ),
             false,
             StopReason::NotRetryable,
             [at_once()],
         ),
         row(
-            Scenario::new("invalid key", vec![fixtures::invalid_api_key(), ok()]),
+            Scenario::new(
+                "invalid key",
+                vec![fixtures::invalid_api_key(), fixtures::ok()],
+            ),
             false,
             StopReason::NotRetryable,
             [at_once()],
@@ -327,7 +332,7 @@ fn the_retry_table() {
                 vec![
                     fixtures::vlm_provider_error(),
                     fixtures::empty_unavailable(),
-                    ok(),
+                    fixtures::ok(),
                 ],
             ),
             true,
@@ -335,8 +340,11 @@ fn the_retry_table() {
             [at_once(), backoff(0), backoff(1)],
         ),
         row(
-            Scenario::new("500 on POST", vec![fixtures::internal_error_text(), ok()])
-                .method(Method::POST),
+            Scenario::new(
+                "500 on POST",
+                vec![fixtures::internal_error_text(), fixtures::ok()],
+            )
+            .method(Method::POST),
             false,
             StopReason::UnsafeToRepeat,
             [at_once()],
@@ -344,7 +352,10 @@ fn the_retry_table() {
         row(
             Scenario::new(
                 "503 with retry-after on POST",
-                vec![fixtures::empty_unavailable().retry_after_secs(1), ok()],
+                vec![
+                    fixtures::empty_unavailable().retry_after_secs(1),
+                    fixtures::ok(),
+                ],
             )
             .method(Method::POST),
             false,
@@ -354,7 +365,7 @@ fn the_retry_table() {
         row(
             Scenario::new(
                 "500 on POST marked safe",
-                vec![fixtures::internal_error_text(), ok()],
+                vec![fixtures::internal_error_text(), fixtures::ok()],
             )
             .method(Method::POST)
             .safe(),
@@ -363,13 +374,13 @@ fn the_retry_table() {
             [at_once(), backoff(0)],
         ),
         row(
-            Scenario::new("501", vec![Fixture::empty(501), ok()]),
+            Scenario::new("501", vec![Fixture::empty(501), fixtures::ok()]),
             false,
             StopReason::NotRetryable,
             [at_once()],
         ),
         row(
-            Scenario::new("505", vec![Fixture::empty(505), ok()]),
+            Scenario::new("505", vec![Fixture::empty(505), fixtures::ok()]),
             false,
             StopReason::NotRetryable,
             [at_once()],
@@ -382,13 +393,14 @@ fn the_retry_table() {
             [at_once(), backoff(0), backoff(1)],
         ),
         row(
-            Scenario::new("timeout after sending, GET", vec![hang(), ok()]).policy(attempt_timeout),
+            Scenario::new("timeout after sending, GET", vec![hang(), fixtures::ok()])
+                .policy(attempt_timeout),
             true,
             StopReason::Succeeded,
             [at_once(), backoff(0)],
         ),
         row(
-            Scenario::new("timeout after sending, POST", vec![hang(), ok()])
+            Scenario::new("timeout after sending, POST", vec![hang(), fixtures::ok()])
                 .method(Method::POST)
                 .policy(attempt_timeout),
             false,
@@ -407,7 +419,7 @@ fn short_retry_after_row(method: Method) {
     check_rows(&[row(
         Scenario::new(
             format!("429 retry-after 1, {method}"),
-            vec![fixtures::rate_limited().retry_after_secs(1), ok()],
+            vec![fixtures::rate_limited().retry_after_secs(1), fixtures::ok()],
         )
         .method(method)
         .policy(|p| p.with_max_retries(0)),
@@ -433,7 +445,7 @@ fn retry_after_in_both_forms_is_waited_in_full() {
     // the wait asked is exactly 1 s whenever the request is sent.
     let wall = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
     let at = |name: &str, fixture: Fixture| {
-        let mut scenario = Scenario::new(name, vec![fixture, ok()]);
+        let mut scenario = Scenario::new(name, vec![fixture, fixtures::ok()]);
         scenario.clock = Some(Arc::new(ManualClock::new(wall)));
         scenario
     };
@@ -498,7 +510,7 @@ fn deadline_and_budget() {
     assert_eq!(outcomes[2].stop, Some(StopReason::BudgetExhausted));
 
     let mut refused =
-        Scenario::new("connection refused", vec![ok()]).policy(|p| p.with_max_retries(2));
+        Scenario::new("connection refused", vec![fixtures::ok()]).policy(|p| p.with_max_retries(2));
     let refusing = FaultServer::refusing();
     refused.base_url = Some(format!("{}/", refusing.uri()));
     let outcomes = check(&refused);
@@ -560,7 +572,7 @@ fn rate_limits_are_paced_the_same_through_both_facades() {
     let limited = fixtures::rate_limited()
         .message("Rate limit exceeded: 5 calls per 1 seconds")
         .retry_after_secs(1);
-    let mut scenario = Scenario::new("stated limit, then paced", vec![limited, ok()])
+    let mut scenario = Scenario::new("stated limit, then paced", vec![limited, fixtures::ok()])
         .policy(|p| p.with_retry_after_jitter(0.0));
     scenario.calls = 10;
     let outcomes = check(&scenario);
@@ -608,7 +620,10 @@ fn rate_limits_are_paced_the_same_through_both_facades() {
 fn a_stopped_429_still_closes_the_window_through_both_facades() {
     let mut scenario = Scenario::new(
         "429 beyond the maximum wait, then another call",
-        vec![fixtures::rate_limited().retry_after_secs(3600), ok()],
+        vec![
+            fixtures::rate_limited().retry_after_secs(3600),
+            fixtures::ok(),
+        ],
     )
     .policy(|p| p.with_max_wait(Duration::from_secs(1)));
     scenario.calls = 2;

@@ -3,28 +3,18 @@
 //! carries it. Paths join under the base, `jobs:cancel` included.
 
 use errors_http::ApiClient;
+use errors_testkit::{BlockingMockApi, Fixture, MockApi, Received, fixtures};
 use reqwest::Method;
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+use wiremock::matchers::method;
 
 const KEY: &str = "sk-stays-home";
 
 /// Whether any header of `request` carries the key.
-fn carries_key(request: &Request) -> bool {
-    request
-        .headers
-        .values()
-        .any(|v| v.to_str().is_ok_and(|v| v.contains(KEY)))
+fn carries_key(request: &Received) -> bool {
+    request.headers.iter().any(|(_, v)| v.contains(KEY))
 }
 
-async fn ok(server: &MockServer) {
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(200).set_body_raw("{}", "application/json"))
-        .mount(server)
-        .await;
-}
-
-fn client(api: &MockServer, custom_header: bool) -> ApiClient {
+fn client(api: &MockApi, custom_header: bool) -> ApiClient {
     let mut builder = ApiClient::builder()
         .base_url(format!("{}/v1", api.uri()))
         .api_key(KEY);
@@ -37,10 +27,10 @@ fn client(api: &MockServer, custom_header: bool) -> ApiClient {
 #[tokio::test]
 async fn the_key_goes_only_to_the_base_origin() {
     for custom_header in [false, true] {
-        let api = MockServer::start().await;
-        let other = MockServer::start().await;
-        ok(&api).await;
-        ok(&other).await;
+        let api = MockApi::start().await;
+        let other = MockApi::start().await;
+        api.mount_given(method("GET"), fixtures::ok()).await;
+        other.mount_given(method("GET"), fixtures::ok()).await;
         let client = client(&api, custom_header);
         client
             .get_json::<serde_json::Value>("images")
@@ -55,10 +45,10 @@ async fn the_key_goes_only_to_the_base_origin() {
             .get_json::<serde_json::Value>(&format!("{}/download?sig=abc", other.uri()))
             .await
             .unwrap();
-        let to_api = api.received_requests().await.unwrap();
+        let to_api = api.journal().requests();
         assert_eq!(to_api.len(), 2);
         assert!(to_api.iter().all(carries_key), "custom={custom_header}");
-        let to_other = other.received_requests().await.unwrap();
+        let to_other = other.journal().requests();
         assert_eq!(to_other.len(), 1);
         assert!(!carries_key(&to_other[0]), "custom={custom_header}");
     }
@@ -66,18 +56,10 @@ async fn the_key_goes_only_to_the_base_origin() {
 
 #[test]
 fn the_blocking_client_keeps_the_key_home_too() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let (api, other) = runtime.block_on(async {
-        let api = MockServer::start().await;
-        let other = MockServer::start().await;
-        ok(&api).await;
-        ok(&other).await;
-        (api, other)
-    });
+    let api = BlockingMockApi::start();
+    let other = BlockingMockApi::start();
+    api.mount_given(method("GET"), fixtures::ok());
+    other.mount_given(method("GET"), fixtures::ok());
     let client = errors_blocking::Client::builder()
         .base_url(format!("{}/v1", api.uri()))
         .api_key(KEY)
@@ -88,31 +70,23 @@ fn the_blocking_client_keeps_the_key_home_too() {
     client
         .get_json::<serde_json::Value>(&format!("{}/elsewhere", other.uri()))
         .unwrap();
-    runtime.block_on(async {
-        assert!(carries_key(&api.received_requests().await.unwrap()[0]));
-        assert!(!carries_key(&other.received_requests().await.unwrap()[0]));
-    });
+    assert!(carries_key(&api.journal().requests()[0]));
+    assert!(!carries_key(&other.journal().requests()[0]));
 }
 
 #[tokio::test]
 async fn a_cross_origin_redirect_drops_every_credential_header() {
     for custom_header in [false, true] {
         for (status, verb) in [(302, "GET"), (303, "POST"), (307, "POST"), (308, "PUT")] {
-            let api = MockServer::start().await;
-            let other = MockServer::start().await;
-            Mock::given(path("/v1/export"))
-                .respond_with(
-                    ResponseTemplate::new(status)
-                        .insert_header("location", format!("{}/bucket/file", other.uri())),
-                )
-                .mount(&api)
-                .await;
-            Mock::given(path("/bucket/file"))
-                .respond_with(
-                    ResponseTemplate::new(200).set_body_raw("{\"ok\":1}", "application/json"),
-                )
-                .mount(&other)
-                .await;
+            let api = MockApi::start().await;
+            let other = MockApi::start().await;
+            let location = format!("{}/bucket/file", other.uri());
+            api.mount_at(
+                "/v1/export",
+                Fixture::empty(status).header("location", location),
+            )
+            .await;
+            other.mount_at("/bucket/file", fixtures::ok()).await;
             let client = client(&api, custom_header);
             let request = client
                 .request(Method::from_bytes(verb.as_bytes()).unwrap(), "export")
@@ -120,55 +94,46 @@ async fn a_cross_origin_redirect_drops_every_credential_header() {
                 .body("{\"a\":1}");
             let response = client.send(request).await.unwrap();
             assert_eq!(response.status, 200, "{status} {verb}");
-            let to_other = other.received_requests().await.unwrap();
+            let to_other = other.journal().requests();
             assert_eq!(to_other.len(), 1);
             let hop = &to_other[0];
             assert!(!carries_key(hop), "custom={custom_header} {status}");
-            assert!(hop.headers.get("cookie").is_none());
-            assert!(hop.headers.get("authorization").is_none());
+            assert!(hop.header("cookie").is_none());
+            assert!(hop.header("authorization").is_none());
             // 307 and 308 keep the method and the body; 301, 302 and 303 become a bodiless GET.
             let expect = if matches!(status, 307 | 308) {
                 verb
             } else {
                 "GET"
             };
-            assert_eq!(hop.method.as_str(), expect, "{status} {verb}");
+            assert_eq!(hop.method, expect, "{status} {verb}");
             if matches!(status, 307 | 308) {
                 assert_eq!(hop.body, b"{\"a\":1}");
             } else {
                 assert!(hop.body.is_empty());
             }
-            assert!(carries_key(&api.received_requests().await.unwrap()[0]));
+            assert!(carries_key(&api.journal().requests()[0]));
         }
     }
 }
 
 #[tokio::test]
 async fn a_redirect_within_the_origin_keeps_the_key() {
-    let api = MockServer::start().await;
-    Mock::given(path("/v1/old"))
-        .respond_with(ResponseTemplate::new(301).insert_header("location", "/v1/new"))
-        .mount(&api)
+    let api = MockApi::start().await;
+    api.mount_at("/v1/old", Fixture::empty(301).header("location", "/v1/new"))
         .await;
-    Mock::given(path("/v1/new"))
-        .respond_with(ResponseTemplate::new(200).set_body_raw("{}", "application/json"))
-        .mount(&api)
-        .await;
+    api.mount_at("/v1/new", fixtures::ok()).await;
     let client = client(&api, true);
     client.get_json::<serde_json::Value>("old").await.unwrap();
-    let received = api.received_requests().await.unwrap();
+    let received = api.journal().requests();
     assert_eq!(received.len(), 2);
     assert!(received.iter().all(carries_key));
 }
 
 #[tokio::test]
 async fn paths_join_under_the_base() {
-    let api = MockServer::start().await;
-    ok(&api).await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200).set_body_raw("{}", "application/json"))
-        .mount(&api)
-        .await;
+    let api = MockApi::start().await;
+    api.mount(fixtures::ok()).await;
     let client = client(&api, false);
     client
         .post_json::<_, serde_json::Value>("jobs/42:cancel", &serde_json::json!({}))
@@ -182,24 +147,13 @@ async fn paths_join_under_the_base() {
         .get_json::<serde_json::Value>("/images")
         .await
         .unwrap();
-    let paths: Vec<String> = api
-        .received_requests()
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.url.path().to_owned())
-        .collect();
+    let received = api.journal().requests();
+    let paths: Vec<&str> = received.iter().map(|r| r.path.as_str()).collect();
     assert_eq!(
         paths,
         ["/v1/jobs/42:cancel", "/v1/jobs:cancel", "/v1/images"]
     );
-    assert!(
-        api.received_requests()
-            .await
-            .unwrap()
-            .iter()
-            .all(carries_key)
-    );
+    assert!(received.iter().all(carries_key));
 }
 
 #[test]

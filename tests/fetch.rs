@@ -5,7 +5,7 @@
 #[path = "../examples/fetch.rs"]
 mod fetch;
 
-use errors_testkit::{BlockingMockApi, FaultServer, Script, fixtures};
+use errors_testkit::{BlockingMockApi, FaultServer, Fixture, Script, fixtures};
 
 fn run(api: &BlockingMockApi, extra: &[&str], blocking: bool) -> (serde_json::Value, u8) {
     let mut args: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
@@ -137,37 +137,14 @@ fn bad_usage_is_an_error_message() {
 
 #[test]
 fn every_header_given_with_h_is_kept_from_other_origins_and_from_echoes() {
-    use wiremock::matchers::path;
-    use wiremock::{Mock, MockServer, ResponseTemplate};
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let (api, other) = runtime.block_on(async {
-        let api = MockServer::start().await;
-        let other = MockServer::start().await;
-        Mock::given(path("/export"))
-            .respond_with(
-                ResponseTemplate::new(302)
-                    .insert_header("location", format!("{}/file", other.uri())),
-            )
-            .mount(&api)
-            .await;
-        // An error that echoes what it was sent.
-        Mock::given(path("/echo"))
-            .respond_with(ResponseTemplate::new(401).set_body_raw(
-                r#"{"detail":"invalid key tok-echoed-123"}"#,
-                "application/json",
-            ))
-            .mount(&api)
-            .await;
-        Mock::given(path("/file"))
-            .respond_with(ResponseTemplate::new(200).set_body_raw("{}", "application/json"))
-            .mount(&other)
-            .await;
-        (api, other)
-    });
+    let api = BlockingMockApi::start();
+    let other = BlockingMockApi::start();
+    let to_other = format!("{}/file", other.uri());
+    api.mount_at("/export", Fixture::empty(302).header("location", to_other));
+    // An error that echoes what it was sent.
+    let echo = r#"{"detail":"invalid key tok-echoed-123"}"#;
+    api.mount_at("/echo", Fixture::raw(401, "application/json", echo));
+    other.mount_at("/file", fixtures::ok());
     let fetch_with_header = |at: &str, blocking: bool| {
         let mut args = vec![
             "-H".to_owned(),
@@ -193,18 +170,13 @@ fn every_header_given_with_h_is_kept_from_other_origins_and_from_echoes() {
             "{out}"
         );
     }
-    runtime.block_on(async {
-        let hops = other.received_requests().await.unwrap();
-        assert_eq!(hops.len(), 2);
-        assert!(
-            hops.iter()
-                .all(|hop| hop.headers.get("x-session").is_none())
-        );
-        let to_api = api.received_requests().await.unwrap();
-        assert!(
-            to_api
-                .iter()
-                .all(|r| r.headers.get("x-session").unwrap() == "tok-echoed-123")
-        );
-    });
+    let hops = other.journal().requests();
+    assert_eq!(hops.len(), 2);
+    assert!(hops.iter().all(|hop| hop.header("x-session").is_none()));
+    let to_api = api.journal().requests();
+    assert!(
+        to_api
+            .iter()
+            .all(|r| r.header("x-session") == Some("tok-echoed-123"))
+    );
 }

@@ -1,12 +1,15 @@
 //! Hostile and broken servers on loopback. Each case ends in a typed error that keeps the
 //! status and request id where there was one, in bounded time and memory.
 
+mod support;
+
 use std::time::{Duration, Instant};
 
 use errors_core::{RetryPolicy, Shape, StopReason};
 use errors_http::{ApiClient, Error, ErrorKind};
 use errors_testkit::{Fault, FaultServer};
 use reqwest::Method;
+use support::one_retry;
 
 /// A server on 127.0.0.1 that plays `fault` on every connection, and its base URL.
 async fn hostile(fault: Fault) -> (FaultServer, String) {
@@ -21,12 +24,6 @@ fn client(url: &str, policy: RetryPolicy) -> ApiClient {
         .policy(policy)
         .build()
         .unwrap()
-}
-
-fn fast() -> RetryPolicy {
-    RetryPolicy::default()
-        .with_initial_backoff(Duration::from_millis(5))
-        .with_max_retries(1)
 }
 
 async fn get(url: &str, policy: RetryPolicy) -> (Error, Duration) {
@@ -65,7 +62,7 @@ async fn a_body_dripping_one_byte_a_second_does_not_outlive_the_deadline() {
             .header("x-request-id", "req-drip"),
     )
     .await;
-    let (err, took) = get(&url, fast().with_deadline(Duration::from_secs(2))).await;
+    let (err, took) = get(&url, one_retry().with_deadline(Duration::from_secs(2))).await;
     assert!(took < Duration::from_millis(2500), "took {took:?}");
     assert!(matches!(err.kind(), ErrorKind::Timeout), "{err:?}");
     assert_eq!(err.stop_reason(), Some(StopReason::DeadlineExceeded));
@@ -77,7 +74,7 @@ async fn a_reset_mid_body_keeps_the_status_and_request_id() {
         Fault::reset_mid_body(502, vec![b'{'; 100_000], 10).header("x-request-id", "req-reset"),
     )
     .await;
-    let (err, took) = get(&url, fast()).await;
+    let (err, took) = get(&url, one_retry()).await;
     assert!(took < Duration::from_secs(2), "took {took:?}");
     assert_eq!(err.status().map(|s| s.as_u16()), Some(502), "{err:?}");
     assert_eq!(err.request_id(), Some("req-reset"));
@@ -87,7 +84,7 @@ async fn a_reset_mid_body_keeps_the_status_and_request_id() {
 #[tokio::test]
 async fn a_response_that_never_comes_ends_at_the_deadline() {
     let (_server, url) = hostile(Fault::no_answer()).await;
-    let (err, took) = get(&url, fast().with_deadline(Duration::from_secs(1))).await;
+    let (err, took) = get(&url, one_retry().with_deadline(Duration::from_secs(1))).await;
     assert!(
         took >= Duration::from_millis(950) && took < Duration::from_millis(1500),
         "took {took:?}"
@@ -120,7 +117,7 @@ async fn hostile_retry_after_values() {
         body,
     ))
     .await;
-    let (err, took) = get(&url, fast()).await;
+    let (err, took) = get(&url, one_retry()).await;
     assert!(took < Duration::from_secs(1));
     assert_eq!(
         err.requested_delay(),
@@ -135,7 +132,7 @@ async fn hostile_retry_after_values() {
             body,
         ))
         .await;
-        let (err, took) = get(&url, fast()).await;
+        let (err, took) = get(&url, one_retry()).await;
         assert!(took < Duration::from_secs(1), "{value}: took {took:?}");
         assert_eq!(err.attempts().len(), 2, "{value}: retried once");
         assert_eq!(
@@ -155,7 +152,7 @@ async fn hostile_headers_a_64_kib_request_id_is_bounded() {
         b"oops",
     ))
     .await;
-    let (err, _) = get(&url, fast()).await;
+    let (err, _) = get(&url, one_retry()).await;
     assert_eq!(err.status().map(|s| s.as_u16()), Some(500));
     assert_eq!(
         err.request_id().map(str::len),
@@ -172,7 +169,7 @@ async fn hostile_bodies_invalid_utf8_is_replaced_not_refused() {
         b"bad \xff\xfe bytes",
     ))
     .await;
-    let (err, _) = get(&url, fast()).await;
+    let (err, _) = get(&url, one_retry()).await;
     assert_eq!(
         err.api_error().unwrap().message(),
         Some("bad \u{fffd}\u{fffd} bytes")
@@ -193,7 +190,7 @@ async fn hostile_bodies_json_nested_10_000_deep_is_text() {
         nested.as_bytes(),
     ))
     .await;
-    let (err, _) = get(&url, fast()).await;
+    let (err, _) = get(&url, one_retry()).await;
     let api = err.api_error().unwrap();
     assert_eq!(api.shape(), Shape::Text);
     assert_eq!(api.status(), 422);
@@ -206,7 +203,7 @@ fn the_blocking_client_is_bounded_the_same_way() {
     let url = format!("{}/", server.uri());
     let client = errors_blocking::Client::builder()
         .base_url(url)
-        .policy(fast().with_deadline(Duration::from_secs(1)))
+        .policy(one_retry().with_deadline(Duration::from_secs(1)))
         .build()
         .unwrap();
     let started = Instant::now();

@@ -2,22 +2,18 @@
 //! call, a rule of their own for a code or a status, options for one request, the timeouts
 //! in one place, and the metadata of a success.
 
+mod support;
+
 use std::time::Duration;
 
 use errors_core::{ErrorCode, RetryOverride, RetryPolicy, StopReason};
 use errors_http::{ApiClient, RequestOptions};
 use errors_testkit::{FakeApi, Script, fixtures};
 use reqwest::Method;
+use support::fast;
 
 fn ok() -> errors_testkit::Fixture {
     fixtures::ok_json(&serde_json::json!({"id": 1}))
-}
-
-/// A fast policy: waits short enough for the blocking client's real clock.
-fn fast() -> RetryPolicy {
-    RetryPolicy::default()
-        .with_initial_backoff(Duration::from_millis(1))
-        .with_max_backoff(Duration::from_millis(2))
 }
 
 fn async_client(api: &FakeApi, policy: RetryPolicy) -> ApiClient {

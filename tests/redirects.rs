@@ -2,93 +2,56 @@
 //! again, each hop is sent as the previous answer asks, a loop or an unusable `Location` is
 //! an error naming it, and paths stay under the base URL.
 
-use std::time::Duration;
+mod support;
 
-use errors_core::{RetryPolicy, StopReason};
+use errors_core::StopReason;
 use errors_http::{ApiClient, ErrorKind, RetryMiddleware};
-use errors_testkit::FaultServer;
+use errors_testkit::{FaultServer, Fixture, MockApi, Script, fixtures};
 use reqwest::Method;
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use support::three_retries;
+use wiremock::Request;
+use wiremock::matchers::method;
 
-fn fast() -> RetryPolicy {
-    RetryPolicy::default()
-        .with_initial_backoff(Duration::from_millis(1))
-        .with_max_retries(3)
-}
-
-fn client(api: &MockServer) -> ApiClient {
+fn client(api: &MockApi) -> ApiClient {
     ApiClient::builder()
         .base_url(format!("{}/v1", api.uri()))
         .api_key("sk-redirects")
-        .policy(fast())
+        .policy(three_retries())
         .build()
         .unwrap()
 }
 
-async fn count(server: &MockServer, verb: &str, at: &str) -> usize {
-    server
-        .received_requests()
-        .await
-        .unwrap()
-        .iter()
-        .filter(|r| r.method.as_str() == verb && r.url.path() == at)
-        .count()
+/// `status` with `Location: location`.
+fn redirect(status: u16, location: impl Into<String>) -> Fixture {
+    Fixture::empty(status).header("location", location)
 }
 
-/// `at` answers `status` with `Location: location`.
-async fn redirect(server: &MockServer, at: &str, status: u16, location: impl AsRef<str>) {
-    Mock::given(path(at))
-        .respond_with(ResponseTemplate::new(status).insert_header("location", location.as_ref()))
-        .mount(server)
-        .await;
-}
-
-/// Every GET not answered otherwise is `200 {}`.
-async fn ok(server: &MockServer) {
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(200).set_body_raw("{}", "application/json"))
-        .mount(server)
-        .await;
+/// Requests with `verb` to `at`.
+fn sent(verb: &'static str, at: &'static str) -> impl Fn(&Request) -> bool + Send + Sync {
+    move |r: &Request| r.method == verb && r.url.path() == at
 }
 
 /// `POST /v1/jobs` -> 303 to `/v1/jobs/1`, whose GET answers 429 (`Retry-After: 1`) once,
 /// then 200.
-async fn post_then_rate_limited_get(api: &MockServer) {
-    Mock::given(method("POST"))
-        .and(path("/v1/jobs"))
-        .respond_with(ResponseTemplate::new(303).insert_header("location", "/v1/jobs/1"))
-        .mount(api)
+async fn post_then_rate_limited_get(api: &MockApi) {
+    api.mount_given(sent("POST", "/v1/jobs"), redirect(303, "/v1/jobs/1"))
         .await;
-    Mock::given(method("GET"))
-        .and(path("/v1/jobs/1"))
-        .respond_with(
-            ResponseTemplate::new(429)
-                .insert_header("retry-after", "1")
-                .set_body_raw(
-                    r#"{"error":{"code":"RATE_LIMIT_ERROR","message":"Rate limit exceeded"}}"#,
-                    "application/json",
-                ),
-        )
-        .up_to_n_times(1)
-        .mount(api)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/v1/jobs/1"))
-        .respond_with(ResponseTemplate::new(200).set_body_raw(r#"{"id":1}"#, "application/json"))
-        .mount(api)
-        .await;
+    let limited = fixtures::rate_limited()
+        .message("Rate limit exceeded")
+        .retry_after_secs(1);
+    let then_ok = Script::new().then(limited).then(fixtures::ok());
+    api.mount_given(sent("GET", "/v1/jobs/1"), then_ok).await;
 }
 
 #[tokio::test]
 async fn a_post_answered_with_a_redirect_is_not_sent_again_after_a_429_on_the_next_hop() {
-    let api = MockServer::start().await;
+    let api = MockApi::start().await;
     post_then_rate_limited_get(&api).await;
     let err = client(&api)
         .post_json::<_, serde_json::Value>("jobs", &serde_json::json!({"a": 1}))
         .await
         .unwrap_err();
-    assert_eq!(count(&api, "POST", "/v1/jobs").await, 1);
+    api.journal().assert_received("POST", "/v1/jobs", 1);
     assert_eq!(err.status().map(|s| s.as_u16()), Some(429));
     assert_eq!(err.stop_reason(), Some(StopReason::UnsafeToRepeat));
     assert_eq!(err.attempts().len(), 1);
@@ -96,7 +59,7 @@ async fn a_post_answered_with_a_redirect_is_not_sent_again_after_a_429_on_the_ne
 
 #[tokio::test]
 async fn a_post_marked_safe_to_repeat_is_sent_again() {
-    let api = MockServer::start().await;
+    let api = MockApi::start().await;
     post_then_rate_limited_get(&api).await;
     let client = client(&api);
     let request = client
@@ -105,16 +68,16 @@ async fn a_post_marked_safe_to_repeat_is_sent_again() {
         .with_extension(errors_http::SafeToRepeat);
     let response = client.send(request).await.unwrap();
     assert_eq!(response.status, 200);
-    assert_eq!(count(&api, "POST", "/v1/jobs").await, 2);
+    api.journal().assert_received("POST", "/v1/jobs", 2);
 }
 
 #[tokio::test]
 async fn the_middleware_alone_over_a_following_client_sends_the_post_once() {
     // reqwest follows the redirect itself (its default policy): the answer is for another URL.
-    let api = MockServer::start().await;
+    let api = MockApi::start().await;
     post_then_rate_limited_get(&api).await;
     let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
-        .with(RetryMiddleware::new(fast()))
+        .with(RetryMiddleware::new(three_retries()))
         .build();
     let response = client
         .post(format!("{}/v1/jobs", api.uri()))
@@ -123,23 +86,24 @@ async fn the_middleware_alone_over_a_following_client_sends_the_post_once() {
         .await
         .unwrap();
     assert_eq!(response.status(), 429);
-    assert_eq!(count(&api, "POST", "/v1/jobs").await, 1);
+    api.journal().assert_received("POST", "/v1/jobs", 1);
 }
 
 #[tokio::test]
 async fn a_post_redirected_to_a_refused_connection_is_not_sent_again() {
-    let api = MockServer::start().await;
+    let api = MockApi::start().await;
     // A port nothing listens on: "never sent" is true of that hop, not of the POST.
     let refusing = FaultServer::refusing();
     let refused = format!("{}/gone", refusing.uri());
-    redirect(&api, "/v1/jobs", 303, refused.as_str()).await;
+    api.mount_at("/v1/jobs", redirect(303, refused.as_str()))
+        .await;
     let err = client(&api)
         .post_json::<_, serde_json::Value>("jobs", &serde_json::json!({}))
         .await
         .unwrap_err();
     assert!(matches!(err.kind(), ErrorKind::Transport(_)), "{err:?}");
     assert_eq!(err.stop_reason(), Some(StopReason::UnsafeToRepeat));
-    assert_eq!(count(&api, "POST", "/v1/jobs").await, 1);
+    api.journal().assert_received("POST", "/v1/jobs", 1);
     // A GET is the same request every time: it is retried.
     let err = client(&api)
         .get_json::<serde_json::Value>("jobs")
@@ -150,33 +114,28 @@ async fn a_post_redirected_to_a_refused_connection_is_not_sent_again() {
 
 #[tokio::test]
 async fn a_cross_origin_307_after_a_303_sends_what_the_303_asked_for() {
-    let api = MockServer::start().await;
-    let other = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/v1/jobs"))
-        .respond_with(ResponseTemplate::new(303).insert_header("location", "/v1/a"))
-        .mount(&api)
+    let api = MockApi::start().await;
+    let other = MockApi::start().await;
+    api.mount_given(sent("POST", "/v1/jobs"), redirect(303, "/v1/a"))
         .await;
-    redirect(&api, "/v1/a", 307, format!("{}/b", other.uri())).await;
-    Mock::given(path("/b"))
-        .respond_with(ResponseTemplate::new(200).set_body_raw("{}", "application/json"))
-        .mount(&other)
+    api.mount_at("/v1/a", redirect(307, format!("{}/b", other.uri())))
         .await;
+    other.mount_at("/b", fixtures::ok()).await;
     client(&api)
         .post_json::<_, serde_json::Value>("jobs", &serde_json::json!({"secret": "body"}))
         .await
         .unwrap();
-    let hops = other.received_requests().await.unwrap();
+    let hops = other.journal().requests();
     assert_eq!(hops.len(), 1);
-    assert_eq!(hops[0].method.as_str(), "GET");
+    assert_eq!(hops[0].method, "GET");
     assert!(hops[0].body.is_empty());
-    assert!(hops[0].headers.get("content-type").is_none());
-    assert!(hops[0].headers.get("authorization").is_none());
-    let to_api = api.received_requests().await.unwrap();
+    assert!(hops[0].header("content-type").is_none());
+    assert!(hops[0].header("authorization").is_none());
+    let to_api = api.journal().requests();
     assert_eq!(
         to_api
             .iter()
-            .map(|r| format!("{} {}", r.method, r.url.path()))
+            .map(|r| format!("{} {}", r.method, r.path))
             .collect::<Vec<_>>(),
         ["POST /v1/jobs", "GET /v1/a"]
     );
@@ -185,8 +144,8 @@ async fn a_cross_origin_307_after_a_303_sends_what_the_303_asked_for() {
 #[tokio::test]
 async fn a_redirect_loop_is_too_many_redirects_and_never_retried() {
     // Within one origin.
-    let api = MockServer::start().await;
-    redirect(&api, "/v1/loop", 302, "/v1/loop").await;
+    let api = MockApi::start().await;
+    api.mount_at("/v1/loop", redirect(302, "/v1/loop")).await;
     let err = client(&api)
         .get_json::<serde_json::Value>("loop")
         .await
@@ -198,7 +157,7 @@ async fn a_redirect_loop_is_too_many_redirects_and_never_retried() {
     assert_eq!(err.stop_reason(), Some(StopReason::NotRetryable));
     assert_eq!(err.attempts().len(), 1);
     // The first request and ten redirects followed.
-    assert_eq!(api.received_requests().await.unwrap().len(), 11);
+    assert_eq!(api.journal().len(), 11);
     assert!(
         err.to_string()
             .starts_with("too many redirects, the last to http://127.0.0.1:"),
@@ -206,10 +165,12 @@ async fn a_redirect_loop_is_too_many_redirects_and_never_retried() {
     );
 
     // Across two origins.
-    let a = MockServer::start().await;
-    let b = MockServer::start().await;
-    redirect(&a, "/v1/ping", 307, format!("{}/pong", b.uri())).await;
-    redirect(&b, "/pong", 307, format!("{}/v1/ping", a.uri())).await;
+    let a = MockApi::start().await;
+    let b = MockApi::start().await;
+    a.mount_at("/v1/ping", redirect(307, format!("{}/pong", b.uri())))
+        .await;
+    b.mount_at("/pong", redirect(307, format!("{}/v1/ping", a.uri())))
+        .await;
     let err = client(&a)
         .get_json::<serde_json::Value>("ping")
         .await
@@ -218,19 +179,16 @@ async fn a_redirect_loop_is_too_many_redirects_and_never_retried() {
         matches!(err.kind(), ErrorKind::TooManyRedirects { .. }),
         "{err:?}"
     );
-    let sent =
-        a.received_requests().await.unwrap().len() + b.received_requests().await.unwrap().len();
+    let sent = a.journal().len() + b.journal().len();
     assert_eq!(sent, 11);
 }
 
 #[tokio::test]
 async fn a_redirect_that_cannot_be_followed_is_an_error_naming_the_location() {
-    let api = MockServer::start().await;
-    redirect(
-        &api,
+    let api = MockApi::start().await;
+    api.mount_at(
         "/v1/ftp",
-        302,
-        "ftp://files.example.com/export.csv?token=sk-9",
+        redirect(302, "ftp://files.example.com/export.csv?token=sk-9"),
     )
     .await;
     let err = client(&api)
@@ -252,8 +210,8 @@ async fn a_redirect_that_cannot_be_followed_is_an_error_naming_the_location() {
 
 #[tokio::test]
 async fn a_path_that_leaves_the_base_path_is_refused_and_nothing_is_sent() {
-    let api = MockServer::start().await;
-    ok(&api).await;
+    let api = MockApi::start().await;
+    api.mount_given(method("GET"), fixtures::ok()).await;
     let client = client(&api);
     for escape in [
         "../../admin",
@@ -276,26 +234,21 @@ async fn a_path_that_leaves_the_base_path_is_refused_and_nothing_is_sent() {
         );
         assert_eq!(err.attempts().len(), 1, "{escape}");
     }
-    assert!(api.received_requests().await.unwrap().is_empty());
+    assert!(api.journal().is_empty());
     // `..` that stays under the base is a path like any other.
     client
         .get_json::<serde_json::Value>("images/../jobs")
         .await
         .unwrap();
-    let paths: Vec<String> = api
-        .received_requests()
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.url.path().to_owned())
-        .collect();
+    let received = api.journal().requests();
+    let paths: Vec<&str> = received.iter().map(|r| r.path.as_str()).collect();
     assert_eq!(paths, ["/v1/jobs"]);
 }
 
 #[tokio::test]
 async fn the_base_urls_query_is_kept_on_every_request() {
-    let api = MockServer::start().await;
-    ok(&api).await;
+    let api = MockApi::start().await;
+    api.mount_given(method("GET"), fixtures::ok()).await;
     let client = ApiClient::builder()
         .base_url(format!("{}/v1?api-version=2", api.uri()))
         .build()
@@ -309,11 +262,10 @@ async fn the_base_urls_query_is_kept_on_every_request() {
         .await
         .unwrap();
     let urls: Vec<String> = api
-        .received_requests()
-        .await
-        .unwrap()
+        .journal()
+        .requests()
         .iter()
-        .map(|r| format!("{}?{}", r.url.path(), r.url.query().unwrap_or("")))
+        .map(|r| format!("{}?{}", r.path, r.query.as_deref().unwrap_or("")))
         .collect();
     assert_eq!(
         urls,
@@ -326,8 +278,8 @@ async fn the_base_urls_query_is_kept_on_every_request() {
 
 #[tokio::test]
 async fn every_value_of_a_multi_valued_default_header_is_sent() {
-    let api = MockServer::start().await;
-    ok(&api).await;
+    let api = MockApi::start().await;
+    api.mount_given(method("GET"), fixtures::ok()).await;
     let mut headers = reqwest::header::HeaderMap::new();
     headers.append("x-feature", "a".parse().unwrap());
     headers.append("x-feature", "b".parse().unwrap());
@@ -338,21 +290,21 @@ async fn every_value_of_a_multi_valued_default_header_is_sent() {
         .build()
         .unwrap();
     client.get_json::<serde_json::Value>("x").await.unwrap();
-    let received = &api.received_requests().await.unwrap()[0];
-    let values: Vec<_> = received
+    let received = &api.journal().requests()[0];
+    let values: Vec<&str> = received
         .headers
-        .get_all("x-feature")
         .iter()
-        .map(|v| v.to_str().unwrap().to_owned())
+        .filter(|(name, _)| name == "x-feature")
+        .map(|(_, value)| value.as_str())
         .collect();
     assert_eq!(values, ["a", "b"]);
-    assert_eq!(received.headers.get("x-team").unwrap(), "c");
+    assert_eq!(received.header("x-team"), Some("c"));
 }
 
 #[tokio::test]
 async fn secrets_in_a_url_stay_out_of_error_text() {
     let client = ApiClient::builder()
-        .policy(fast().with_max_retries(0))
+        .policy(three_retries().with_max_retries(0))
         .build()
         .unwrap();
     let refusing = FaultServer::refusing();
@@ -413,13 +365,11 @@ fn a_custom_key_header_with_a_client_that_follows_redirects_is_refused() {
 
 #[tokio::test]
 async fn a_client_builder_of_the_callers_keeps_a_custom_key_header_home() {
-    let api = MockServer::start().await;
-    let other = MockServer::start().await;
-    redirect(&api, "/v1/export", 302, format!("{}/file", other.uri())).await;
-    Mock::given(path("/file"))
-        .respond_with(ResponseTemplate::new(200).set_body_raw("{}", "application/json"))
-        .mount(&other)
+    let api = MockApi::start().await;
+    let other = MockApi::start().await;
+    api.mount_at("/v1/export", redirect(302, format!("{}/file", other.uri())))
         .await;
+    other.mount_at("/file", fixtures::ok()).await;
     let client = ApiClient::builder()
         .base_url(format!("{}/v1", api.uri()))
         .api_key("sk-stays")
@@ -432,13 +382,10 @@ async fn a_client_builder_of_the_callers_keeps_a_custom_key_header_home() {
         .get_json::<serde_json::Value>("export")
         .await
         .unwrap();
-    let hop = &other.received_requests().await.unwrap()[0];
-    assert!(hop.headers.get("x-api-key").is_none());
+    let hop = &other.journal().requests()[0];
+    assert!(hop.header("x-api-key").is_none());
     assert_eq!(
-        api.received_requests().await.unwrap()[0]
-            .headers
-            .get("x-api-key")
-            .unwrap(),
-        "sk-stays"
+        api.journal().requests()[0].header("x-api-key"),
+        Some("sk-stays")
     );
 }

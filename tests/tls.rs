@@ -5,12 +5,14 @@
 #[allow(dead_code)]
 #[path = "../examples/fetch.rs"]
 mod fetch;
+mod support;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use errors_core::{RetryPolicy, StopReason, TransportKind};
+use errors_core::{StopReason, TransportKind};
 use errors_http::{ApiClient, Error, ErrorKind};
+use errors_testkit::{Fault, FaultServer};
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
 use reqwest::Method;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
@@ -18,6 +20,8 @@ use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls::ServerConfig;
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+
+use support::three_retries;
 
 /// A certificate authority and a server certificate for 127.0.0.1 and localhost, signed by it.
 struct Pki {
@@ -123,10 +127,9 @@ async fn tls_server_answering(pki: &Pki, answer: Answer) -> TlsServer {
     TlsServer { url, requests }
 }
 
-fn policy() -> RetryPolicy {
-    RetryPolicy::default()
-        .with_initial_backoff(std::time::Duration::from_millis(1))
-        .with_max_retries(3)
+/// The `https://` base URL of a server that speaks plain HTTP.
+fn https(server: &FaultServer) -> String {
+    format!("{}/", server.uri().replace("http://", "https://"))
 }
 
 /// What an untrusted certificate must look like, whichever facade: one attempt, never
@@ -163,7 +166,7 @@ async fn async_client_trusts_an_added_authority_and_rejects_an_unknown_one() {
         .base_url(&server.url)
         .api_key("sk-tls")
         .add_root_certificates_pem(&pki.ca_pem)
-        .policy(policy())
+        .policy(three_retries())
         .build()
         .unwrap();
     let ok: serde_json::Value = trusted.get_json("ping").await.unwrap();
@@ -172,7 +175,7 @@ async fn async_client_trusts_an_added_authority_and_rejects_an_unknown_one() {
 
     let untrusted = ApiClient::builder()
         .base_url(&server.url)
-        .policy(policy())
+        .policy(three_retries())
         .build()
         .unwrap();
     let err = untrusted
@@ -200,7 +203,7 @@ fn blocking_client_trusts_an_added_authority_and_rejects_an_unknown_one() {
     let trusted = errors_blocking::Client::builder()
         .base_url(&server.url)
         .add_root_certificates_pem(pki.ca_pem.as_bytes())
-        .policy(policy())
+        .policy(three_retries())
         .build()
         .unwrap();
     let ok: serde_json::Value = trusted.get_json("ping").unwrap();
@@ -208,7 +211,7 @@ fn blocking_client_trusts_an_added_authority_and_rejects_an_unknown_one() {
 
     let untrusted = errors_blocking::Client::builder()
         .base_url(&server.url)
-        .policy(policy())
+        .policy(three_retries())
         .build()
         .unwrap();
     let err = untrusted.get_json::<serde_json::Value>("ping").unwrap_err();
@@ -318,21 +321,11 @@ fn fetch_cacert_trusts_the_file_and_without_it_says_why() {
 #[tokio::test]
 async fn a_server_that_does_not_speak_tls_is_one_attempt() {
     // A plain HTTP server behind an https:// URL: the handshake fails, and a retry would too.
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let accepted = Arc::new(AtomicUsize::new(0));
-    let counter = accepted.clone();
-    tokio::spawn(async move {
-        while let Ok((mut socket, _)) = listener.accept().await {
-            counter.fetch_add(1, Ordering::SeqCst);
-            let _ = socket
-                .write_all(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n")
-                .await;
-        }
-    });
+    let plain = Fault::raw_on_connect("HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n");
+    let server = FaultServer::start(plain).await;
     let client = ApiClient::builder()
-        .base_url(format!("https://{addr}/"))
-        .policy(policy())
+        .base_url(https(&server))
+        .policy(three_retries())
         .build()
         .unwrap();
     let err = client
@@ -343,14 +336,14 @@ async fn a_server_that_does_not_speak_tls_is_one_attempt() {
     assert_eq!(err.to_string(), "tls handshake failed");
     assert_eq!(err.attempts().len(), 1);
     assert_eq!(err.attempts()[0].transport, Some(TransportKind::Tls));
-    assert_eq!(accepted.load(Ordering::SeqCst), 1);
+    assert_eq!(server.connections(), 1);
 }
 
 #[tokio::test]
 async fn unsupported_schemes_and_malformed_urls_are_one_attempt() {
     let client = ApiClient::builder()
         .base_url("http://127.0.0.1:9/v1")
-        .policy(policy())
+        .policy(three_retries())
         .build()
         .unwrap();
     // A scheme the build cannot speak is one attempt the HTTP client refuses (never
@@ -434,7 +427,7 @@ async fn the_testkit_https_front_serves_the_mock_to_both_facades() {
     // Not trusted: one attempt that never reaches the mock.
     let untrusted = ApiClient::builder()
         .base_url(front.uri())
-        .policy(policy())
+        .policy(three_retries())
         .build()
         .unwrap();
     let err = untrusted
@@ -453,21 +446,15 @@ async fn what_the_failures_retrying_cannot_fix_say() {
     let server = tls_server(&pki).await;
     let client = ApiClient::builder()
         .base_url(&server.url)
-        .policy(policy())
+        .policy(three_retries())
         .build()
         .unwrap();
     let certificate = client.get_json::<serde_json::Value>("x").await.unwrap_err();
 
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        while let Ok((mut socket, _)) = listener.accept().await {
-            let _ = socket.write_all(b"HTTP/1.1 200 OK\r\n\r\n").await;
-        }
-    });
+    let plain_server = FaultServer::start(Fault::raw_on_connect("HTTP/1.1 200 OK\r\n\r\n")).await;
     let plain = ApiClient::builder()
-        .base_url(format!("https://{addr}/"))
-        .policy(policy())
+        .base_url(https(&plain_server))
+        .policy(three_retries())
         .build()
         .unwrap();
     let handshake = plain.get_json::<serde_json::Value>("x").await.unwrap_err();
@@ -508,7 +495,7 @@ async fn a_tls_failure_while_reading_the_body_is_a_transport_failure() {
     let client = ApiClient::builder()
         .base_url(&server.url)
         .add_root_certificates_pem(pki.ca_pem.as_bytes())
-        .policy(policy())
+        .policy(three_retries())
         .build()
         .unwrap();
     let err = client.get_json::<serde_json::Value>("x").await.unwrap_err();

@@ -5,13 +5,15 @@
 #[allow(dead_code)]
 #[path = "../examples/fetch.rs"]
 mod fetch;
+mod support;
 
 use std::time::{Duration, Instant};
 
-use errors_core::{RetryPolicy, StopReason, TransportKind};
+use errors_core::{StopReason, TransportKind};
 use errors_http::{ApiClient, ApiResponse, Error, ErrorKind, SafeToRepeat};
 use errors_testkit::{Fault, FaultServer};
 use reqwest::Method;
+use support::one_retry;
 
 /// `200`, as JSON, with a request id: the head every connection here sends.
 fn ok(fault: Fault) -> Fault {
@@ -55,12 +57,6 @@ async fn server(script: Vec<Fault>) -> (FaultServer, String) {
     (server, url)
 }
 
-fn fast() -> RetryPolicy {
-    RetryPolicy::default()
-        .with_initial_backoff(Duration::from_millis(5))
-        .with_max_retries(1)
-}
-
 /// One request through the async facade, or through the blocking one on its own thread.
 async fn call(
     url: &str,
@@ -98,7 +94,7 @@ async fn call(
 async fn a_stalled_success_body_ends_at_the_deadline_in_both_facades() {
     for blocking in [false, true] {
         let (_server, url) = server(vec![stall(1000)]).await;
-        let policy = fast().with_deadline(Duration::from_secs(1));
+        let policy = one_retry().with_deadline(Duration::from_secs(1));
         let (result, took) = call(
             &url,
             blocking,
@@ -121,7 +117,7 @@ async fn a_stalled_success_body_ends_at_the_deadline_in_both_facades() {
 async fn the_attempt_timeout_covers_the_body_and_the_policy_retries_it() {
     for blocking in [false, true] {
         let (accepted, url) = server(vec![stall(1000), json(r#"{"id":7}"#)]).await;
-        let policy = fast().with_attempt_timeout(Duration::from_millis(300));
+        let policy = one_retry().with_attempt_timeout(Duration::from_millis(300));
         let (result, took) = call(
             &url,
             blocking,
@@ -142,7 +138,7 @@ async fn the_attempt_timeout_covers_the_body_and_the_policy_retries_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reqwest_own_timeout_on_the_body_is_the_same_timeout_kind_with_its_source() {
     let (_server, url) = server(vec![stall(1000)]).await;
-    let policy = fast().with_max_retries(0);
+    let policy = one_retry().with_max_retries(0);
     let (result, _) = call(
         &url,
         false,
@@ -163,7 +159,7 @@ async fn reqwest_own_timeout_on_the_body_is_the_same_timeout_kind_with_its_sourc
     assert!(reqwest.is_timeout());
     // The policy's own limit has no lower cause.
     let (_server, url) = server(vec![stall(1000)]).await;
-    let policy = fast()
+    let policy = one_retry()
         .with_max_retries(0)
         .with_attempt_timeout(Duration::from_millis(200));
     let (result, _) = call(&url, false, move |b| b.policy(policy.clone()), Method::GET).await;
@@ -176,7 +172,7 @@ async fn reqwest_own_timeout_on_the_body_is_the_same_timeout_kind_with_its_sourc
 async fn a_reset_mid_body_is_retried_for_an_idempotent_request_only() {
     for blocking in [false, true] {
         let (_server, url) = server(vec![reset(10_000, 100), json(r#"{"id":8}"#)]).await;
-        let (result, _) = call(&url, blocking, |b| b.policy(fast()), Method::GET).await;
+        let (result, _) = call(&url, blocking, |b| b.policy(one_retry()), Method::GET).await;
         let response = result.unwrap();
         assert_eq!(response.json::<serde_json::Value>().unwrap()["id"], 8);
         assert_eq!(response.attempts.len(), 2, "blocking={blocking}");
@@ -187,7 +183,7 @@ async fn a_reset_mid_body_is_retried_for_an_idempotent_request_only() {
     let (accepted, url) = server(vec![reset(10_000, 100), json("{}")]).await;
     let client = ApiClient::builder()
         .base_url(url)
-        .policy(fast())
+        .policy(one_retry())
         .build()
         .unwrap();
     let err = client
@@ -211,7 +207,7 @@ async fn a_success_body_over_the_cap_is_a_typed_error_and_not_retried() {
             let (result, _) = call(
                 &url,
                 blocking,
-                |b| b.policy(fast()).max_response_bytes(64 * 1024),
+                |b| b.policy(one_retry()).max_response_bytes(64 * 1024),
                 Method::GET,
             )
             .await;
