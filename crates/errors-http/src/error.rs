@@ -2,9 +2,9 @@
 
 use std::fmt;
 
-use errors_core::{ApiError, AttemptRecord, StopReason, TransportFailure};
+use errors_core::{ApiError, AttemptRecord, StopReason, TransportFailure, TransportKind};
 
-use crate::transport::{TlsFailure, certificate_reason, handshake_failure, reqwest_failure};
+use crate::transport::reqwest_failure;
 
 /// A failed request: the API's error, a transport failure, or a limit reached, with every
 /// attempt that was made.
@@ -47,8 +47,16 @@ use crate::transport::{TlsFailure, certificate_reason, handshake_failure, reqwes
 /// ```
 pub struct Error {
     kind: ErrorKind,
-    attempts: Vec<AttemptRecord>,
+    /// A boxed slice, not a `Vec`: the error stays under clippy's `result_large_err` bound.
+    attempts: Box<[AttemptRecord]>,
     stop: Option<StopReason>,
+    /// For a kind that is a failure below HTTP: what it was, read once from the HTTP
+    /// client's error (what the policy was told, and what `kind`, `Display` and
+    /// `is_timeout` say).
+    failure: Option<TransportFailure>,
+    /// The client's policy's answer to [`Error::is_retryable`], given when a retry run ended
+    /// on this error.
+    retryable: Option<bool>,
     /// The cause of a [`ErrorKind::Timeout`] when something below us timed out (reqwest's
     /// own `.timeout()`), returned by `source()`.
     cause: Option<Box<dyn std::error::Error + Send + Sync>>,
@@ -58,9 +66,9 @@ pub struct Error {
 ///
 /// The kind is what the last attempt ended with. A limit that stopped further attempts (the
 /// retry budget, the deadline, the number of retries, a `Retry-After` longer than the
-/// maximum wait) is the [`Error::stop_reason`]: a 503 that was not retried because the
-/// budget is spent is `Api` with [`StopReason::BudgetExhausted`], so the API's answer is not
-/// lost. `DeadlineExceeded` is the kind only when no attempt could be made at all.
+/// maximum wait: [`StopReason::is_limit`]) is the [`Error::stop_reason`]: a 503 that was not
+/// retried because the budget is spent is `Api` with [`StopReason::BudgetExhausted`], so the
+/// API's answer is not lost. `DeadlineExceeded` is the kind only when no attempt could be made at all.
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum ErrorKind {
@@ -125,10 +133,58 @@ pub enum ErrorKind {
 
 impl Error {
     pub(crate) fn new(kind: ErrorKind) -> Error {
+        Error::with_history(kind, Vec::new(), None)
+    }
+
+    /// The caller's error for a failure reqwest reported, as [`reqwest_failure`] read it:
+    /// the one place where a [`TransportFailure`] becomes an [`ErrorKind`]. The error keeps
+    /// the failure.
+    fn from_reqwest(error: reqwest::Error, failure: TransportFailure) -> Error {
+        let location =
+            |e: &reqwest::Error| e.url().map_or_else(String::new, crate::redact::url_text);
+        let kind = match failure.kind {
+            TransportKind::Rejected if failure.is_unsupported_scheme() => {
+                ErrorKind::UnsupportedScheme(
+                    error
+                        .url()
+                        .map_or_else(String::new, |u| u.scheme().to_owned()),
+                )
+            }
+            TransportKind::Rejected => ErrorKind::InvalidRequest(chain_text(&error)),
+            TransportKind::Redirect if failure.is_too_many_redirects() => {
+                ErrorKind::TooManyRedirects {
+                    location: location(&error),
+                }
+            }
+            // reqwest's own redirect policy stopped (a client passed to `with_client`, or
+            // the middleware in a chain of the caller's).
+            TransportKind::Redirect => ErrorKind::RedirectNotFollowed {
+                location: location(&error),
+                reason: "the http client's redirect policy refused it",
+            },
+            TransportKind::Certificate => ErrorKind::Certificate(error.into()),
+            TransportKind::Tls => ErrorKind::Tls(error.into()),
+            _ if failure.is_timeout() => {
+                return Error {
+                    failure: Some(failure),
+                    ..Error::timeout(Some(Box::new(error)))
+                };
+            }
+            _ => ErrorKind::Transport(error.into()),
+        };
+        Error {
+            failure: Some(failure),
+            ..Error::bare(kind)
+        }
+    }
+
+    fn bare(kind: ErrorKind) -> Error {
         Error {
             kind,
-            attempts: Vec::new(),
+            attempts: Box::default(),
             stop: None,
+            failure: None,
+            retryable: None,
             cause: None,
         }
     }
@@ -148,10 +204,10 @@ impl Error {
         stop: Option<StopReason>,
     ) -> Error {
         Error {
-            kind,
-            attempts,
+            failure: failure_of(&kind),
+            attempts: attempts.into_boxed_slice(),
             stop,
-            cause: None,
+            ..Error::bare(kind)
         }
     }
 
@@ -230,14 +286,6 @@ impl Error {
     /// Turns the error a `ClientWithMiddleware` returned back into ours (the retry middleware
     /// wraps its errors so the attempt history survives the trip through `anyhow`).
     pub fn from_middleware(error: reqwest_middleware::Error) -> Error {
-        // reqwest's errors lose the query and credentials of the URL they name first (see
-        // `crate::redact`).
-        let error = match error {
-            reqwest_middleware::Error::Reqwest(e) => {
-                reqwest_middleware::Error::Reqwest(crate::redact::reqwest_error(e))
-            }
-            other => other,
-        };
         match error {
             reqwest_middleware::Error::Middleware(inner) => match inner.downcast::<Error>() {
                 Ok(ours) => ours,
@@ -245,37 +293,42 @@ impl Error {
                     reqwest_middleware::Error::Middleware(other),
                 )),
             },
-            reqwest_middleware::Error::Reqwest(e) if e.is_builder() => {
-                Error::new(ErrorKind::InvalidRequest(chain_text(&e)))
+            reqwest_middleware::Error::Reqwest(e) => {
+                // reqwest's errors lose the query and credentials of the URL they name first
+                // (see `crate::redact`).
+                let e = crate::redact::reqwest_error(e);
+                let failure = reqwest_failure(&e);
+                Error::from_reqwest(e, failure)
             }
-            // reqwest's own redirect policy stopped (a client passed to `with_client`, or the
-            // middleware in a chain of the caller's).
-            reqwest_middleware::Error::Reqwest(e) if e.is_redirect() => {
-                let location = e.url().map_or_else(String::new, crate::redact::url_text);
-                if chain_text(&e).contains("too many redirects") {
-                    Error::new(ErrorKind::TooManyRedirects { location })
-                } else {
-                    Error::new(ErrorKind::RedirectNotFollowed {
-                        location,
-                        reason: "the http client's redirect policy refused it",
-                    })
-                }
-            }
-            reqwest_middleware::Error::Reqwest(e) => match handshake_failure(&e) {
-                Some(TlsFailure::Certificate) => Error::new(ErrorKind::Certificate(e.into())),
-                Some(TlsFailure::Handshake) => Error::new(ErrorKind::Tls(e.into())),
-                Some(TlsFailure::UnsupportedScheme) => Error::new(ErrorKind::UnsupportedScheme(
-                    e.url().map_or_else(String::new, |u| u.scheme().to_owned()),
-                )),
-                None if e.is_timeout() => Error::timeout(Some(Box::new(e))),
-                None => Error::new(ErrorKind::Transport(e.into())),
-            },
         }
     }
 
-    pub(crate) fn set_history(&mut self, attempts: Vec<AttemptRecord>, stop: Option<StopReason>) {
-        self.attempts = attempts;
+    /// What the policy is told of this error when a layer below the retry middleware
+    /// returned it: the failure it keeps, or [`TransportFailure::other`] for a kind that is
+    /// none.
+    pub(crate) fn transport_failure(&self) -> TransportFailure {
+        self.failure.unwrap_or_else(TransportFailure::other)
+    }
+
+    /// Records the run that ended on this error: its attempts, why it stopped, and the
+    /// client's policy's answer to [`Error::is_retryable`] for the outcome it stopped on
+    /// (`None` when there was none: no attempt could be made).
+    pub(crate) fn set_history(
+        &mut self,
+        attempts: Vec<AttemptRecord>,
+        stop: Option<StopReason>,
+        retryable: Option<bool>,
+    ) {
+        self.attempts = attempts.into_boxed_slice();
         self.stop = stop;
+        self.retryable = retryable;
+    }
+
+    /// The client's policy's answer to [`Error::is_retryable`], for an error read from a
+    /// response the retry middleware stopped on ([`Retryable`]).
+    pub(crate) fn judged(mut self, retryable: Option<Retryable>) -> Error {
+        self.retryable = retryable.map(|Retryable(answer)| answer);
+        self
     }
 }
 
@@ -283,10 +336,14 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.kind {
             ErrorKind::Api(e) => write!(f, "{e}")?,
-            ErrorKind::Transport(e) if e.is_connect() => f.write_str("connection failed")?,
+            ErrorKind::Transport(_)
+                if self.failure.is_some_and(|t| t.kind == TransportKind::Connect) =>
+            {
+                f.write_str("connection failed")?
+            }
             ErrorKind::Transport(_) => f.write_str("request failed without a response")?,
             ErrorKind::Timeout => f.write_str("request timed out")?,
-            ErrorKind::Certificate(e) => match certificate_reason(e) {
+            ErrorKind::Certificate(_) => match self.failure.and_then(|t| t.certificate_reason()) {
                 Some(reason) => write!(f, "certificate not trusted: {reason}")?,
                 None => f.write_str("certificate not trusted")?,
             },
@@ -363,34 +420,50 @@ impl From<ApiError> for Error {
     }
 }
 
-/// What a failure below HTTP is, as far as the policy is concerned: reqwest's, or one of ours
-/// that a middleware below the retry middleware returned.
-pub(crate) fn transport_failure(error: &reqwest_middleware::Error) -> TransportFailure {
+/// The client's policy's answer to [`Error::is_retryable`] for the error response a retry
+/// run stopped on, left in the response's extensions beside
+/// [`Attempts`](crate::Attempts), so the error read from the response answers the same.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Retryable(pub(crate) bool);
+
+/// What a failure below HTTP is, as far as the policy is concerned, without taking the error:
+/// reqwest's, read once, or the failure one of ours keeps (a middleware below the one asking
+/// returned it).
+pub(crate) fn failure_in(error: &reqwest_middleware::Error) -> TransportFailure {
     match error {
-        reqwest_middleware::Error::Middleware(inner) => match inner.downcast_ref::<Error>() {
-            Some(ours) => failure_of(ours.kind()),
-            None => TransportFailure::other(),
-        },
+        reqwest_middleware::Error::Middleware(inner) => inner
+            .downcast_ref::<Error>()
+            .map_or_else(TransportFailure::other, Error::transport_failure),
         reqwest_middleware::Error::Reqwest(e) => reqwest_failure(e),
     }
 }
 
-/// The failure the policy is told about for an error of ours that a middleware below the
-/// retry middleware returned (a body over the limit, a timed-out body read).
-fn failure_of(kind: &ErrorKind) -> TransportFailure {
-    match kind {
-        ErrorKind::ResponseTooLarge { .. } => TransportFailure::response_too_large(),
+/// The failure an error made from its kind stands for: the kinds errors-http makes itself
+/// (a body over the limit, a redirect it does not follow, a request it refuses, an attempt
+/// it cuts), or whatever a caller put together with [`Error::with_history`]. An error read
+/// from reqwest keeps the failure it was made from ([`Error::from_reqwest`]); for the kinds
+/// both make, a test checks that the two agree.
+fn failure_of(kind: &ErrorKind) -> Option<TransportFailure> {
+    Some(match kind {
+        ErrorKind::Transport(e) => failure_in(e),
         ErrorKind::Timeout => TransportFailure::timeout(),
-        ErrorKind::Certificate(_) => TransportFailure::certificate(),
+        // The reason, when the cause says one.
+        ErrorKind::Certificate(e) => match failure_in(e) {
+            read if read.kind == TransportKind::Certificate => read,
+            _ => TransportFailure::certificate(),
+        },
         ErrorKind::Tls(_) => TransportFailure::tls(),
-        ErrorKind::InvalidRequest(_) | ErrorKind::UnsupportedScheme(_) => {
-            TransportFailure::rejected()
-        }
-        ErrorKind::TooManyRedirects { .. } | ErrorKind::RedirectNotFollowed { .. } => {
-            TransportFailure::redirect()
-        }
-        _ => TransportFailure::other(),
-    }
+        ErrorKind::UnsupportedScheme(_) => TransportFailure::unsupported_scheme(),
+        ErrorKind::InvalidRequest(_) => TransportFailure::rejected(),
+        ErrorKind::ResponseTooLarge { .. } => TransportFailure::response_too_large(),
+        ErrorKind::TooManyRedirects { .. } => TransportFailure::too_many_redirects(),
+        ErrorKind::RedirectNotFollowed { .. } => TransportFailure::redirect(),
+        ErrorKind::Api(_)
+        | ErrorKind::DeadlineExceeded
+        | ErrorKind::Decode(_)
+        | ErrorKind::BlockingInAsync
+        | ErrorKind::RuntimeStopped => return None,
+    })
 }
 
 /// An error and its causes on one line, joined with `": "`, for an [`ErrorKind`] that keeps
@@ -442,26 +515,60 @@ impl Error {
             .or_else(|| self.requested_delay())
     }
 
-    /// Whether the same request can succeed if sent again later: the API's contract for its
-    /// answer ([`ApiError::is_retryable`]), or a transport failure or timeout that a retry may
-    /// get past. `false` for an answer waiting cannot fix (auth, validation, quota), a request
-    /// the HTTP client refused to send, a body that did not decode, a bad configuration. It
-    /// says nothing about this client's limits: a rate limit with `Retry-After: 86400` is
-    /// retryable, tomorrow.
+    /// Whether the same request could succeed if sent again later.
+    ///
+    /// For an error a retry run stopped on, the client's own policy answers for the outcome
+    /// it stopped on ([`RetryPolicy::is_retryable`](errors_core::RetryPolicy::is_retryable)):
+    /// the API's contract for its answer, changed by the policy's overrides (a rule that
+    /// never retries `TIMEOUT` makes a 504 `TIMEOUT` not retryable), or a failure below HTTP
+    /// that a retry may get past (a refused connection, a timeout, a reset). `true` when no
+    /// attempt could be made before the deadline. For an error no run stopped on (made with
+    /// [`Error::with_history`] or `From<ApiError>`, or read from a response that did not come
+    /// through [`RetryMiddleware`](crate::RetryMiddleware)), the API's contract answers
+    /// ([`ApiError::is_retryable`]), and `true` when a limit stopped its run
+    /// ([`StopReason::is_limit`]).
+    ///
+    /// `false` for an answer waiting cannot fix (auth, validation, quota), a request the
+    /// HTTP client refused to send, a certificate or handshake that failed, a body that did
+    /// not decode, a bad configuration. It says nothing about this client's limits (a rate
+    /// limit with `Retry-After: 86400` is retryable, tomorrow), nor whether the method makes
+    /// sending again safe (a POST answered 503 is retryable, and its
+    /// [`stop_reason`](Error::stop_reason) is [`StopReason::UnsafeToRepeat`]).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// use errors_core::{ErrorCode, RetryOverride, RetryPolicy};
+    /// use errors_http::ApiClient;
+    /// use errors_testkit::{FakeApi, fixtures};
+    ///
+    /// let api = FakeApi::new(); // answers in process, for this example
+    /// api.mount(fixtures::timeout()); // 504 TIMEOUT: the contract says it may pass
+    /// let client = ApiClient::builder()
+    ///     .base_url(api.uri())
+    ///     .with_middleware(api.clone())
+    ///     // The reference's remedy for TIMEOUT is a smaller batch, not the same request.
+    ///     .policy(RetryPolicy::default().with_code_override(ErrorCode::Timeout, RetryOverride::Never))
+    ///     .build()
+    ///     .unwrap();
+    ///
+    /// let err = client.get_json::<serde_json::Value>("batch").await.unwrap_err();
+    /// assert_eq!(err.attempts().len(), 1);
+    /// assert!(err.is_timeout() && !err.is_retryable()); // this client's rule says so
+    /// # }
+    /// ```
     pub fn is_retryable(&self) -> bool {
-        match &self.kind {
-            ErrorKind::Api(e) => e.is_retryable(),
-            ErrorKind::Transport(e) => {
-                let failure = transport_failure(e);
-                errors_core::RetryPolicy::default()
-                    .classify(
-                        errors_core::Idempotency::Idempotent,
-                        &errors_core::Outcome::Transport(failure),
-                    )
-                    .is_ok()
-            }
-            ErrorKind::Timeout | ErrorKind::DeadlineExceeded => true,
-            _ => false,
+        if let Some(answer) = self.retryable {
+            return answer;
+        }
+        if self.stop.is_some_and(|stop| stop.is_limit()) {
+            return true;
+        }
+        match (&self.kind, self.failure) {
+            (ErrorKind::Api(e), _) => e.is_retryable(),
+            (ErrorKind::DeadlineExceeded, _) => true,
+            (_, Some(failure)) => !failure.kind.is_permanent(),
+            (_, None) => false,
         }
     }
 
@@ -475,7 +582,7 @@ impl Error {
     pub fn is_timeout(&self) -> bool {
         match &self.kind {
             ErrorKind::Api(e) => e.is_timeout(),
-            ErrorKind::Transport(e) => e.is_timeout(),
+            ErrorKind::Transport(_) => self.failure.is_some_and(|t| t.is_timeout()),
             ErrorKind::Timeout | ErrorKind::DeadlineExceeded => true,
             _ => false,
         }
@@ -486,17 +593,150 @@ impl Error {
 mod tests {
     use super::*;
 
+    /// A reqwest error made without a network: the kind made from a failure takes only its
+    /// URL, text and chain from it.
+    fn some_reqwest_error() -> reqwest::Error {
+        reqwest::Client::new()
+            .get("http://127.0.0.1:9/x")
+            .header("bad header", "v")
+            .build()
+            .unwrap_err()
+    }
+
     #[test]
     fn our_own_errors_from_below_keep_their_meaning() {
-        use errors_core::TransportKind as K;
         let cases = [
-            (ErrorKind::Timeout, K::Timeout),
-            (ErrorKind::InvalidRequest("x".into()), K::Rejected),
-            (ErrorKind::UnsupportedScheme("ftp".into()), K::Rejected),
+            (ErrorKind::Timeout, TransportFailure::timeout()),
+            (
+                ErrorKind::InvalidRequest("x".into()),
+                TransportFailure::rejected(),
+            ),
+            (
+                ErrorKind::UnsupportedScheme("ftp".into()),
+                TransportFailure::unsupported_scheme(),
+            ),
+            (
+                ErrorKind::ResponseTooLarge { limit: 1 },
+                TransportFailure::response_too_large(),
+            ),
         ];
         for (kind, expected) in cases {
             let text = format!("{kind:?}");
-            assert_eq!(failure_of(&kind).kind, expected, "{text}");
+            assert_eq!(failure_of(&kind), Some(expected), "{text}");
+            // Returned by a layer below the retry middleware, the policy is told the same.
+            let from_below = reqwest_middleware::Error::middleware(Error::new(kind));
+            assert_eq!(failure_in(&from_below), expected, "{text}");
+            assert_eq!(
+                Error::from_middleware(from_below).transport_failure(),
+                expected,
+                "{text}"
+            );
         }
+        let foreign = reqwest_middleware::Error::middleware(std::io::Error::other("not ours"));
+        assert_eq!(failure_in(&foreign), TransportFailure::other());
+        assert_eq!(
+            Error::from_middleware(foreign).transport_failure(),
+            TransportFailure::other()
+        );
+    }
+
+    #[test]
+    fn a_kind_made_from_a_failure_stands_for_that_failure() {
+        // Every failure errors-http also makes from a kind of its own: the two directions
+        // agree, so neither is kept in step by hand.
+        for failure in [
+            TransportFailure::timeout(),
+            TransportFailure::rejected(),
+            TransportFailure::unsupported_scheme(),
+            TransportFailure::redirect(),
+            TransportFailure::too_many_redirects(),
+            TransportFailure::certificate(),
+            TransportFailure::tls(),
+        ] {
+            let error = Error::from_reqwest(some_reqwest_error(), failure);
+            assert_eq!(error.transport_failure(), failure, "{error:?}");
+            assert_eq!(failure_of(error.kind()), Some(failure), "{error:?}");
+        }
+    }
+
+    #[test]
+    fn the_failure_decides_the_kind_and_the_error_keeps_it() {
+        use ErrorKind as K;
+        let made = |failure| Error::from_reqwest(some_reqwest_error(), failure);
+        assert!(matches!(
+            made(TransportFailure::connect()).kind,
+            K::Transport(_)
+        ));
+        assert!(matches!(
+            made(TransportFailure::other()).kind,
+            K::Transport(_)
+        ));
+        assert!(matches!(made(TransportFailure::timeout()).kind, K::Timeout));
+        assert!(matches!(
+            made(TransportFailure::unsupported_scheme()).kind,
+            K::UnsupportedScheme(_)
+        ));
+        assert!(matches!(
+            made(TransportFailure::rejected()).kind,
+            K::InvalidRequest(_)
+        ));
+        // A connection that timed out is a timeout for the caller, and a connection that
+        // was never made for the policy.
+        let connect_timeout = made(TransportFailure::connect_timeout());
+        assert!(matches!(connect_timeout.kind, K::Timeout));
+        assert!(connect_timeout.is_timeout() && connect_timeout.is_retryable());
+        assert_eq!(
+            connect_timeout.transport_failure(),
+            TransportFailure::connect_timeout()
+        );
+        // The certificate's reason is data, not read again from the chain.
+        let certificate = made(TransportFailure::untrusted_certificate("expired"));
+        assert!(matches!(certificate.kind, K::Certificate(_)));
+        assert_eq!(certificate.to_string(), "certificate not trusted: expired");
+        assert!(!certificate.is_retryable());
+        assert_eq!(
+            made(TransportFailure::certificate()).to_string(),
+            "certificate not trusted"
+        );
+        assert_eq!(
+            made(TransportFailure::connect()).to_string(),
+            "connection failed"
+        );
+        assert_eq!(
+            made(TransportFailure::other()).to_string(),
+            "request failed without a response"
+        );
+        assert!(!made(TransportFailure::connect()).is_timeout());
+    }
+
+    #[test]
+    fn the_runs_answer_decides_whether_it_is_retryable() {
+        let mut said_no = Error::new(ErrorKind::Timeout);
+        assert!(said_no.is_retryable(), "a timeout, by the contract");
+        said_no.set_history(Vec::new(), Some(StopReason::NotRetryable), Some(false));
+        assert!(!said_no.is_retryable(), "the policy said no");
+        let mut said_yes = Error::invalid_request("x");
+        assert!(!said_yes.is_retryable());
+        said_yes.set_history(Vec::new(), Some(StopReason::NotRetryable), Some(true));
+        assert!(said_yes.is_retryable(), "the policy said yes");
+        assert!(
+            !Error::new(ErrorKind::Timeout)
+                .judged(Some(Retryable(false)))
+                .is_retryable()
+        );
+        assert!(Error::new(ErrorKind::Timeout).judged(None).is_retryable());
+        // No answer recorded: a limit says the run would have gone on.
+        for (stop, retryable) in [
+            (StopReason::RetriesExhausted, true),
+            (StopReason::BudgetExhausted, true),
+            (StopReason::NotRetryable, false),
+            (StopReason::UnsafeToRepeat, false),
+        ] {
+            let kind = ErrorKind::InvalidRequest("x".into());
+            let error = Error::with_history(kind, Vec::new(), Some(stop));
+            assert_eq!(error.is_retryable(), retryable, "{stop:?}");
+        }
+        assert!(Error::new(ErrorKind::DeadlineExceeded).is_retryable());
+        assert!(!Error::blocking_in_async().is_retryable());
     }
 }

@@ -3,7 +3,7 @@
 use errors_core::{ApiError, Clock as _, Idempotency, Outcome, RetryPolicy, SystemClock};
 use reqwest_retry::{Retryable, RetryableStrategy};
 
-use crate::error::transport_failure;
+use crate::error::failure_in;
 
 /// A `reqwest_retry::RetryableStrategy` that classifies by the API's rules, for services that
 /// already use `RetryTransientMiddleware`.
@@ -77,29 +77,21 @@ impl RetryableStrategy for ApiRetryableStrategy {
         &self,
         result: &Result<reqwest::Response, reqwest_middleware::Error>,
     ) -> Option<Retryable> {
-        let retry = match result {
+        let answer;
+        let outcome = match result {
             Ok(response) => {
                 let status = response.status();
                 if !errors_core::is_error_status(status) {
                     return None;
                 }
                 // Status and headers only: the body is the caller's to read.
-                let error = ApiError::parse(status, response.headers(), b"", SystemClock.now());
-                self.policy
-                    .classify(self.idempotency, &Outcome::Api(&error))
-                    .is_ok()
-                    && error
-                        .retry_after()
-                        .is_none_or(|wait| wait <= self.policy.max_wait())
+                answer = ApiError::parse(status, response.headers(), b"", SystemClock.now());
+                Outcome::Api(&answer)
             }
-            Err(error) => self
-                .policy
-                .classify(
-                    self.idempotency,
-                    &Outcome::Transport(transport_failure(error)),
-                )
-                .is_ok(),
+            Err(error) => Outcome::Transport(failure_in(error)),
         };
+        // The policy's rules and its maximum wait; the count of retries is reqwest-retry's.
+        let retry = self.policy.verdict(self.idempotency, &outcome).is_ok();
         Some(if retry {
             Retryable::Transient
         } else {

@@ -92,16 +92,9 @@ impl Trace {
                 tracing::debug!(attempt = last.number, status, held_ms, "request succeeded")
             }
             Decision::Stop(stop) => {
-                let limited = matches!(
-                    stop,
-                    StopReason::RetriesExhausted
-                        | StopReason::DeadlineExceeded
-                        | StopReason::BudgetExhausted
-                        | StopReason::RetryAfterTooLong { .. }
-                );
                 // A first answer that is final (404, 401...) reaches the caller as an error;
                 // the library has nothing to warn about.
-                let level = if limited || last.number > 1 {
+                let level = if stop.is_limit() || last.number > 1 {
                     Level::WARN
                 } else {
                     Level::DEBUG

@@ -1,5 +1,6 @@
-//! Reading reqwest's errors: what `errors_core`'s policy needs to know of a failure, and
-//! the TLS failure behind a connect error (for [`ErrorKind`](crate::ErrorKind)'s TLS kinds).
+//! Reading reqwest's errors, once: a failure below HTTP as `errors_core`'s
+//! [`TransportFailure`], which the policy decides by and the caller's
+//! [`Error`](crate::Error) is made from (and keeps).
 //!
 //! reqwest 0.13 reports a rejected certificate, a failed TLS handshake and an `https://` URL
 //! in a build without TLS as *connect* errors (`is_connect()` is true); the cause is only in
@@ -7,28 +8,58 @@
 //! classified as what they are ([`TransportKind::Certificate`](errors_core::TransportKind::Certificate),
 //! [`TransportKind::Tls`](errors_core::TransportKind::Tls),
 //! [`TransportKind::Rejected`](errors_core::TransportKind::Rejected)), which the policy never
-//! retries, instead of as a connection failure it would retry.
+//! retries, instead of as a connection failure it would retry; the same walk keeps the
+//! certificate's reason, for the caller's message.
 
 use std::error::Error as StdError;
 
 use errors_core::TransportFailure;
 
-/// What a reqwest failure is, as far as the policy is concerned.
+/// What a reqwest failure is: the one reading of its flags and source chain.
 pub(crate) fn reqwest_failure(error: &reqwest::Error) -> TransportFailure {
     if error.is_builder() {
         return TransportFailure::rejected();
     }
     if error.is_redirect() {
-        return TransportFailure::redirect();
+        return if says_too_many_redirects(error) {
+            TransportFailure::too_many_redirects()
+        } else {
+            TransportFailure::redirect()
+        };
     }
-    match handshake_failure(error) {
-        Some(TlsFailure::Certificate) => TransportFailure::certificate(),
+    if !error.is_connect() {
+        return if error.is_timeout() {
+            TransportFailure::timeout()
+        } else {
+            TransportFailure::other()
+        };
+    }
+    // Only the connector's failures count: once the handshake is done, a TLS error (a
+    // record that does not decrypt, an alert mid-stream) breaks that one connection like a
+    // reset, and is a transport failure the policy may retry, not a property of the server.
+    match tls_failure_in_chain(error.source()) {
+        Some(TlsFailure::Certificate(Some(reason))) => {
+            TransportFailure::untrusted_certificate(reason)
+        }
+        Some(TlsFailure::Certificate(None)) => TransportFailure::certificate(),
         Some(TlsFailure::Handshake) => TransportFailure::tls(),
-        Some(TlsFailure::UnsupportedScheme) => TransportFailure::rejected(),
-        None if error.is_connect() => TransportFailure::connect(),
-        None if error.is_timeout() => TransportFailure::timeout(),
-        None => TransportFailure::other(),
+        Some(TlsFailure::UnsupportedScheme) => TransportFailure::unsupported_scheme(),
+        None if error.is_timeout() => TransportFailure::connect_timeout(),
+        None => TransportFailure::connect(),
     }
+}
+
+/// Whether reqwest's redirect policy stopped because there were too many redirects (its
+/// cause says so; reqwest has no flag for it).
+fn says_too_many_redirects(error: &reqwest::Error) -> bool {
+    let mut cause: Option<&(dyn StdError + 'static)> = Some(error);
+    while let Some(e) = cause {
+        if e.to_string().contains("too many redirects") {
+            return true;
+        }
+        cause = e.source();
+    }
+    false
 }
 
 /// A failure the TLS layer caused.
@@ -36,29 +67,14 @@ pub(crate) fn reqwest_failure(error: &reqwest::Error) -> TransportFailure {
 // A build without TLS only ever meets `UnsupportedScheme`.
 #[cfg_attr(not(any(feature = "rustls", feature = "native-tls")), allow(dead_code))]
 pub(crate) enum TlsFailure {
-    /// The peer's certificate was rejected.
-    Certificate,
+    /// The peer's certificate was rejected, for the reason kept when the TLS library says
+    /// which (rustls does; native-tls does not).
+    Certificate(Option<&'static str>),
     /// The handshake failed otherwise.
     Handshake,
     /// The URL's scheme needs TLS and this build has none (hyper's plain connector says
     /// "invalid URL, scheme is not http").
     UnsupportedScheme,
-}
-
-/// The TLS failure that kept a connection from being made. Only the connector's failures
-/// count (reqwest says `is_connect()`): once the handshake is done, a TLS error (a record
-/// that does not decrypt, an alert mid-stream) breaks that one connection like a reset, and
-/// is a transport failure the policy may retry, not a property of the server.
-pub(crate) fn handshake_failure(error: &reqwest::Error) -> Option<TlsFailure> {
-    if error.is_connect() {
-        tls_failure(error)
-    } else {
-        None
-    }
-}
-
-fn tls_failure(error: &reqwest::Error) -> Option<TlsFailure> {
-    tls_failure_in_chain(error.source())
 }
 
 /// The first TLS failure in a chain of causes, looking inside `io::Error`s on the way.
@@ -89,7 +105,9 @@ fn tls_failure_here(error: &(dyn StdError + 'static)) -> Option<TlsFailure> {
     #[cfg(feature = "rustls")]
     if let Some(e) = error.downcast_ref::<rustls::Error>() {
         return Some(match e {
-            rustls::Error::InvalidCertificate(_) => TlsFailure::Certificate,
+            rustls::Error::InvalidCertificate(reason) => {
+                TlsFailure::Certificate(Some(rustls_reason(reason)))
+            }
             _ => TlsFailure::Handshake,
         });
     }
@@ -110,33 +128,13 @@ fn tls_failure_here(error: &(dyn StdError + 'static)) -> Option<TlsFailure> {
 #[cfg(any(feature = "native-tls", test))]
 fn native_tls_failure(text: &str) -> TlsFailure {
     if text.to_ascii_lowercase().contains("certificate") {
-        TlsFailure::Certificate
+        TlsFailure::Certificate(None)
     } else {
         TlsFailure::Handshake
     }
 }
 
-/// A short, lowercase reason for a rejected certificate, when the TLS library says which.
-pub(crate) fn certificate_reason(error: &reqwest_middleware::Error) -> Option<&'static str> {
-    #[cfg(feature = "rustls")]
-    {
-        let mut cause: Option<&(dyn StdError + 'static)> = Some(error);
-        while let Some(e) = cause {
-            let here = within_io(e).find_map(|e| e.downcast_ref::<rustls::Error>());
-            if let Some(rustls::Error::InvalidCertificate(reason)) = here {
-                return Some(rustls_reason(reason));
-            }
-            cause = e.source();
-        }
-        None
-    }
-    #[cfg(not(feature = "rustls"))]
-    {
-        let _ = error;
-        None
-    }
-}
-
+/// A short, lowercase reason for a rejected certificate.
 #[cfg(feature = "rustls")]
 fn rustls_reason(reason: &rustls::CertificateError) -> &'static str {
     use rustls::CertificateError as C;
@@ -201,7 +199,7 @@ mod tests {
     }
 
     /// reqwest's connect error around hyper-util's around `cause`: the walk starts at the
-    /// first source, as `tls_failure` does for a `reqwest::Error`.
+    /// first source, as `reqwest_failure` does for a connect error.
     fn classify_chain(cause: impl StdError + Send + Sync + 'static) -> Option<TlsFailure> {
         let chain = wrap("client error (Connect)", cause);
         tls_failure_in_chain(Some(&chain))
@@ -242,7 +240,11 @@ mod tests {
             "The certificate was not trusted.",
             "ssl handshake: CERTIFICATE_VERIFY_FAILED",
         ] {
-            assert_eq!(native_tls_failure(text), TlsFailure::Certificate, "{text}");
+            assert_eq!(
+                native_tls_failure(text),
+                TlsFailure::Certificate(None),
+                "{text}"
+            );
         }
         for text in [
             "error:0A00010B:SSL routines:ssl3_get_record:wrong version number",
@@ -261,14 +263,18 @@ mod tests {
         // As tokio-rustls reports it: an io::Error wrapping rustls's error.
         assert_eq!(
             classify_chain(io::Error::new(io::ErrorKind::InvalidData, certificate())),
-            Some(TlsFailure::Certificate)
+            Some(TlsFailure::Certificate(Some(
+                "issued by an unknown certificate authority"
+            )))
         );
         assert_eq!(
             classify_chain(wrap(
                 "connect",
                 io::Error::other(io::Error::other(certificate()))
             )),
-            Some(TlsFailure::Certificate)
+            Some(TlsFailure::Certificate(Some(
+                "issued by an unknown certificate authority"
+            )))
         );
         for other in [
             rustls::Error::HandshakeNotComplete,

@@ -86,6 +86,33 @@ impl StopReason {
         }
     }
 
+    /// Whether a limit of the client's stopped a request the policy would otherwise have
+    /// retried: the retries allowed ([`RetriesExhausted`](StopReason::RetriesExhausted)), the
+    /// deadline ([`DeadlineExceeded`](StopReason::DeadlineExceeded), also when a request
+    /// held for a rate limit could not start in time), the retry budget
+    /// ([`BudgetExhausted`](StopReason::BudgetExhausted)) or the maximum wait
+    /// ([`RetryAfterTooLong`](StopReason::RetryAfterTooLong)). The same request can succeed
+    /// later. The other reasons are about the answer or the request itself: a success, an
+    /// error waiting cannot fix, a request not safe or not possible to send again.
+    ///
+    /// ```
+    /// use errors_core::StopReason;
+    /// assert!(StopReason::BudgetExhausted.is_limit());
+    /// assert!(!StopReason::NotRetryable.is_limit());
+    /// ```
+    pub fn is_limit(&self) -> bool {
+        match self {
+            StopReason::RetryAfterTooLong { .. }
+            | StopReason::RetriesExhausted
+            | StopReason::DeadlineExceeded
+            | StopReason::BudgetExhausted => true,
+            StopReason::Succeeded
+            | StopReason::NotRetryable
+            | StopReason::UnsafeToRepeat
+            | StopReason::NotReplayable => false,
+        }
+    }
+
     /// A snake_case tag for logs and JSON.
     pub fn as_str(&self) -> &'static str {
         match self {
@@ -136,4 +163,29 @@ pub enum Decision {
     },
     /// Stop and hand the last outcome to the caller.
     Stop(StopReason),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_limits_are_the_clients_and_nothing_else_is() {
+        for limit in [
+            StopReason::RetryAfterTooLong { requested_ms: 1 },
+            StopReason::RetriesExhausted,
+            StopReason::DeadlineExceeded,
+            StopReason::BudgetExhausted,
+        ] {
+            assert!(limit.is_limit(), "{limit:?}");
+        }
+        for other in [
+            StopReason::Succeeded,
+            StopReason::NotRetryable,
+            StopReason::UnsafeToRepeat,
+            StopReason::NotReplayable,
+        ] {
+            assert!(!other.is_limit(), "{other:?}");
+        }
+    }
 }

@@ -342,10 +342,41 @@ impl RetryPolicy {
         }
     }
 
+    /// [`classify`](RetryPolicy::classify) with the maximum wait: an error whose
+    /// `Retry-After` is longer than [`max_wait`](RetryPolicy::max_wait) stops with
+    /// [`StopReason::RetryAfterTooLong`]. All that one outcome tells, for a driver that
+    /// keeps the count of retries, the deadline and the budget itself (a `reqwest-retry`
+    /// strategy).
+    pub fn verdict(
+        &self,
+        idempotency: Idempotency,
+        outcome: &Outcome<'_>,
+    ) -> Result<RetryReason, StopReason> {
+        let reason = self.classify(idempotency, outcome)?;
+        match outcome {
+            Outcome::Api(error) => match error.retry_after() {
+                Some(wait) if wait > self.max_retry_after => Err(StopReason::RetryAfterTooLong {
+                    requested_ms: crate::display::millis(wait),
+                }),
+                _ => Ok(reason),
+            },
+            _ => Ok(reason),
+        }
+    }
+
+    /// Whether the same request could succeed if sent again later, by this policy's rules
+    /// (the API's contract and the caller's overrides): [`classify`](RetryPolicy::classify)
+    /// for a request that may be repeated. No limit counts (a `Retry-After` of a day is
+    /// retryable, tomorrow), nor whether the method makes sending again safe (a POST after a
+    /// 503 is retryable; `classify` stops it with [`StopReason::UnsafeToRepeat`]).
+    pub fn is_retryable(&self, outcome: &Outcome<'_>) -> bool {
+        self.classify(Idempotency::Idempotent, outcome).is_ok()
+    }
+
     /// Whether the first attempt of a request with this idempotency would be retried after
     /// `error` (ignoring the deadline and budget).
     pub fn would_retry(&self, idempotency: Idempotency, error: &ApiError) -> bool {
-        let Ok(reason) = self.classify(idempotency, &Outcome::Api(error)) else {
+        let Ok(reason) = self.verdict(idempotency, &Outcome::Api(error)) else {
             return false;
         };
         let allowed = match (reason, error.retry_after()) {
@@ -353,9 +384,6 @@ impl RetryPolicy {
             _ => self.max_retries,
         };
         allowed > 0
-            && error
-                .retry_after()
-                .is_none_or(|d| d <= self.max_retry_after)
     }
 
     /// Starts a logical request in the client's default partition (see [`Partitioning`]):

@@ -6,7 +6,7 @@ use reqwest::{Request, Response};
 
 use super::rebuild::Head;
 use crate::downstream::Downstream;
-use crate::error::{Error, transport_failure};
+use crate::error::Error;
 use crate::response::read_bounded;
 
 /// Sends one attempt and, for an error status, reads its body up to the limit.
@@ -43,14 +43,16 @@ pub(super) enum AttemptFailure {
 }
 
 impl AttemptFailure {
-    /// The policy's view of the failure and the error the caller gets if it is the last one.
+    /// The error the caller gets if it is the last one, and the failure it keeps, which
+    /// the policy is told.
     pub(super) fn classify(self) -> (TransportFailure, Error) {
-        match self {
+        let error = match self {
             // The policy's own time limit (the attempt timeout or the deadline's remainder)
             // cut the attempt, body read included.
-            AttemptFailure::TimedOut => (TransportFailure::timeout(), Error::timeout(None)),
-            AttemptFailure::Send(e) => (transport_failure(&e), Error::from_middleware(e)),
-        }
+            AttemptFailure::TimedOut => Error::timeout(None),
+            AttemptFailure::Send(e) => Error::from_middleware(e),
+        };
+        (error.transport_failure(), error)
     }
 }
 

@@ -237,16 +237,24 @@ impl RetryMiddleware {
             if let Err(stop) = held {
                 inner.trace.held_too_long(&run, stop);
                 meter.ended(stop);
+                // The previous outcome was retried: the client's policy says so again.
                 return match last {
                     Some(Failed::Api(failed)) => {
                         let (head, body, error) = *failed;
-                        Ok(rebuild(head, body, error, run, stop, inner.parser.limit()))
+                        let retryable = policy.is_retryable(&Outcome::Api(&error));
+                        let limit = inner.parser.limit();
+                        Ok(rebuild(head, body, error, run, stop, retryable, limit))
                     }
-                    Some(Failed::Transport(error)) => Err(finish_error(error, run, stop)),
+                    Some(Failed::Transport(error)) => {
+                        let outcome = Outcome::Transport(error.transport_failure());
+                        let retryable = policy.is_retryable(&outcome);
+                        Err(finish_error(error, run, stop, Some(retryable)))
+                    }
                     None => Err(finish_error(
                         Error::new(ErrorKind::DeadlineExceeded),
                         run,
                         stop,
+                        None,
                     )),
                 };
             }
@@ -320,13 +328,16 @@ impl RetryMiddleware {
                             tokio::time::sleep(wait).await;
                         }
                         Decision::Stop(stop) => {
-                            return Ok(rebuild(head, body, error, run, stop, inner.parser.limit()));
+                            let retryable = policy.is_retryable(&Outcome::Api(&error));
+                            let limit = inner.parser.limit();
+                            return Ok(rebuild(head, body, error, run, stop, retryable, limit));
                         }
                     }
                 }
                 Err(failure) => {
                     let (transport, error) = failure.classify();
-                    let decision = run.after_attempt(Outcome::Transport(transport), self.now());
+                    let outcome = Outcome::Transport(transport);
+                    let decision = run.after_attempt(outcome, self.now());
                     inner.trace.attempt(&run, decision);
                     meter.attempt(&run, decision, &inner.state);
                     match decision {
@@ -335,7 +346,8 @@ impl RetryMiddleware {
                             tokio::time::sleep(wait).await;
                         }
                         Decision::Stop(stop) => {
-                            return Err(finish_error(error, run, stop));
+                            let retryable = policy.is_retryable(&outcome);
+                            return Err(finish_error(error, run, stop, Some(retryable)));
                         }
                     }
                 }
@@ -366,8 +378,15 @@ impl RetryMiddleware {
 /// at four wake-ups a second per held request.
 const MAX_NAP: Duration = Duration::from_millis(250);
 
-fn finish_error(mut error: Error, run: RetryRun, stop: StopReason) -> Error {
-    error.set_history(run.into_attempts(), Some(stop));
+/// The error a run ended on, with its attempts, why it stopped, and whether the client's
+/// policy says the same request could succeed later (`None`: no attempt was made).
+fn finish_error(
+    mut error: Error,
+    run: RetryRun,
+    stop: StopReason,
+    retryable: Option<bool>,
+) -> Error {
+    error.set_history(run.into_attempts(), Some(stop), retryable);
     error
 }
 

@@ -6,6 +6,7 @@ use http::Extensions;
 use reqwest::{Response, ResponseBuilderExt as _};
 
 use crate::attempts::{Attempts, ParsedError};
+use crate::error::Retryable;
 
 /// The status line, headers and extensions of an error response, kept while the policy
 /// decides (the body is read apart, up to the limit).
@@ -31,13 +32,15 @@ impl Head {
 }
 
 /// The response handed back when the middleware stops on an error status: the original
-/// status and headers, the body as read, the parsed error and the attempts.
+/// status and headers, the body as read, the parsed error, the attempts, and whether the
+/// client's policy says the same request could succeed later (`retryable`).
 pub(super) fn rebuild(
     head: Head,
     mut body: Vec<u8>,
     error: ApiError,
     run: RetryRun,
     stop: StopReason,
+    retryable: bool,
     limit: usize,
 ) -> Response {
     let mut headers = head.headers;
@@ -63,6 +66,7 @@ pub(super) fn rebuild(
         .map(Response::from)
         .unwrap_or_else(|_| Response::from(http::Response::new(Vec::new())));
     response.extensions_mut().insert(ParsedError(error));
+    response.extensions_mut().insert(Retryable(retryable));
     response.extensions_mut().insert(Attempts {
         records: run.into_attempts(),
         stop,

@@ -6,7 +6,7 @@ use errors_core::{ApiError, Clock as _, ErrorParser, SystemClock};
 use serde::de::DeserializeOwned;
 
 use crate::attempts::{Attempts, ParsedError};
-use crate::error::{Error, ErrorKind};
+use crate::error::{Error, ErrorKind, Retryable};
 
 /// Reads a response as the API's result: the response on success, the parsed [`Error`]
 /// otherwise (the body read up to 64 KiB), with the attempt history when the response came
@@ -36,16 +36,13 @@ impl ResponseExt for reqwest::Response {
             return Ok(self);
         }
         let attempts = self.extensions_mut().remove::<Attempts>();
+        let retryable = self.extensions_mut().remove::<Retryable>();
         let error = match self.extensions_mut().remove::<ParsedError>() {
             Some(ParsedError(error)) => error,
             None => read_error(self).await,
         };
         let (records, stop) = attempts.map_or((Vec::new(), None), |a| (a.records, Some(a.stop)));
-        Err(Error::with_history(
-            ErrorKind::Api(Box::new(error)),
-            records,
-            stop,
-        ))
+        Err(Error::with_history(ErrorKind::Api(Box::new(error)), records, stop).judged(retryable))
     }
 
     async fn json_or_api_error<T: DeserializeOwned>(self) -> Result<T, Error> {
