@@ -1,13 +1,12 @@
 //! Where wall-clock time comes from, so policy and parsing can be tested without waiting.
 
 use std::fmt;
-use std::sync::Mutex;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 /// A source of wall-clock time, used to turn a `Retry-After` date into a delay.
 ///
 /// Elapsed time (deadlines, attempt timeouts) is measured by the drivers with a monotonic
-/// clock and handed to the policy as a [`Duration`]; only dates need this trait.
+/// clock and handed to the policy as a [`Duration`](std::time::Duration); only dates need this trait.
 pub trait Clock: Send + Sync + fmt::Debug {
     /// The current time.
     fn now(&self) -> SystemTime;
@@ -24,95 +23,7 @@ impl Clock for SystemClock {
     }
 }
 
-/// A clock that only moves when told to, for tests (behind the `test-util` feature).
-///
-/// ```
-/// use std::time::Duration;
-/// use errors_core::{Clock, ManualClock};
-///
-/// let clock = ManualClock::at_http_date("Sun, 06 Nov 1994 08:49:37 GMT").unwrap();
-/// let start = clock.now();
-/// clock.advance(Duration::from_secs(5));
-/// assert_eq!(clock.now().duration_since(start).unwrap(), Duration::from_secs(5));
-/// ```
 #[cfg(feature = "test-util")]
-#[derive(Debug)]
-pub struct ManualClock {
-    now: Mutex<SystemTime>,
-}
-
+mod manual;
 #[cfg(feature = "test-util")]
-impl ManualClock {
-    /// A clock stopped at `now`.
-    pub fn new(now: SystemTime) -> ManualClock {
-        ManualClock {
-            now: Mutex::new(now),
-        }
-    }
-
-    /// A clock stopped at an HTTP-date such as `Sun, 06 Nov 1994 08:49:37 GMT`.
-    pub fn at_http_date(date: &str) -> Result<ManualClock, httpdate::Error> {
-        httpdate::parse_http_date(date).map(ManualClock::new)
-    }
-
-    /// Moves the clock forward, stopping at the latest time the platform can represent
-    /// rather than overflowing.
-    ///
-    /// ```
-    /// use std::time::{Duration, SystemTime};
-    /// use errors_core::{Clock, ManualClock};
-    ///
-    /// let clock = ManualClock::new(SystemTime::UNIX_EPOCH);
-    /// clock.advance(Duration::MAX);
-    /// assert!(clock.now() > SystemTime::UNIX_EPOCH);
-    /// ```
-    pub fn advance(&self, by: Duration) {
-        let mut now = self.now.lock().unwrap_or_else(|e| e.into_inner());
-        *now = saturating_add(*now, by);
-    }
-
-    /// Sets the clock to `now`.
-    pub fn set(&self, now: SystemTime) {
-        *self.now.lock().unwrap_or_else(|e| e.into_inner()) = now;
-    }
-}
-
-/// `at + by`, or the latest representable time reachable from `at` when that overflows.
-fn saturating_add(at: SystemTime, by: Duration) -> SystemTime {
-    if let Some(sum) = at.checked_add(by) {
-        return sum;
-    }
-    // Climb towards the limit by halving steps: at most ~2 × 96 checked additions.
-    let (mut at, mut step) = (at, by);
-    while !step.is_zero() {
-        match at.checked_add(step) {
-            Some(next) => at = next,
-            None => step /= 2,
-        }
-    }
-    at
-}
-
-#[cfg(feature = "test-util")]
-impl Clock for ManualClock {
-    fn now(&self) -> SystemTime {
-        *self.now.lock().unwrap_or_else(|e| e.into_inner())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn advancing_saturates_instead_of_overflowing() {
-        let clock = ManualClock::new(SystemTime::UNIX_EPOCH);
-        clock.advance(Duration::MAX);
-        let top = clock.now();
-        assert!(top.checked_add(Duration::from_secs(1)).is_none());
-        clock.advance(Duration::from_secs(1));
-        assert_eq!(clock.now(), top);
-        clock.advance(Duration::MAX);
-        assert_eq!(clock.now(), top);
-    }
-}
+pub use manual::ManualClock;
