@@ -590,8 +590,10 @@ fn rate_limits_are_paced_the_same_through_both_facades() {
             .map(|(at, response)| {
                 assert_eq!(response.attempts.len(), 1);
                 let held = response.attempts[0].held;
-                // Never held longer than one interval after the call before it.
-                assert!(held <= interval + Duration::from_millis(5), "{held:?}");
+                // Never held longer than one interval after the call before it. (The hold
+                // is measured: it includes how late a loaded machine wakes the call, the
+                // same 25 ms allowed for the gaps below; 216 ms was seen under a build.)
+                assert!(held <= interval + Duration::from_millis(25), "{held:?}");
                 *at + held
             })
             .collect();
