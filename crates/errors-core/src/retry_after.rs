@@ -93,7 +93,7 @@ fn parse_one(text: &str, now: SystemTime) -> Option<RetryAfter> {
     if let Some(delay) = parse_seconds(text) {
         return Some(RetryAfter::Delay(delay));
     }
-    let secs = parse_date(text, unix_seconds(now).0)?;
+    let secs = parse_date(text, unix_seconds(now))?;
     Some(RetryAfter::At(from_unix_seconds(secs)?))
 }
 
@@ -269,22 +269,16 @@ fn year_of(secs: i64) -> i64 {
     civil_from_days(secs.div_euclid(86_400)).0
 }
 
-/// Whole seconds since the epoch (floored, negative before it) and the sub-second part,
-/// saturating for times no calendar needs.
-fn unix_seconds(at: SystemTime) -> (i64, u32) {
+/// Whole seconds since the epoch, floored (negative before it), saturating for times no
+/// calendar needs.
+fn unix_seconds(at: SystemTime) -> i64 {
     match at.duration_since(SystemTime::UNIX_EPOCH) {
-        Ok(d) => (
-            i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
-            d.subsec_nanos(),
-        ),
+        Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
         Err(e) => {
             let d = e.duration();
             let secs = i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
-            if d.subsec_nanos() == 0 {
-                (-secs, 0)
-            } else {
-                (-secs.saturating_add(1), 1_000_000_000 - d.subsec_nanos())
-            }
+            // Floored: half a second before the epoch is in second -1.
+            -secs.saturating_add(i64::from(d.subsec_nanos() > 0))
         }
     }
 }
@@ -308,7 +302,7 @@ impl fmt::Display for RetryAfter {
                 write!(f, "{secs}")
             }
             RetryAfter::At(at) => {
-                let (secs, _) = unix_seconds(*at);
+                let secs = unix_seconds(*at);
                 let days = secs.div_euclid(86_400);
                 let in_day = secs.rem_euclid(86_400);
                 let (year, month, day) = civil_from_days(days);
@@ -564,6 +558,14 @@ mod tests {
             (
                 epoch - Duration::from_millis(500),
                 "Wed, 31 Dec 1969 23:59:59 GMT",
+            ),
+            (
+                epoch - Duration::from_secs(1),
+                "Wed, 31 Dec 1969 23:59:59 GMT",
+            ),
+            (
+                epoch - Duration::from_millis(1500),
+                "Wed, 31 Dec 1969 23:59:58 GMT",
             ),
             (
                 epoch - Duration::from_secs(62_135_596_800),

@@ -188,4 +188,36 @@ mod tests {
             assert!(!other.is_limit(), "{other:?}");
         }
     }
+
+    /// Logs, metrics labels, JSON and error messages carry these: a changed word shows here.
+    #[test]
+    fn every_reason_has_its_tag_and_its_words() {
+        let retries = [
+            RetryReason::RateLimited,
+            RetryReason::ServerError,
+            RetryReason::NotSent,
+            RetryReason::Transport,
+            RetryReason::Overridden,
+        ];
+        let stops = [
+            StopReason::Succeeded,
+            StopReason::NotRetryable,
+            StopReason::UnsafeToRepeat,
+            StopReason::RetryAfterTooLong {
+                requested_ms: 86_400_000,
+            },
+            StopReason::RetriesExhausted,
+            StopReason::DeadlineExceeded,
+            StopReason::BudgetExhausted,
+            StopReason::NotReplayable,
+        ];
+        let mut table = String::new();
+        for reason in retries {
+            table.push_str(&format!("retry {}: {reason}\n", reason.as_str()));
+        }
+        for reason in stops {
+            table.push_str(&format!("stop {}: {reason}\n", reason.as_str()));
+        }
+        insta::assert_snapshot!(table);
+    }
 }
