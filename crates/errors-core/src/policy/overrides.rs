@@ -91,3 +91,117 @@ pub(super) fn apply(
         (_, contract) => contract,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::SystemTime;
+
+    use http::{HeaderMap, StatusCode};
+
+    use super::RetryOverride::{Contract, Never, Retry};
+    use super::*;
+
+    fn error(status: u16, code: &str) -> ApiError {
+        let body = format!(r#"{{"error":{{"code":"{code}","message":"m"}}}}"#);
+        ApiError::parse(
+            StatusCode::from_u16(status).unwrap(),
+            &HeaderMap::new(),
+            body.as_bytes(),
+            SystemTime::UNIX_EPOCH,
+        )
+    }
+
+    fn hook(says: RetryOverride) -> Rule {
+        Rule::Hook(Arc::new(move |_: &ApiError| says))
+    }
+
+    #[test]
+    fn rules_speak_only_of_their_own_code_or_status() {
+        let code = Rule::Code(ErrorCode::Timeout, Never);
+        assert_eq!(code.says(&error(504, "TIMEOUT")), Never);
+        assert_eq!(code.says(&error(504, "GATEWAY_SLOW")), Contract);
+        let status = Rule::Status(409, Retry);
+        assert_eq!(status.says(&error(409, "CONFLICT")), Retry);
+        assert_eq!(status.says(&error(410, "CONFLICT")), Contract);
+        let conflicts = Rule::Hook(Arc::new(|e: &ApiError| {
+            if e.status() == StatusCode::CONFLICT {
+                Retry
+            } else {
+                Contract
+            }
+        }));
+        assert_eq!(conflicts.says(&error(409, "CONFLICT")), Retry);
+        assert_eq!(conflicts.says(&error(404, "NOT_FOUND")), Contract);
+    }
+
+    #[test]
+    fn the_first_rule_that_speaks_decides() {
+        let e = error(409, "CONFLICT");
+        let rules = [
+            Rule::Status(418, Never),
+            hook(Contract),
+            hook(Retry),
+            hook(Never),
+        ];
+        assert_eq!(first_say(&rules, &e), Retry);
+        assert_eq!(first_say(&rules[..2], &e), Contract);
+        assert_eq!(first_say(&[], &e), Contract);
+    }
+
+    #[test]
+    fn a_rule_changes_the_contract_only_where_repeating_is_safe() {
+        use Idempotency::{Idempotent, NonIdempotent};
+        let refused = Err(StopReason::NotRetryable);
+        assert_eq!(
+            apply(Retry, Idempotent, refused),
+            Ok(RetryReason::Overridden)
+        );
+        assert_eq!(
+            apply(Retry, NonIdempotent, refused),
+            Err(StopReason::UnsafeToRepeat)
+        );
+        assert_eq!(
+            apply(Never, NonIdempotent, Ok(RetryReason::RateLimited)),
+            Err(StopReason::NotRetryable)
+        );
+        // What a rule cannot change: a request unsafe to repeat stays so, a contract left
+        // to itself stays as it is.
+        let unsafe_post = Err(StopReason::UnsafeToRepeat);
+        assert_eq!(apply(Retry, NonIdempotent, unsafe_post), unsafe_post);
+        assert_eq!(
+            apply(Contract, Idempotent, Ok(RetryReason::ServerError)),
+            Ok(RetryReason::ServerError)
+        );
+    }
+
+    #[test]
+    fn rules_are_equal_when_they_say_the_same_of_the_same() {
+        let timeout = Rule::Code(ErrorCode::Timeout, Never);
+        assert_eq!(timeout, Rule::Code(ErrorCode::Timeout, Never));
+        assert_ne!(timeout, Rule::Code(ErrorCode::Timeout, Retry));
+        assert_ne!(timeout, Rule::Code(ErrorCode::RateLimitError, Never));
+        let conflict = Rule::Status(409, Retry);
+        assert_eq!(conflict, Rule::Status(409, Retry));
+        assert_ne!(conflict, Rule::Status(410, Retry));
+        assert_ne!(conflict, Rule::Status(409, Never));
+        assert_ne!(timeout, conflict);
+        // A hook is equal to itself only: two closures cannot be compared.
+        let shared = hook(Retry);
+        assert_eq!(shared, shared.clone());
+        assert_ne!(shared, hook(Retry));
+        assert_ne!(shared, conflict);
+    }
+
+    #[test]
+    fn rules_debug_as_what_they_say() {
+        assert_eq!(
+            format!("{:?}", Rule::Code(ErrorCode::Timeout, Never)),
+            "Code(TIMEOUT, Never)"
+        );
+        assert_eq!(
+            format!("{:?}", Rule::Status(409, Retry)),
+            "Status(409, Retry)"
+        );
+        assert_eq!(format!("{:?}", hook(Contract)), "Hook(..)");
+    }
+}
