@@ -1,4 +1,4 @@
-//! Peak memory for one large success body, with and without `max_response_bytes`: serves
+//! Peak memory for one large success body, with and without `response_body_limit`: serves
 //! `SIZE_MIB` MiB of JSON-ish bytes from a loopback server and fetches it once through the
 //! async client. Measure with `/usr/bin/time -v` (see BENCHMARKS.md).
 //!
@@ -18,7 +18,7 @@ use reqwest::Method;
 fn main() {
     let mut args = std::env::args().skip(1);
     let size_mib: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(200);
-    let cap: Option<u64> = args.next().and_then(|s| s.parse().ok());
+    let cap: Option<usize> = args.next().and_then(|s| s.parse().ok());
     // `eof`: no Content-Length, the body ends when the connection closes, so a cap can only
     // be enforced while reading.
     let until_eof = args.next().as_deref() == Some("eof");
@@ -60,7 +60,7 @@ fn main() {
     runtime.block_on(async {
         let mut builder = ApiClient::builder().base_url(&url);
         if let Some(cap) = cap {
-            builder = builder.max_response_bytes(cap);
+            builder = builder.response_body_limit(cap);
         }
         let client = builder.build().expect("a client");
         match client.send(client.request(Method::GET, "body")).await {

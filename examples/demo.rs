@@ -33,7 +33,7 @@ fn main() {
         let path = format!("/errors/{}", entry.name.replace('/', "-"));
         let fixture = entry
             .fixture
-            .request_id(format!("req-{}", errors.len() + 1));
+            .with_request_id(format!("req-{}", errors.len() + 1));
         api.mount_at(&path, fixture);
         errors.push((entry.name, path));
     }
@@ -44,11 +44,11 @@ fn main() {
             Script::new()
                 .then(
                     fixtures::rate_limited()
-                        .retry_after_secs(1)
-                        .request_id(format!("req-{client}-1")),
+                        .with_retry_after_secs(1)
+                        .with_request_id(format!("req-{client}-1")),
                 )
-                .then(fixtures::vlm_provider_error().request_id(format!("req-{client}-2")))
-                .then(fixtures::vlm_provider_error().request_id(format!("req-{client}-3")))
+                .then(fixtures::vlm_provider_error().with_request_id(format!("req-{client}-2")))
+                .then(fixtures::vlm_provider_error().with_request_id(format!("req-{client}-3")))
                 .then(fixtures::ok_json(
                     &serde_json::json!({"id": "img_1", "status": "done"}),
                 )),
@@ -183,8 +183,8 @@ fn async_client(api: &str, policy: RetryPolicy) -> ApiClient {
         .expect("client")
 }
 
-fn blocking_client(api: &str, policy: RetryPolicy) -> errors_blocking::Client {
-    errors_blocking::Client::builder()
+fn blocking_client(api: &str, policy: RetryPolicy) -> errors_blocking::ApiClient {
+    errors_blocking::ApiClient::builder()
         .base_url(api)
         .api_key("sk-demo")
         .policy(policy)

@@ -187,7 +187,7 @@ pub(crate) fn run_async(args: &Args) -> Result<ApiResponse, Error> {
 }
 
 pub(crate) fn run_blocking(args: &Args) -> Result<ApiResponse, Error> {
-    let client = errors_blocking::ClientBuilder::from(settings(args)?).build()?;
+    let client = errors_blocking::ApiClientBuilder::from(settings(args)?).build()?;
     client.send(build(args, client.async_client()))
 }
 

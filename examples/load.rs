@@ -34,8 +34,8 @@ impl Respond for Faulty {
             // A 429 at random is not a rate limiter with a pace: its message states none
             // (a stated "100 calls per 60 seconds" would rightly pace the client to that).
             fixtures::rate_limited()
-                .message("Rate limit exceeded")
-                .retry_after_secs(1)
+                .with_message("Rate limit exceeded")
+                .with_retry_after_secs(1)
                 .to_template()
         } else if draw < 0.45 {
             fixtures::hang(Duration::from_secs(5)).to_template()

@@ -33,7 +33,7 @@ fn main() {
     api.mount_at(
         "/v1/search",
         Script::new()
-            .then(fixtures::rate_limited().retry_after_secs(1))
+            .then(fixtures::rate_limited().with_retry_after_secs(1))
             .then(fixtures::ok_json(&serde_json::json!([]))),
     );
     api.mount_at("/v1/usage", fixtures::usage_limit_exceeded());

@@ -6,7 +6,7 @@
 //!
 //! It runs against a local mock of the API (errors-testkit), so it needs no account.
 
-use errors_blocking::{Client, RetryPolicy};
+use errors_blocking::{ApiClient, RetryPolicy};
 use errors_testkit::{BlockingMockApi, fixtures};
 
 fn main() {
@@ -19,12 +19,12 @@ fn main() {
     );
     api.mount_at(
         "/v1/uploads",
-        fixtures::storage_quota_exceeded().request_id("req-upl-1"),
+        fixtures::storage_quota_exceeded().with_request_id("req-upl-1"),
     );
     api.mount_at("/v1/admin/keys", fixtures::authz_error());
     api.mount_at("/v1/images/2", fixtures::not_found());
 
-    let client = Client::builder()
+    let client = ApiClient::builder()
         .base_url(format!("{}/v1", api.uri()))
         .api_key("sk-example")
         .policy(RetryPolicy::default().with_max_retries(2))

@@ -31,10 +31,10 @@ async fn main() {
         Script::new()
             .then(
                 fixtures::rate_limited()
-                    .retry_after_secs(1)
-                    .request_id("req-1"),
+                    .with_retry_after_secs(1)
+                    .with_request_id("req-1"),
             )
-            .then(fixtures::vlm_provider_error().request_id("req-2"))
+            .then(fixtures::vlm_provider_error().with_request_id("req-2"))
             .then(fixtures::ok_json(
                 &serde_json::json!({"status": "analysed"}),
             )),

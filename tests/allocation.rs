@@ -21,7 +21,7 @@ async fn an_error_body_grows_with_what_arrives_not_with_content_length() {
     .await;
     let client = ApiClient::builder()
         .base_url(format!("{}/", server.uri()))
-        .body_limit(1 << 30)
+        .error_body_limit(1 << 30)
         .policy(RetryPolicy::default().with_max_retries(0))
         .build()
         .unwrap();

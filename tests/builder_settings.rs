@@ -1,5 +1,5 @@
 //! Every setting of the blocking client's builder reaches the client it builds: each test
-//! builds an `errors_blocking::Client` with one setting and observes its effect on what is
+//! builds an `errors_blocking::ApiClient` with one setting and observes its effect on what is
 //! sent, what comes back, or what the build refuses. (The blocking builder forwards each
 //! setting to the async one; a setting dropped on the way fails here.)
 //!
@@ -11,7 +11,7 @@ mod support;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-use errors_blocking::Client;
+use errors_blocking::ApiClient;
 use errors_core::{ClientRetryState, ManualClock, RetryBudget, RetryPolicy, StopReason};
 use errors_http::ErrorKind;
 use errors_testkit::{BlockingMockApi, FakeApi, Fixture, Script, fixtures};
@@ -27,8 +27,8 @@ fn serve(steps: impl IntoIterator<Item = Fixture>) -> BlockingMockApi {
     api
 }
 
-fn builder(api: &BlockingMockApi) -> errors_blocking::ClientBuilder {
-    Client::builder()
+fn builder(api: &BlockingMockApi) -> errors_blocking::ApiClientBuilder {
+    ApiClient::builder()
         .base_url(format!("{}/v1", api.uri()))
         .policy(fast())
 }
@@ -91,7 +91,7 @@ fn budget() {
 
 #[test]
 fn retry_state() {
-    let api = serve([fixtures::rate_limited().retry_after_secs(3600)]);
+    let api = serve([fixtures::rate_limited().with_retry_after_secs(3600)]);
     let state = ClientRetryState::without_budget();
     let client = builder(&api).retry_state(state.clone()).build().unwrap();
     let err = client.get_json::<serde_json::Value>("x").unwrap_err();
@@ -148,14 +148,20 @@ fn attempt_timeout_and_no_attempt_timeout() {
 fn deadline_and_no_deadline() {
     // A rate limit asking for 1 s: within no deadline it is waited; past a 500 ms one it is
     // not started.
-    let api = serve([fixtures::rate_limited().retry_after_secs(1), fixtures::ok()]);
+    let api = serve([
+        fixtures::rate_limited().with_retry_after_secs(1),
+        fixtures::ok(),
+    ]);
     let client = builder(&api)
         .deadline(Duration::from_millis(500))
         .build()
         .unwrap();
     let err = client.get_json::<serde_json::Value>("x").unwrap_err();
     assert_eq!(err.stop_reason(), Some(StopReason::DeadlineExceeded));
-    let api = serve([fixtures::rate_limited().retry_after_secs(1), fixtures::ok()]);
+    let api = serve([
+        fixtures::rate_limited().with_retry_after_secs(1),
+        fixtures::ok(),
+    ]);
     let client = builder(&api)
         .policy(fast().with_deadline(Duration::from_millis(500)))
         .no_deadline()
@@ -166,7 +172,10 @@ fn deadline_and_no_deadline() {
 
 #[test]
 fn max_wait() {
-    let api = serve([fixtures::rate_limited().retry_after_secs(2), fixtures::ok()]);
+    let api = serve([
+        fixtures::rate_limited().with_retry_after_secs(2),
+        fixtures::ok(),
+    ]);
     let client = builder(&api)
         .max_wait(Duration::from_secs(1))
         .build()
@@ -179,9 +188,12 @@ fn max_wait() {
 fn partition_by() {
     // One partition for the whole client: a 429 on one route holds the other.
     let api = BlockingMockApi::start();
-    api.mount_at("/v1/a", fixtures::rate_limited().retry_after_secs(3600));
+    api.mount_at(
+        "/v1/a",
+        fixtures::rate_limited().with_retry_after_secs(3600),
+    );
     api.mount_at("/v1/b", fixtures::ok());
-    let client = Client::builder()
+    let client = ApiClient::builder()
         .base_url(format!("{}/v1", api.uri()))
         .policy(fast().with_deadline(Duration::from_secs(2)))
         .partition_by(errors_core::Partitioning::whole_client())
@@ -200,7 +212,7 @@ fn partition_by() {
 /// build says so by name, which it can only do when the blocking builder forwarded them.
 #[test]
 fn connect_timeout_and_root_certificates_reach_the_build() {
-    type Setting = fn(errors_blocking::ClientBuilder) -> errors_blocking::ClientBuilder;
+    type Setting = fn(errors_blocking::ApiClientBuilder) -> errors_blocking::ApiClientBuilder;
     let settings: [(&str, Setting); 2] = [
         ("connect_timeout", |b| {
             b.connect_timeout(Duration::from_secs(1))
@@ -210,11 +222,11 @@ fn connect_timeout_and_root_certificates_reach_the_build() {
         }),
     ];
     for (name, set) in settings {
-        let built = set(Client::builder().with_client(reqwest::Client::new())).build();
+        let built = set(ApiClient::builder().with_client(reqwest::Client::new())).build();
         let err = built.err().unwrap_or_else(|| panic!("{name}: built"));
         assert!(err.to_string().contains(name), "{name}: {err}");
         // Without the ready-made client, the same setting builds.
-        set(Client::builder()).build().unwrap();
+        set(ApiClient::builder()).build().unwrap();
     }
 }
 
@@ -232,7 +244,7 @@ fn clock() {
     // `Retry-After` dates are read against the clock given: exactly 1 s after it.
     let wall = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
     let api = serve([
-        fixtures::rate_limited().retry_after_date(wall + Duration::from_secs(1)),
+        fixtures::rate_limited().with_retry_after_date(wall + Duration::from_secs(1)),
         fixtures::ok(),
     ]);
     let client = builder(&api)
@@ -270,9 +282,9 @@ fn jitter_seed() {
 }
 
 #[test]
-fn body_limit() {
+fn error_body_limit() {
     let api = serve([fixtures::large_body(400, 10_000)]);
-    let client = builder(&api).body_limit(1024).build().unwrap();
+    let client = builder(&api).error_body_limit(1024).build().unwrap();
     let err = client.get_json::<serde_json::Value>("x").unwrap_err();
     let api_error = err.api_error().expect("an API error");
     // 10 kB: under the default 64 KiB, over the 1 KiB set here.
@@ -287,11 +299,11 @@ fn body_limit() {
 }
 
 #[test]
-fn max_response_bytes() {
+fn response_body_limit() {
     let api = serve([fixtures::ok_json(
         &serde_json::json!({"data": "x".repeat(10_000)}),
     )]);
-    let client = builder(&api).max_response_bytes(1024).build().unwrap();
+    let client = builder(&api).response_body_limit(1024).build().unwrap();
     let err = client.get_json::<serde_json::Value>("x").unwrap_err();
     assert_eq!(
         err.attempts()[0].transport,
@@ -350,7 +362,7 @@ fn with_middleware() {
     // The fake API answers below the retry middleware: nothing reaches the network.
     let fake = FakeApi::new();
     fake.mount(Script::new().then(Fixture::empty(503)).then(fixtures::ok()));
-    let client = Client::builder()
+    let client = ApiClient::builder()
         .base_url("http://api.invalid/v1")
         .policy(fast())
         .with_middleware(fake.clone())
@@ -442,7 +454,7 @@ fn every_setting_of_the_async_builder_exists_on_the_blocking_one() {
     );
     let blocking = methods(
         include_str!("../crates/errors-blocking/src/client.rs"),
-        "ClientBuilder",
+        "ApiClientBuilder",
     );
     for expected in ["api_key", "deadline", "with_client_builder", "build"] {
         assert!(settings.contains(expected), "{settings:?}");
@@ -450,6 +462,6 @@ fn every_setting_of_the_async_builder_exists_on_the_blocking_one() {
     let missing: Vec<_> = settings.difference(&blocking).collect();
     assert!(
         missing.is_empty(),
-        "missing on errors_blocking::ClientBuilder: {missing:?}"
+        "missing on errors_blocking::ApiClientBuilder: {missing:?}"
     );
 }

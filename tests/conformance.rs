@@ -147,7 +147,7 @@ fn run_async(scenario: &Scenario) -> Vec<Result<ApiResponse, Error>> {
 
 fn run_blocking(scenario: &Scenario) -> Vec<Result<ApiResponse, Error>> {
     let (_api, base) = serve(scenario);
-    let mut builder = errors_blocking::Client::builder()
+    let mut builder = errors_blocking::ApiClient::builder()
         .base_url(base)
         .policy(scenario.policy.clone())
         .budget(scenario.budget.as_ref().map(clone_budget))
@@ -281,7 +281,7 @@ fn the_retry_table() {
         row(
             Scenario::new(
                 "429 retry-after 86400",
-                vec![fixtures::rate_limited().retry_after_secs(86_400)],
+                vec![fixtures::rate_limited().with_retry_after_secs(86_400)],
             ),
             false,
             StopReason::RetryAfterTooLong {
@@ -353,7 +353,7 @@ fn the_retry_table() {
             Scenario::new(
                 "503 with retry-after on POST",
                 vec![
-                    fixtures::empty_unavailable().retry_after_secs(1),
+                    fixtures::empty_unavailable().with_retry_after_secs(1),
                     fixtures::ok(),
                 ],
             )
@@ -419,7 +419,10 @@ fn short_retry_after_row(method: Method) {
     check_rows(&[row(
         Scenario::new(
             format!("429 retry-after 1, {method}"),
-            vec![fixtures::rate_limited().retry_after_secs(1), fixtures::ok()],
+            vec![
+                fixtures::rate_limited().with_retry_after_secs(1),
+                fixtures::ok(),
+            ],
         )
         .method(method)
         .policy(|p| p.with_max_retries(0)),
@@ -451,7 +454,7 @@ fn retry_after_in_both_forms_is_waited_in_full() {
     };
     let rows = [
         row(
-            at("seconds", fixtures::rate_limited().retry_after_secs(1)),
+            at("seconds", fixtures::rate_limited().with_retry_after_secs(1)),
             true,
             StopReason::Succeeded,
             [at_once(), asked(1)],
@@ -459,7 +462,7 @@ fn retry_after_in_both_forms_is_waited_in_full() {
         row(
             at(
                 "http-date",
-                fixtures::rate_limited().retry_after_date(wall + Duration::from_secs(1)),
+                fixtures::rate_limited().with_retry_after_date(wall + Duration::from_secs(1)),
             ),
             true,
             StopReason::Succeeded,
@@ -523,7 +526,7 @@ fn run_timed(scenario: &Scenario, blocking: bool) -> Vec<(Instant, ApiResponse)>
     let (_api, base) = serve(scenario);
     let calls = scenario.calls;
     if blocking {
-        let client = errors_blocking::Client::builder()
+        let client = errors_blocking::ApiClient::builder()
             .base_url(base)
             .policy(scenario.policy.clone())
             .jitter_seed(11)
@@ -570,8 +573,8 @@ fn run_timed(scenario: &Scenario, blocking: bool) -> Vec<(Instant, ApiResponse)>
 #[test]
 fn rate_limits_are_paced_the_same_through_both_facades() {
     let limited = fixtures::rate_limited()
-        .message("Rate limit exceeded: 5 calls per 1 seconds")
-        .retry_after_secs(1);
+        .with_message("Rate limit exceeded: 5 calls per 1 seconds")
+        .with_retry_after_secs(1);
     let mut scenario = Scenario::new("stated limit, then paced", vec![limited, fixtures::ok()])
         .policy(|p| p.with_retry_after_jitter(0.0));
     scenario.calls = 10;
@@ -623,7 +626,7 @@ fn a_stopped_429_still_closes_the_window_through_both_facades() {
     let mut scenario = Scenario::new(
         "429 beyond the maximum wait, then another call",
         vec![
-            fixtures::rate_limited().retry_after_secs(3600),
+            fixtures::rate_limited().with_retry_after_secs(3600),
             fixtures::ok(),
         ],
     )

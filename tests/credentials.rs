@@ -60,7 +60,7 @@ fn the_blocking_client_keeps_the_key_home_too() {
     let other = BlockingMockApi::start();
     api.mount_given(method("GET"), fixtures::ok());
     other.mount_given(method("GET"), fixtures::ok());
-    let client = errors_blocking::Client::builder()
+    let client = errors_blocking::ApiClient::builder()
         .base_url(format!("{}/v1", api.uri()))
         .api_key(KEY)
         .auth_header("X-API-Key", None)
@@ -83,7 +83,7 @@ async fn a_cross_origin_redirect_drops_every_credential_header() {
             let location = format!("{}/bucket/file", other.uri());
             api.mount_at(
                 "/v1/export",
-                Fixture::empty(status).header("location", location),
+                Fixture::empty(status).with_header("location", location),
             )
             .await;
             other.mount_at("/bucket/file", fixtures::ok()).await;
@@ -120,8 +120,11 @@ async fn a_cross_origin_redirect_drops_every_credential_header() {
 #[tokio::test]
 async fn a_redirect_within_the_origin_keeps_the_key() {
     let api = MockApi::start().await;
-    api.mount_at("/v1/old", Fixture::empty(301).header("location", "/v1/new"))
-        .await;
+    api.mount_at(
+        "/v1/old",
+        Fixture::empty(301).with_header("location", "/v1/new"),
+    )
+    .await;
     api.mount_at("/v1/new", fixtures::ok()).await;
     let client = client(&api, true);
     client.get_json::<serde_json::Value>("old").await.unwrap();
@@ -161,7 +164,7 @@ fn a_key_without_a_base_url_is_refused() {
     let err = ApiClient::builder().api_key(KEY).build().unwrap_err();
     assert!(err.to_string().contains("base url"), "{err}");
     assert!(!err.to_string().contains(KEY));
-    let err = errors_blocking::Client::builder()
+    let err = errors_blocking::ApiClient::builder()
         .api_key(KEY)
         .build()
         .unwrap_err();

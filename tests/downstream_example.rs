@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-use errors_blocking::Client;
+use errors_blocking::ApiClient;
 use errors_core::{ErrorCode, RetryPolicy};
 use errors_http::{ResponseExt as _, RetryMiddleware};
 use errors_testkit::{BlockingMockApi, FakeApi, MockApi, Script, catalogue, fixtures};
@@ -73,7 +73,7 @@ async fn a_post_is_retried_after_a_rate_limit_but_not_after_an_unknown_outcome()
     api.mount_at(
         "/v1/jobs",
         Script::new()
-            .then(fixtures::rate_limited().retry_after_secs(60))
+            .then(fixtures::rate_limited().with_retry_after_secs(60))
             .then(fixtures::vlm_provider_error())
             .then(fixtures::ok_json(&serde_json::json!({"id": "job_1"}))),
     );
@@ -105,7 +105,7 @@ async fn the_users_own_call_gets_the_same_treatment() {
     api.mount_at(
         "/v1/jobs",
         Script::new()
-            .then(fixtures::rate_limited().retry_after_secs(60))
+            .then(fixtures::rate_limited().with_retry_after_secs(60))
             .then(fixtures::vlm_provider_error()),
     );
 
@@ -128,7 +128,7 @@ async fn a_get_waits_out_the_whole_retry_after_and_no_more_than_its_jitter() {
         "/v1/images/1",
         Script::fail_then_succeed(
             1,
-            fixtures::rate_limited().retry_after_secs(60),
+            fixtures::rate_limited().with_retry_after_secs(60),
             fixtures::ok_json(&json!({"label": "cat"})),
         ),
     );
@@ -147,7 +147,7 @@ async fn a_get_waits_out_the_whole_retry_after_and_no_more_than_its_jitter() {
 #[tokio::test(start_paused = true)]
 async fn a_post_after_a_server_error_arrives_once_and_reports_it() {
     let api = FakeApi::new();
-    api.mount(fixtures::internal_server_error().request_id("req-500"));
+    api.mount(fixtures::internal_server_error().with_request_id("req-500"));
 
     let error = submit_job(&over(&api), &api.uri(), &json!({"image": 2}))
         .await
@@ -161,7 +161,7 @@ async fn a_post_after_a_server_error_arrives_once_and_reports_it() {
 #[tokio::test(start_paused = true)]
 async fn a_retry_after_past_the_max_wait_is_handed_back_at_once() {
     let api = FakeApi::new();
-    api.mount(fixtures::rate_limited().retry_after_secs(86_400));
+    api.mount(fixtures::rate_limited().with_retry_after_secs(86_400));
     let started = tokio::time::Instant::now();
 
     let error = submit_job(&over(&api), &api.uri(), &json!({"image": 3}))
@@ -208,7 +208,7 @@ async fn over_the_network_a_one_second_retry_after_is_waited_in_real_time() {
     let api = MockApi::start().await;
     api.mount(Script::fail_then_succeed(
         1,
-        fixtures::rate_limited().retry_after_secs(1),
+        fixtures::rate_limited().with_retry_after_secs(1),
         fixtures::ok_json(&json!({"label": "dog"})),
     ))
     .await;
@@ -225,7 +225,7 @@ async fn over_the_network_a_one_second_retry_after_is_waited_in_real_time() {
 // ---- Synchronous code: BlockingMockApi ---------------------------------------------------
 
 /// The user's synchronous code: fetch a label, or a message a person can act on.
-fn label_or_advice(client: &Client, image: u32) -> Result<String, String> {
+fn label_or_advice(client: &ApiClient, image: u32) -> Result<String, String> {
     match client.get_json::<Value>(&format!("images/{image}")) {
         Ok(v) => Ok(v["label"].as_str().unwrap_or("unknown").to_owned()),
         Err(err) => Err(match err.api_error().and_then(|e| e.solution()) {
@@ -235,12 +235,12 @@ fn label_or_advice(client: &Client, image: u32) -> Result<String, String> {
     }
 }
 
-fn blocking_client(api: &BlockingMockApi, max_retries: u32) -> Client {
+fn blocking_client(api: &BlockingMockApi, max_retries: u32) -> ApiClient {
     let policy = RetryPolicy::default()
         .with_initial_backoff(Duration::from_millis(1))
         .with_max_retries(max_retries)
         .with_max_rate_limit_retries(max_retries);
-    Client::builder()
+    ApiClient::builder()
         .base_url(api.uri())
         .api_key("sk-test")
         .policy(policy)

@@ -75,7 +75,7 @@ fn both(
         client.send(build(&client)).await
     });
     drop(runtime);
-    let blocking = errors_blocking::Client::builder()
+    let blocking = errors_blocking::ApiClient::builder()
         .base_url(app.url())
         .api_key("sk-fastapi-test")
         .policy(policy())

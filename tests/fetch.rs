@@ -28,7 +28,7 @@ fn success_after_a_rate_limit_lists_every_attempt() {
         let api = BlockingMockApi::start();
         api.mount_script(
             Script::new()
-                .then(fixtures::rate_limited().retry_after_secs(0))
+                .then(fixtures::rate_limited().with_retry_after_secs(0))
                 .then(fixtures::ok_json(&serde_json::json!({"id": 1}))),
         );
         let (out, code) = run(&api, &["-H", "X-Test: 1"], blocking);
@@ -100,7 +100,7 @@ fn a_post_is_not_repeated_unless_idempotent_is_given() {
 #[test]
 fn max_wait_and_transport_failures() {
     let api = BlockingMockApi::start();
-    api.mount(fixtures::rate_limited().retry_after_secs(30));
+    api.mount(fixtures::rate_limited().with_retry_after_secs(30));
     let (out, code) = run(&api, &["--max-wait", "5"], false);
     assert_eq!(code, 1);
     assert_eq!(out["stop"], "retry_after_too_long");
@@ -140,7 +140,10 @@ fn every_header_given_with_h_is_kept_from_other_origins_and_from_echoes() {
     let api = BlockingMockApi::start();
     let other = BlockingMockApi::start();
     let to_other = format!("{}/file", other.uri());
-    api.mount_at("/export", Fixture::empty(302).header("location", to_other));
+    api.mount_at(
+        "/export",
+        Fixture::empty(302).with_header("location", to_other),
+    );
     // An error that echoes what it was sent.
     let echo = r#"{"detail":"invalid key tok-echoed-123"}"#;
     api.mount_at("/echo", Fixture::raw(401, "application/json", echo));

@@ -40,8 +40,8 @@ async fn get(url: &str, policy: RetryPolicy) -> (Error, Duration) {
 async fn a_200_mib_error_body_is_read_only_up_to_the_bound() {
     let (_server, url) = hostile(
         Fault::answer(500, "")
-            .header("x-request-id", "req-huge")
-            .repeated_body(b'x', 200 << 20),
+            .with_header("x-request-id", "req-huge")
+            .with_repeated_body(b'x', 200 << 20),
     )
     .await;
     let (err, took) = get(&url, RetryPolicy::default().with_max_retries(0)).await;
@@ -59,7 +59,7 @@ async fn a_200_mib_error_body_is_read_only_up_to_the_bound() {
 async fn a_body_dripping_one_byte_a_second_does_not_outlive_the_deadline() {
     let (_server, url) = hostile(
         Fault::drip(503, vec![b'x'; 1000], Duration::from_secs(1))
-            .header("x-request-id", "req-drip"),
+            .with_header("x-request-id", "req-drip"),
     )
     .await;
     let (err, took) = get(&url, one_retry().with_deadline(Duration::from_secs(2))).await;
@@ -71,7 +71,8 @@ async fn a_body_dripping_one_byte_a_second_does_not_outlive_the_deadline() {
 #[tokio::test]
 async fn a_reset_mid_body_keeps_the_status_and_request_id() {
     let (_server, url) = hostile(
-        Fault::reset_mid_body(502, vec![b'{'; 100_000], 10).header("x-request-id", "req-reset"),
+        Fault::reset_mid_body(502, vec![b'{'; 100_000], 10)
+            .with_header("x-request-id", "req-reset"),
     )
     .await;
     let (err, took) = get(&url, one_retry()).await;
@@ -201,7 +202,7 @@ async fn hostile_bodies_json_nested_10_000_deep_is_text() {
 fn the_blocking_client_is_bounded_the_same_way() {
     let server = FaultServer::start_blocking(Fault::no_answer());
     let url = format!("{}/", server.uri());
-    let client = errors_blocking::Client::builder()
+    let client = errors_blocking::ApiClient::builder()
         .base_url(url)
         .policy(one_retry().with_deadline(Duration::from_secs(1)))
         .build()

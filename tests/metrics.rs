@@ -44,7 +44,7 @@ fn retries_rate_limits_holds_outcomes_and_the_budget_are_counted_per_partition()
     api.mount_at(
         "/v1/search",
         Script::new()
-            .then(fixtures::rate_limited().retry_after_secs(1))
+            .then(fixtures::rate_limited().with_retry_after_secs(1))
             .then(fixtures::ok_json(&serde_json::json!([]))),
     );
     let policy = RetryPolicy::default().with_initial_backoff(Duration::from_millis(5));
@@ -71,7 +71,7 @@ fn retries_rate_limits_holds_outcomes_and_the_budget_are_counted_per_partition()
         first.unwrap();
         second.unwrap();
     });
-    let blocking = errors_blocking::Client::builder()
+    let blocking = errors_blocking::ApiClient::builder()
         .base_url(format!("{}/v1", api.uri()))
         .policy(policy)
         .with_middleware(api.clone())

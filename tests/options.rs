@@ -25,8 +25,8 @@ fn async_client(api: &FakeApi, policy: RetryPolicy) -> ApiClient {
         .unwrap()
 }
 
-fn blocking_client(api: &FakeApi, policy: RetryPolicy) -> errors_blocking::Client {
-    errors_blocking::Client::builder()
+fn blocking_client(api: &FakeApi, policy: RetryPolicy) -> errors_blocking::ApiClient {
+    errors_blocking::ApiClient::builder()
         .base_url(api.uri())
         .policy(policy)
         .with_middleware(api.clone())
@@ -70,7 +70,7 @@ fn retries_turn_off_in_one_call_429s_included() {
     for (name, failure) in [
         (
             "a 429 with a short Retry-After",
-            fixtures::rate_limited().retry_after_secs(1),
+            fixtures::rate_limited().with_retry_after_secs(1),
         ),
         ("a 503", fixtures::vlm_provider_error()),
     ] {
@@ -253,7 +253,7 @@ fn a_success_keeps_its_status_headers_request_id_and_attempts() {
     let script = || {
         Script::new()
             .then(fixtures::vlm_provider_error())
-            .then(ok().header("x-request-id", "req-ok-1"))
+            .then(ok().with_header("x-request-id", "req-ok-1"))
     };
     let api = FakeApi::new();
     api.mount(script());

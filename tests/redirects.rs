@@ -23,7 +23,7 @@ fn client(api: &MockApi) -> ApiClient {
 
 /// `status` with `Location: location`.
 fn redirect(status: u16, location: impl Into<String>) -> Fixture {
-    Fixture::empty(status).header("location", location)
+    Fixture::empty(status).with_header("location", location)
 }
 
 /// Requests with `verb` to `at`.
@@ -37,8 +37,8 @@ async fn post_then_rate_limited_get(api: &MockApi) {
     api.mount_given(sent("POST", "/v1/jobs"), redirect(303, "/v1/jobs/1"))
         .await;
     let limited = fixtures::rate_limited()
-        .message("Rate limit exceeded")
-        .retry_after_secs(1);
+        .with_message("Rate limit exceeded")
+        .with_retry_after_secs(1);
     let then_ok = Script::new().then(limited).then(fixtures::ok());
     api.mount_given(sent("GET", "/v1/jobs/1"), then_ok).await;
 }
@@ -353,7 +353,7 @@ fn a_custom_key_header_with_a_client_that_follows_redirects_is_refused() {
         .with_client(reqwest::Client::new())
         .build()
         .unwrap();
-    let err = errors_blocking::Client::builder()
+    let err = errors_blocking::ApiClient::builder()
         .base_url("http://127.0.0.1:9/v1")
         .api_key("sk-1")
         .auth_header("X-API-Key", None)

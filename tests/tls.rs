@@ -200,7 +200,7 @@ fn blocking_client_trusts_an_added_authority_and_rejects_an_unknown_one() {
         .unwrap();
     let server = runtime.block_on(tls_server(&pki));
 
-    let trusted = errors_blocking::Client::builder()
+    let trusted = errors_blocking::ApiClient::builder()
         .base_url(&server.url)
         .add_root_certificates_pem(pki.ca_pem.as_bytes())
         .policy(three_retries())
@@ -209,7 +209,7 @@ fn blocking_client_trusts_an_added_authority_and_rejects_an_unknown_one() {
     let ok: serde_json::Value = trusted.get_json("ping").unwrap();
     assert_eq!(ok["ok"], true);
 
-    let untrusted = errors_blocking::Client::builder()
+    let untrusted = errors_blocking::ApiClient::builder()
         .base_url(&server.url)
         .policy(three_retries())
         .build()
@@ -233,7 +233,7 @@ fn a_configured_reqwest_client_is_used_as_given() {
         .redirect(ApiClient::redirect_policy())
         .build()
         .unwrap();
-    let client = errors_blocking::Client::builder()
+    let client = errors_blocking::ApiClient::builder()
         .base_url(&server.url)
         .with_client(configured.clone())
         .build()
@@ -389,7 +389,7 @@ fn root_certificates_that_are_not_pem_are_a_build_error() {
         matches!(err.kind(), ErrorKind::InvalidRequest(_)),
         "{err:?}"
     );
-    let err = errors_blocking::Client::builder()
+    let err = errors_blocking::ApiClient::builder()
         .add_root_certificates_pem(b"")
         .build()
         .unwrap_err();
@@ -413,7 +413,7 @@ async fn the_testkit_https_front_serves_the_mock_to_both_facades() {
     assert_eq!(ok["id"], 3);
     let (base, ca) = (format!("{}/v1", front.uri()), front.ca_pem().to_owned());
     let blocking = tokio::task::spawn_blocking(move || {
-        let client = errors_blocking::Client::builder()
+        let client = errors_blocking::ApiClient::builder()
             .base_url(base)
             .add_root_certificates_pem(ca)
             .build()

@@ -18,8 +18,8 @@ use support::one_retry;
 /// `200`, as JSON, with a request id: the head every connection here sends.
 fn ok(fault: Fault) -> Fault {
     fault
-        .header("content-type", "application/json")
-        .header("x-request-id", "req-body")
+        .with_header("content-type", "application/json")
+        .with_header("x-request-id", "req-body")
 }
 
 /// `200` headers promising `len` bytes, then `{` and nothing more (for a minute at most).
@@ -41,12 +41,12 @@ fn json(body: &'static str) -> Fault {
 
 /// `200` with `len` bytes and a `Content-Length`.
 fn sized(len: usize) -> Fault {
-    ok(Fault::answer(200, "").repeated_body(b' ', len))
+    ok(Fault::answer(200, "").with_repeated_body(b' ', len))
 }
 
 /// `200` with `len` bytes, chunked (no `Content-Length`).
 fn chunked(len: usize) -> Fault {
-    sized(len).chunked()
+    sized(len).with_chunked_encoding()
 }
 
 /// A server on 127.0.0.1: connection `n` plays `script[n]` (the last entry repeats).
@@ -67,10 +67,11 @@ async fn call(
     let url = url.to_owned();
     if blocking {
         tokio::task::spawn_blocking(move || {
-            let client =
-                errors_blocking::ClientBuilder::from(configure(ApiClient::builder().base_url(url)))
-                    .build()
-                    .unwrap();
+            let client = errors_blocking::ApiClientBuilder::from(configure(
+                ApiClient::builder().base_url(url),
+            ))
+            .build()
+            .unwrap();
             let started = Instant::now();
             let mut request = client.request(method, "body");
             request = request.with_extension(SafeToRepeat);
@@ -207,7 +208,7 @@ async fn a_success_body_over_the_cap_is_a_typed_error_and_not_retried() {
             let (result, _) = call(
                 &url,
                 blocking,
-                |b| b.policy(one_retry()).max_response_bytes(64 * 1024),
+                |b| b.policy(one_retry()).response_body_limit(64 * 1024),
                 Method::GET,
             )
             .await;
@@ -234,7 +235,7 @@ async fn a_success_body_over_the_cap_is_a_typed_error_and_not_retried() {
     let (result, _) = call(
         &url,
         false,
-        |b| b.max_response_bytes(64 * 1024),
+        |b| b.response_body_limit(64 * 1024),
         Method::GET,
     )
     .await;

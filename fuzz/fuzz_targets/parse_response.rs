@@ -36,7 +36,7 @@ struct Input<'a> {
 enum Limit {
     /// `ApiError::parse`: the default 64 KiB.
     Default,
-    /// `ErrorParser::new().body_limit(n)`: clamped by the parser to at least 1 KiB.
+    /// `ErrorParser::new().with_body_limit(n)`: clamped by the parser to at least 1 KiB.
     Bytes(u16),
 }
 
@@ -90,7 +90,7 @@ fuzz_target!(|input: Input<'_>| {
 
     let parser = match input.limit {
         Limit::Default => ErrorParser::new(),
-        Limit::Bytes(n) => ErrorParser::new().body_limit(usize::from(n)),
+        Limit::Bytes(n) => ErrorParser::new().with_body_limit(usize::from(n)),
     };
     let err = match input.limit {
         Limit::Default => ApiError::parse(status, &headers, input.body, now),
@@ -98,14 +98,14 @@ fuzz_target!(|input: Input<'_>| {
     };
 
     assert_eq!(err.status(), status, "status kept");
-    assert!(parser.limit() >= 1024, "limit floor");
-    assert!(parser.limit() <= MAX_BODY_LIMIT, "limit ceiling: `limit() + 1` never overflows");
+    assert!(parser.body_limit() >= 1024, "limit floor");
+    assert!(parser.body_limit() <= MAX_BODY_LIMIT, "limit ceiling: `body_limit() + 1` never overflows");
     assert_eq!(
         err.is_truncated(),
-        input.body.len() > parser.limit(),
+        input.body.len() > parser.body_limit(),
         "truncated exactly when the body passes the limit ({} > {})",
         input.body.len(),
-        parser.limit()
+        parser.body_limit()
     );
     if let Some(excerpt) = err.excerpt() {
         assert!(excerpt.len() <= 1024, "excerpt of {} bytes", excerpt.len());

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use errors_blocking::{Client, Method};
+use errors_blocking::{ApiClient, Method};
 use errors_testkit::{BlockingMockApi, fixtures};
 
 fn success_path(c: &mut Criterion) {
@@ -14,7 +14,7 @@ fn success_path(c: &mut Criterion) {
     api.mount(fixtures::ok_json(&serde_json::json!({"ok": true})));
     let url = format!("{}/v1/ping", api.uri());
 
-    let blocking = Client::builder().build().unwrap();
+    let blocking = ApiClient::builder().build().unwrap();
     // The same two clients driven from a current-thread runtime, one block_on per request:
     // what a script would write by hand without this crate.
     let runtime = tokio::runtime::Builder::new_current_thread()

@@ -16,8 +16,8 @@ const PER_THREAD: usize = 25;
 
 fn threads(c: &mut Criterion) {
     let url = support::server();
-    let ours = errors_blocking::Client::builder().build().unwrap();
-    let no_deadline = errors_blocking::Client::builder()
+    let ours = errors_blocking::ApiClient::builder().build().unwrap();
+    let no_deadline = errors_blocking::ApiClient::builder()
         .policy(errors_blocking::RetryPolicy::default().without_deadline())
         .build()
         .unwrap();

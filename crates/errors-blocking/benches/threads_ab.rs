@@ -1,4 +1,4 @@
-//! The same comparison as the `threads` bench (one shared `errors_blocking::Client` against
+//! The same comparison as the `threads` bench (one shared `errors_blocking::ApiClient` against
 //! one shared `reqwest::blocking::Client`, 1/2/4/8 threads, GETs to a minimal keep-alive
 //! server in the process, each body read whole), measured as paired rounds so the ratio
 //! holds still on a busy machine: for each thread count, `ROUNDS` rounds, each timing the
@@ -76,7 +76,7 @@ fn main() {
     let only = arg("only=");
 
     let url = support::server();
-    let ours_client = errors_blocking::Client::builder().build().unwrap();
+    let ours_client = errors_blocking::ApiClient::builder().build().unwrap();
     let theirs_client = reqwest::blocking::Client::new();
     let bare_runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

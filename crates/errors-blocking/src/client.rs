@@ -1,4 +1,4 @@
-//! [`Client`]: blocking calls over the async stack, driven by one runtime thread.
+//! [`ApiClient`]: blocking calls over the async stack, driven by one runtime thread.
 
 use std::fmt;
 use std::future::Future;
@@ -8,7 +8,7 @@ use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 use errors_core::{ClientRetryState, Clock, Partitioning, RetryBudget, RetryPolicy};
-use errors_http::{ApiClient, ApiClientBuilder, ApiResponse, Error, JsonResponse};
+use errors_http::{ApiResponse, Error, JsonResponse};
 use http::{HeaderMap, Method};
 use reqwest_middleware::RequestBuilder;
 use serde::Serialize;
@@ -40,10 +40,10 @@ use tokio::sync::{oneshot, watch};
 /// [`errors_http::ApiClient`] there.
 ///
 /// ```
-/// use errors_blocking::{Client, RetryPolicy};
+/// use errors_blocking::{ApiClient, RetryPolicy};
 ///
 /// # fn main() -> Result<(), errors_blocking::Error> {
-/// let client = Client::builder()
+/// let client = ApiClient::builder()
 ///     .base_url("http://127.0.0.1:9/v1")
 ///     .policy(RetryPolicy::default().with_max_retries(0))
 ///     .build()?;
@@ -62,14 +62,14 @@ use tokio::sync::{oneshot, watch};
 /// [`ErrorKind::BlockingInAsync`]: errors_http::ErrorKind::BlockingInAsync
 /// [`ErrorKind::RuntimeStopped`]: errors_http::ErrorKind::RuntimeStopped
 #[derive(Clone)]
-pub struct Client {
-    api: ApiClient,
+pub struct ApiClient {
+    api: errors_http::ApiClient,
     runtime: Arc<RuntimeThread>,
 }
 
-impl fmt::Debug for Client {
+impl fmt::Debug for ApiClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Client")
+        f.debug_struct("ApiClient")
             .field("api", &self.api)
             .finish_non_exhaustive()
     }
@@ -152,23 +152,23 @@ impl Drop for RuntimeThread {
     }
 }
 
-impl Client {
-    /// A builder; see [`ClientBuilder`].
-    pub fn builder() -> ClientBuilder {
-        ClientBuilder {
-            api: ApiClient::builder(),
+impl ApiClient {
+    /// A builder; see [`ApiClientBuilder`].
+    pub fn builder() -> ApiClientBuilder {
+        ApiClientBuilder {
+            api: errors_http::ApiClient::builder(),
         }
     }
 
     /// A request to `path` (joined under the base URL) or to an absolute `http(s)://` URL;
     /// the API key is added only for the base URL's origin. Add headers, a JSON or raw body,
-    /// or [`SafeToRepeat`](errors_http::SafeToRepeat), then pass it to [`Client::send`].
+    /// or [`SafeToRepeat`](errors_http::SafeToRepeat), then pass it to [`ApiClient::send`].
     pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
         self.api.request(method, path)
     }
 
     /// Sends a request, retrying as the policy says, and reads the whole success body
-    /// within the same limits (see [`ApiClient::send`]).
+    /// within the same limits (see [`errors_http::ApiClient::send`]).
     pub fn send(&self, request: RequestBuilder) -> Result<ApiResponse, Error> {
         self.run(self.api.send(request))
     }
@@ -213,7 +213,7 @@ impl Client {
     /// The async client underneath, sharing this client's pool and retry state. Its
     /// connections are driven by this client's runtime thread, so use it (and its clones)
     /// while this client lives: once the last blocking clone is dropped, that thread stops.
-    pub fn async_client(&self) -> &ApiClient {
+    pub fn async_client(&self) -> &errors_http::ApiClient {
         &self.api
     }
 
@@ -264,39 +264,39 @@ impl Client {
     }
 }
 
-/// Settings for a blocking [`Client`]: exactly [`ApiClientBuilder`]'s, under the same names
-/// (a test in the workspace fails if one is missing). Start from an existing
-/// [`ApiClientBuilder`] with `ClientBuilder::from`.
+/// Settings for a blocking [`ApiClient`]: exactly the async [`errors_http::ApiClientBuilder`]'s,
+/// under the same names (a test in the workspace fails if one is missing). Start from an
+/// existing async builder with `ApiClientBuilder::from`.
 ///
 /// ```
 /// use std::time::Duration;
-/// use errors_blocking::{Client, RetryPolicy};
+/// use errors_blocking::{ApiClient, RetryPolicy};
 ///
 /// # fn main() -> Result<(), errors_blocking::Error> {
-/// let client = Client::builder()
+/// let client = ApiClient::builder()
 ///     .base_url("https://api.example.com/v1")
 ///     .api_key("sk-test") // sent to https://api.example.com only
 ///     .policy(RetryPolicy::default().with_deadline(Duration::from_secs(30)))
 ///     .user_agent("nightly-export/1.0")
-///     .max_response_bytes(64 << 20) // a larger success body is an error, not buffered
+///     .response_body_limit(64 << 20) // a larger success body is an error, not buffered
 ///     .build()?;
 /// assert!(!format!("{client:?}").contains("sk-test"));
 /// # Ok(()) }
 /// ```
 #[derive(Debug)]
-pub struct ClientBuilder {
-    api: ApiClientBuilder,
+pub struct ApiClientBuilder {
+    api: errors_http::ApiClientBuilder,
 }
 
-impl From<ApiClientBuilder> for ClientBuilder {
-    fn from(api: ApiClientBuilder) -> Self {
-        ClientBuilder { api }
+impl From<errors_http::ApiClientBuilder> for ApiClientBuilder {
+    fn from(api: errors_http::ApiClientBuilder) -> Self {
+        ApiClientBuilder { api }
     }
 }
 
-impl ClientBuilder {
+impl ApiClientBuilder {
     /// The API key, marked sensitive, sent only to the base URL's origin (see
-    /// [`ApiClientBuilder::api_key`]).
+    /// [`errors_http::ApiClientBuilder::api_key`]).
     pub fn api_key(mut self, key: impl Into<String>) -> Self {
         self.api = self.api.api_key(key);
         self
@@ -335,12 +335,12 @@ impl ClientBuilder {
 
     /// How requests share rate-limit state: per route by default, or one partition for the
     /// whole client when the API limits the key across all routes (see
-    /// [`ApiClientBuilder::partition_by`]).
+    /// [`errors_http::ApiClientBuilder::partition_by`]).
     ///
     /// ```
-    /// use errors_blocking::{Client, Partitioning};
+    /// use errors_blocking::{ApiClient, Partitioning};
     ///
-    /// let client = Client::builder()
+    /// let client = ApiClient::builder()
     ///     .base_url("https://api.example.com/v1/")
     ///     .partition_by(Partitioning::whole_client())
     ///     .build()
@@ -353,45 +353,48 @@ impl ClientBuilder {
     }
 
     /// Shares the rate-limit state with the other processes on the same store and API key;
-    /// see [`ApiClientBuilder::rate_limit_store`](errors_http::ApiClientBuilder::rate_limit_store).
+    /// see [`errors_http::ApiClientBuilder::rate_limit_store`].
     pub fn rate_limit_store(mut self, store: impl errors_http::RateLimitStore) -> Self {
         self.api = self.api.rate_limit_store(store);
         self
     }
 
-    /// The total time for one call (default 120 s); see [`ApiClientBuilder::deadline`].
+    /// The total time for one call (default 120 s); see
+    /// [`errors_http::ApiClientBuilder::deadline`].
     pub fn deadline(mut self, deadline: Duration) -> Self {
         self.api = self.api.deadline(deadline);
         self
     }
 
-    /// No total deadline; see [`ApiClientBuilder::no_deadline`].
+    /// No total deadline; see [`errors_http::ApiClientBuilder::no_deadline`].
     pub fn no_deadline(mut self) -> Self {
         self.api = self.api.no_deadline();
         self
     }
 
     /// The time limit for each attempt, body included (default 60 s); see
-    /// [`ApiClientBuilder::attempt_timeout`].
+    /// [`errors_http::ApiClientBuilder::attempt_timeout`].
     pub fn attempt_timeout(mut self, timeout: Duration) -> Self {
         self.api = self.api.attempt_timeout(timeout);
         self
     }
 
-    /// No time limit per attempt; see [`ApiClientBuilder::no_attempt_timeout`].
+    /// No time limit per attempt; see
+    /// [`errors_http::ApiClientBuilder::no_attempt_timeout`].
     pub fn no_attempt_timeout(mut self) -> Self {
         self.api = self.api.no_attempt_timeout();
         self
     }
 
     /// The longest server-requested wait slept through (default 60 s); see
-    /// [`ApiClientBuilder::max_wait`].
+    /// [`errors_http::ApiClientBuilder::max_wait`].
     pub fn max_wait(mut self, wait: Duration) -> Self {
         self.api = self.api.max_wait(wait);
         self
     }
 
-    /// The time limit for opening a connection; see [`ApiClientBuilder::connect_timeout`].
+    /// The time limit for opening a connection; see
+    /// [`errors_http::ApiClientBuilder::connect_timeout`].
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.api = self.api.connect_timeout(timeout);
         self
@@ -410,28 +413,28 @@ impl ClientBuilder {
     }
 
     /// How much of an error body is read (default 64 KiB).
-    pub fn body_limit(mut self, limit: usize) -> Self {
-        self.api = self.api.body_limit(limit);
+    pub fn error_body_limit(mut self, limit: usize) -> Self {
+        self.api = self.api.error_body_limit(limit);
         self
     }
 
     /// The largest success body read (default: no limit); see
-    /// [`ApiClientBuilder::max_response_bytes`].
-    pub fn max_response_bytes(mut self, limit: u64) -> Self {
-        self.api = self.api.max_response_bytes(limit);
+    /// [`errors_http::ApiClientBuilder::response_body_limit`].
+    pub fn response_body_limit(mut self, limit: usize) -> Self {
+        self.api = self.api.response_body_limit(limit);
         self
     }
 
     /// The level of retry and rate-limit hold events (default DEBUG; a call that fails after
     /// retrying or on a limit is WARN whatever this says); see
-    /// [`ApiClientBuilder::log_level`].
+    /// [`errors_http::ApiClientBuilder::log_level`].
     pub fn log_level(mut self, level: tracing::Level) -> Self {
         self.api = self.api.log_level(level);
         self
     }
 
     /// Trusts the certificate authorities in `pem` in addition to the system's; see
-    /// [`ApiClientBuilder::add_root_certificates_pem`].
+    /// [`errors_http::ApiClientBuilder::add_root_certificates_pem`].
     pub fn add_root_certificates_pem(mut self, pem: impl AsRef<[u8]>) -> Self {
         self.api = self.api.add_root_certificates_pem(pem);
         self
@@ -450,31 +453,31 @@ impl ClientBuilder {
     }
 
     /// Uses this `reqwest::Client` (an async one: it is driven by the client's runtime
-    /// thread); see [`ApiClientBuilder::with_client`].
+    /// thread); see [`errors_http::ApiClientBuilder::with_client`].
     pub fn with_client(mut self, client: reqwest::Client) -> Self {
         self.api = self.api.with_client(client);
         self
     }
 
     /// Builds the `reqwest::Client` (an async one) from this builder, with the client's
-    /// redirect policy; see [`ApiClientBuilder::with_client_builder`].
+    /// redirect policy; see [`errors_http::ApiClientBuilder::with_client_builder`].
     pub fn with_client_builder(mut self, builder: reqwest::ClientBuilder) -> Self {
         self.api = self.api.with_client_builder(builder);
         self
     }
 
     /// Adds a middleware below the retry middleware, nearest the network; see
-    /// [`ApiClientBuilder::with_middleware`].
+    /// [`errors_http::ApiClientBuilder::with_middleware`].
     pub fn with_middleware(mut self, middleware: impl reqwest_middleware::Middleware) -> Self {
         self.api = self.api.with_middleware(middleware);
         self
     }
 
     /// The client, with its runtime thread started.
-    pub fn build(self) -> Result<Client, Error> {
+    pub fn build(self) -> Result<ApiClient, Error> {
         let api = self.api.build()?;
         let runtime = RuntimeThread::start()?;
-        Ok(Client {
+        Ok(ApiClient {
             api,
             runtime: Arc::new(runtime),
         })
@@ -499,7 +502,7 @@ mod tests {
     fn a_call_fails_at_once_when_the_runtime_thread_dies() {
         // A server that accepts and never answers: the call waits on I/O the runtime drives.
         let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let client = Client::builder()
+        let client = ApiClient::builder()
             .base_url(format!("http://{}/", silent.local_addr().unwrap()))
             .build()
             .unwrap();
@@ -543,7 +546,7 @@ mod tests {
 
     #[test]
     fn on_its_own_runtime_thread_it_refuses_instead_of_deadlocking() {
-        let client = Client::builder()
+        let client = ApiClient::builder()
             .base_url("http://127.0.0.1:9/")
             .build()
             .unwrap();

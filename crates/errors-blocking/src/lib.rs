@@ -1,17 +1,19 @@
 //! The API's error contract for scripts: the same retries, errors and attempt history as
 //! `errors-http`, behind plain synchronous calls. No `async`, no tokio in your code.
 //!
-//! [`Client`] drives an [`errors_http::ApiClient`] in the context of a runtime thread of its
-//! own that keeps the connection pool alive between calls, so both facades share one
-//! implementation and every decision is `errors_core`'s. One client serves many threads,
-//! `spawn_blocking` and multi-thread runtime workers; see [`Client`] for where it refuses.
+//! [`ApiClient`] has the async [`errors_http::ApiClient`]'s name and settings (as
+//! `reqwest::blocking::Client` mirrors `reqwest::Client`) and drives one in the context of a
+//! runtime thread of its own that keeps the connection pool alive between calls, so both
+//! facades share one implementation and every decision is `errors_core`'s. One client serves
+//! many threads, `spawn_blocking` and multi-thread runtime workers; see [`ApiClient`] for
+//! where it refuses.
 //!
 //! ```
-//! use errors_blocking::{Client, RetryPolicy};
+//! use errors_blocking::{ApiClient, RetryPolicy};
 //!
 //! # fn main() -> Result<(), errors_blocking::Error> {
 //! # let server = errors_blocking_doc::start();
-//! let client = Client::builder()
+//! let client = ApiClient::builder()
 //!     .base_url(server.uri())          // http://127.0.0.1:<port>
 //!     .api_key("sk-test")
 //!     .policy(RetryPolicy::default().with_max_retries(2))
@@ -51,7 +53,7 @@
 
 mod client;
 
-pub use client::{Client, ClientBuilder};
+pub use client::{ApiClient, ApiClientBuilder};
 // What a script and its builder take, so `errors-blocking` alone in Cargo.toml is enough.
 pub use errors_core::{
     ApiError, ApiErrorKind, AttemptRecord, ClientRetryState, Clock, ErrorCode, Partitioning,
@@ -66,7 +68,7 @@ pub use errors_http::{
 pub use http::{HeaderMap, Method};
 pub use reqwest_middleware;
 pub use reqwest_middleware::RequestBuilder;
-/// The level [`ClientBuilder::log_level`] takes.
+/// The level [`ApiClientBuilder::log_level`] takes.
 pub use tracing::Level;
 
 /// The README's examples, compiled as doctests.

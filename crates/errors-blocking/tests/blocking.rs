@@ -3,7 +3,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use errors_blocking::{Client, ErrorKind, Method, RetryPolicy, SafeToRepeat};
+use errors_blocking::{ApiClient, ErrorKind, Method, RetryPolicy, SafeToRepeat};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate, matchers::any};
 
 /// A mock server on its own runtime, usable from a synchronous test.
@@ -49,11 +49,11 @@ impl Server {
         }
     }
 
-    fn client(&self) -> Client {
+    fn client(&self) -> ApiClient {
         let policy = RetryPolicy::default()
             .with_initial_backoff(Duration::from_millis(1))
             .with_max_retries(2);
-        Client::builder()
+        ApiClient::builder()
             .base_url(self.server.uri())
             .api_key("sk-very-secret")
             .policy(policy)
@@ -153,7 +153,7 @@ fn the_key_never_shows_in_debug_or_errors() {
         format!("{client:?}"),
         format!("{err:?}"),
         err.to_string(),
-        format!("{:?}", Client::builder().api_key("sk-very-secret")),
+        format!("{:?}", ApiClient::builder().api_key("sk-very-secret")),
     ] {
         assert!(!text.contains("sk-very-secret"), "{text}");
     }
@@ -173,7 +173,7 @@ fn inside_an_async_runtime_it_refuses_instead_of_panicking() {
     assert_eq!(server.count(), 0);
     // Building and dropping a client inside async code does not panic either.
     runtime.block_on(async {
-        let inner = Client::builder()
+        let inner = ApiClient::builder()
             .base_url("http://127.0.0.1:9/")
             .build()
             .unwrap();
@@ -191,7 +191,7 @@ fn a_user_agent_by_default_and_default_headers() {
     let mut headers = http::HeaderMap::new();
     headers.insert("x-team", "billing".parse().unwrap());
     headers.insert("user-agent", "overridden/0".parse().unwrap());
-    let custom = Client::builder()
+    let custom = ApiClient::builder()
         .base_url(server.server.uri())
         .default_headers(headers)
         .user_agent("my-script/2.0")

@@ -27,7 +27,7 @@
 //!
 //! Bodies that are not the API's (a proxy's HTML page, plain text, broken JSON, nothing) still
 //! give a useful [`ApiError`] with the status and a bounded excerpt; parsing never fails. Only
-//! the first 64 KiB of a body are considered ([`ErrorParser::body_limit`] changes that).
+//! the first 64 KiB of a body are considered ([`ErrorParser::with_body_limit`] changes that).
 //!
 //! # Modules
 //!

@@ -351,7 +351,7 @@ fn large_bodies_are_cut_at_the_limit() {
 
     // A JSON body cut by the limit is reported as cut, not silently misread.
     let json = format!(r#"{{"detail":"{}"}}"#, "y".repeat(5000));
-    let cut = ErrorParser::new().body_limit(2048).parse(
+    let cut = ErrorParser::new().with_body_limit(2048).parse(
         StatusCode::BAD_REQUEST,
         &HeaderMap::new(),
         json.as_bytes(),
@@ -359,7 +359,7 @@ fn large_bodies_are_cut_at_the_limit() {
     );
     assert!(cut.is_truncated());
     assert_eq!(cut.shape(), Shape::Text);
-    let whole = ErrorParser::new().body_limit(8192).parse(
+    let whole = ErrorParser::new().with_body_limit(8192).parse(
         StatusCode::BAD_REQUEST,
         &HeaderMap::new(),
         json.as_bytes(),

@@ -127,13 +127,13 @@ proptest! {
         limit in prop_oneof![1024usize..4096, Just(0usize), Just(usize::MAX), any::<usize>()],
     ) {
         let status = StatusCode::from_u16(status).unwrap();
-        let parser = ErrorParser::new().body_limit(limit);
+        let parser = ErrorParser::new().with_body_limit(limit);
         // A driver reads `limit() + 1` bytes: that must never overflow.
-        prop_assert!(parser.limit() >= 1024 && parser.limit() <= MAX_BODY_LIMIT);
-        prop_assert!(parser.limit().checked_add(1).is_some());
+        prop_assert!(parser.body_limit() >= 1024 && parser.body_limit() <= MAX_BODY_LIMIT);
+        prop_assert!(parser.body_limit().checked_add(1).is_some());
         let e = parser.parse(status, &headers(&retry_after, &request_id), &body, now());
         prop_assert_eq!(e.status(), status);
-        prop_assert_eq!(e.is_truncated(), body.len() > parser.limit());
+        prop_assert_eq!(e.is_truncated(), body.len() > parser.body_limit());
         if let Some(excerpt) = e.excerpt() {
             prop_assert!(excerpt.len() <= 1024);
         }

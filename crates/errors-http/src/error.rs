@@ -24,7 +24,7 @@ use crate::transport::reqwest_failure;
 /// use errors_testkit::{FakeApi, fixtures};
 ///
 /// let api = FakeApi::new(); // answers in process, for this example
-/// api.mount(fixtures::usage_limit_exceeded().request_id("req-7"));
+/// api.mount(fixtures::usage_limit_exceeded().with_request_id("req-7"));
 /// let client = ApiClient::builder()
 ///     .base_url(api.uri())
 ///     .api_key("sk-test")
@@ -92,11 +92,11 @@ pub enum ErrorKind {
     /// TLS feature. Never retried.
     UnsupportedScheme(String),
     /// The success body was longer than the limit set with
-    /// [`ApiClientBuilder::max_response_bytes`](crate::ApiClientBuilder::max_response_bytes);
+    /// [`ApiClientBuilder::response_body_limit`](crate::ApiClientBuilder::response_body_limit);
     /// reading stopped there, nothing past it was buffered. Never retried.
     ResponseTooLarge {
         /// The limit, in bytes.
-        limit: u64,
+        limit: usize,
     },
     /// The deadline passed before an attempt could be made (for example while the client's
     /// rate-limit window was closed).

@@ -60,7 +60,7 @@ pub(crate) struct ClientLayer {
     pub(crate) default_headers: HeaderMap,
     /// The header carrying the API key, stripped on a cross-origin redirect.
     pub(crate) auth_header: Option<HeaderName>,
-    pub(crate) max_response_bytes: Option<u64>,
+    pub(crate) response_body_limit: Option<usize>,
 }
 
 /// Put in the attempt's extensions when a hop of it was answered with a redirect that was
@@ -250,9 +250,12 @@ impl ClientLayer {
     /// it is known to exceed the limit (from `Content-Length`, or while reading), buffering
     /// nothing past the limit.
     async fn read_whole(&self, response: &mut Response) -> Result<Bytes, Error> {
-        let limit = self.max_response_bytes;
+        let limit = self.response_body_limit;
         let too_large = |limit| Error::new(ErrorKind::ResponseTooLarge { limit });
-        let declared = response.content_length();
+        // A length past `usize::MAX` is past any limit.
+        let declared = response
+            .content_length()
+            .map(|n| usize::try_from(n).unwrap_or(usize::MAX));
         if let (Some(limit), Some(declared)) = (limit, declared)
             && declared > limit
         {
@@ -260,8 +263,8 @@ impl ClientLayer {
         }
         let capacity = declared
             .unwrap_or(0)
-            .min(limit.unwrap_or(MAX_PREALLOCATION as u64))
-            .min(MAX_PREALLOCATION as u64) as usize;
+            .min(limit.unwrap_or(MAX_PREALLOCATION))
+            .min(MAX_PREALLOCATION);
         let mut body = BytesMut::with_capacity(capacity);
         while let Some(chunk) = response
             .chunk()
@@ -269,7 +272,7 @@ impl ClientLayer {
             .map_err(|e| Error::from_middleware(e.into()))?
         {
             if let Some(limit) = limit
-                && (body.len() + chunk.len()) as u64 > limit
+                && body.len().saturating_add(chunk.len()) > limit
             {
                 return Err(too_large(limit));
             }

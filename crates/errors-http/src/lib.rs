@@ -54,7 +54,7 @@
 //!   [`ErrorKind::InvalidRequest`]).
 //! - [`ApiClient::send`] reads the success body inside the attempt: the attempt timeout and
 //!   the deadline cover it, a body that breaks off is an attempt the policy decides on, and
-//!   [`ApiClientBuilder::max_response_bytes`] caps it. Every timeout, whichever limit fired,
+//!   [`ApiClientBuilder::response_body_limit`] caps it. Every timeout, whichever limit fired,
 //!   is [`ErrorKind::Timeout`].
 //! - The API key goes only to the base URL's origin, never to another origin and never
 //!   across a cross-origin redirect, whatever header carries it.

@@ -80,7 +80,7 @@ async fn a_large_error_body_is_cut_at_the_limit() {
     let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
         .with(
             RetryMiddleware::builder(RetryPolicy::default())
-                .body_limit(4096)
+                .error_body_limit(4096)
                 .build(),
         )
         .build();
@@ -104,7 +104,7 @@ async fn response_ext_works_without_the_middleware() {
     let server = MockApi::start().await;
     let not_found = Fixture::raw(404, "application/json", r#"{"detail":"Rule not found"}"#);
     server
-        .mount_at("/missing", not_found.header("x-request-id", "req-9"))
+        .mount_at("/missing", not_found.with_header("x-request-id", "req-9"))
         .await;
     server.mount_at("/ok", fixtures::ok()).await;
     server
@@ -217,7 +217,7 @@ async fn a_key_the_server_echoes_back_is_redacted_everywhere() {
         r#"{"detail":"upstream rejected Authorization: Bearer sk-live-secret"}"#,
     );
     server
-        .mount(echo.header("x-request-id", "id-sk-live-secret"))
+        .mount(echo.with_header("x-request-id", "id-sk-live-secret"))
         .await;
     let client = ApiClient::builder()
         .base_url(server.uri())

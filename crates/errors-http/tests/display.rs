@@ -42,7 +42,7 @@ async fn error_lines() {
     );
     lines.push(
         error_for(
-            envelope(429, "RATE_LIMIT_ERROR", "Rate limit exceeded").retry_after_secs(86400),
+            envelope(429, "RATE_LIMIT_ERROR", "Rate limit exceeded").with_retry_after_secs(86400),
             Method::GET,
         )
         .await
@@ -61,7 +61,7 @@ async fn error_lines() {
     lines.push(
         error_for(
             Fixture::raw(404, "application/json", r#"{"detail":"Rule not found"}"#)
-                .header("x-request-id", "req-404"),
+                .with_header("x-request-id", "req-404"),
             Method::GET,
         )
         .await

@@ -34,7 +34,7 @@ async fn a_throttled_provider_error_is_a_rate_limit() {
             429,
             r#"{"error":{"code":"VLM_PROVIDER_ERROR","message":"provider throttled"},"request_id":"r-1"}"#,
         )
-        .retry_after_secs(2),
+        .with_retry_after_secs(2),
         // No retries of either kind (a rate limit's wait has its own count).
         RetryPolicy::default()
             .with_max_retries(0)
@@ -57,7 +57,7 @@ async fn a_monthly_quota_is_neither_retryable_nor_a_rate_limit() {
             429,
             r#"{"error":{"code":"USAGE_LIMIT_EXCEEDED","message":"Monthly limit"},"request_id":12345}"#,
         )
-        .retry_after_secs(3600),
+        .with_retry_after_secs(3600),
         RetryPolicy::default(),
     )
     .await;
@@ -75,7 +75,7 @@ async fn a_rate_limit_past_the_maximum_wait_is_still_retryable_later() {
             429,
             r#"{"error":{"code":"RATE_LIMIT_ERROR","message":"slow down"}}"#,
         )
-        .retry_after_secs(86400),
+        .with_retry_after_secs(86400),
         RetryPolicy::default(),
     )
     .await;
@@ -102,7 +102,7 @@ async fn a_gateway_timeout_is_a_timeout() {
 #[tokio::test]
 async fn an_attempt_that_runs_out_of_time_is_a_timeout() {
     let err = answer(
-        json(200, "{}").delay_by(Duration::from_secs(5)),
+        json(200, "{}").with_delay(Duration::from_secs(5)),
         RetryPolicy::default()
             .with_max_retries(0)
             .with_attempt_timeout(Duration::from_millis(100)),

@@ -16,7 +16,7 @@ fn api() -> FakeApi {
     let api = FakeApi::new();
     let limited = || {
         Script::new()
-            .then(fixtures::rate_limited().retry_after_secs(5))
+            .then(fixtures::rate_limited().with_retry_after_secs(5))
             .then(Fixture::empty(200))
     };
     api.mount_at("/v1/search", limited());

@@ -18,14 +18,14 @@ fn answer(status: u16) -> Fixture {
 
 /// A bodiless 503 asking for `retry_after` seconds.
 fn unavailable_for(retry_after: u64) -> Fixture {
-    Fixture::empty(503).retry_after_secs(retry_after)
+    Fixture::empty(503).with_retry_after_secs(retry_after)
 }
 
 /// The API's 429 asking for `retry_after` seconds.
 fn rate_limited(retry_after: u64) -> Fixture {
     fixtures::rate_limited()
-        .retry_after_secs(retry_after)
-        .request_id("req-rl")
+        .with_retry_after_secs(retry_after)
+        .with_request_id("req-rl")
 }
 
 /// Never answers (well, after a day).
@@ -192,8 +192,8 @@ async fn each_attempt_is_cut_at_the_attempt_timeout() {
 async fn other_requests_hold_off_until_the_window_ends_then_leave_paced() {
     let server = fake([
         fixtures::rate_limited()
-            .message("Rate limit exceeded: 10 calls per 1 seconds")
-            .retry_after_secs(5),
+            .with_message("Rate limit exceeded: 10 calls per 1 seconds")
+            .with_retry_after_secs(5),
         answer(200),
     ]);
     let retry = middleware(RetryPolicy::default().with_retry_after_jitter(0.0));
@@ -247,9 +247,9 @@ async fn other_requests_hold_off_until_the_window_ends_then_leave_paced() {
 async fn without_pacing_the_held_requests_leave_together_when_the_window_opens() {
     let server = fake([
         fixtures::rate_limited()
-            .message("Rate limit exceeded: 10 calls per 1 seconds")
-            .retry_after_secs(5),
-        answer(200).header("RateLimit-Policy", "1;w=10"),
+            .with_message("Rate limit exceeded: 10 calls per 1 seconds")
+            .with_retry_after_secs(5),
+        answer(200).with_header("RateLimit-Policy", "1;w=10"),
     ]);
     let retry = middleware(
         RetryPolicy::default()
@@ -284,7 +284,7 @@ async fn without_pacing_the_held_requests_leave_together_when_the_window_opens()
     for at in &arrivals[1..] {
         assert_window(*at - arrivals[0], Duration::from_secs(5));
     }
-    assert!(!retry.state().pacer().is_active());
+    assert!(!retry.retry_state().pacer().is_active());
     // A later call is not held by the rate its predecessors' headers stated.
     let started = Instant::now();
     let next = get(&http).await.unwrap();
@@ -298,13 +298,16 @@ async fn without_pacing_the_held_requests_leave_together_when_the_window_opens()
 async fn a_rate_stated_in_a_successs_headers_sets_the_pace() {
     let server = fake([
         fixtures::rate_limited()
-            .message("Rate limit exceeded: 10 calls per 1 seconds")
-            .retry_after_secs(1),
-        answer(200).header("RateLimit-Policy", "5;w=1"),
+            .with_message("Rate limit exceeded: 10 calls per 1 seconds")
+            .with_retry_after_secs(1),
+        answer(200).with_header("RateLimit-Policy", "5;w=1"),
     ]);
     let retry = middleware(RetryPolicy::default().with_retry_after_jitter(0.0));
     get(&client(&retry, &server)).await.unwrap();
-    let route = retry.state().partition("http://api.test/v1/x").unwrap();
+    let route = retry
+        .retry_state()
+        .partition("http://api.test/v1/x")
+        .unwrap();
     let (rate, source) = route.pacer().rate().expect("pacing");
     assert_eq!(source, errors_core::PaceSource::Stated);
     // 5 a second, less the 2% margin (not the 10 a second of the 429's message).
@@ -352,11 +355,11 @@ async fn clients_built_at_different_times_share_one_window() {
     let policy = RetryPolicy::default().with_retry_after_jitter(0.0);
     let server = fake([rate_limited(3), answer(200)]);
     let a = RetryMiddleware::builder(policy.clone())
-        .state(shared.clone())
+        .retry_state(shared.clone())
         .build();
     tokio::time::advance(Duration::from_secs(100)).await;
     let b = RetryMiddleware::builder(policy.clone())
-        .state(shared)
+        .retry_state(shared)
         .build();
     let (client_a, client_b) = (client(&a, &server), client(&b, &server));
     let first = tokio::spawn(async move { get(&client_a).await.map(|_| ()) });
@@ -382,14 +385,14 @@ async fn a_window_past_the_deadline_returns_the_last_answer_without_sending_agai
     let a_server = fake([rate_limited(30), answer(200)]);
     let b_server = fake([answer(503), answer(200)]);
     let a = RetryMiddleware::builder(RetryPolicy::default())
-        .state(shared.clone())
+        .retry_state(shared.clone())
         .build();
     let b = RetryMiddleware::builder(
         RetryPolicy::default()
             .with_initial_backoff(Duration::from_secs(1))
             .with_deadline(Duration::from_secs(10)),
     )
-    .state(shared)
+    .retry_state(shared)
     .jitter_seed(3)
     .build();
     let b_client = client(&b, &b_server);
@@ -443,7 +446,7 @@ async fn the_limits_read_well() {
     // A spent budget.
     let server = fake([answer(503)]);
     let retry = RetryMiddleware::builder(RetryPolicy::default())
-        .state(ClientRetryState::with_budget(RetryBudget::new(0, 0.0)))
+        .retry_state(ClientRetryState::with_budget(RetryBudget::new(0, 0.0)))
         .build();
     let response = get(&client(&retry, &server)).await.unwrap();
     lines.push(
@@ -457,7 +460,7 @@ async fn the_limits_read_well() {
     // The client's rate-limit window outlasts a new request's deadline: nothing is sent.
     let shared = ClientRetryState::without_budget();
     let limited = RetryMiddleware::builder(RetryPolicy::default())
-        .state(shared.clone())
+        .retry_state(shared.clone())
         .build();
     let server = fake([rate_limited(30), answer(200)]);
     let first = tokio::spawn({
@@ -470,7 +473,7 @@ async fn the_limits_read_well() {
     .await;
     let hurried =
         RetryMiddleware::builder(RetryPolicy::default().with_deadline(Duration::from_secs(10)))
-            .state(shared)
+            .retry_state(shared)
             .build();
     let err = get(&client(&hurried, &server)).await.unwrap_err();
     assert!(err.attempts().is_empty());
@@ -517,25 +520,28 @@ async fn a_server_answering_429_at_random_does_not_stall_a_paced_batch() {
     let script = (0..4000).fold(Script::new(), |script, _| {
         script.then(if rng.f64() < 0.1 {
             fixtures::rate_limited()
-                .message("Rate limit exceeded")
-                .retry_after_secs(1)
-                .delay_by(delay)
+                .with_message("Rate limit exceeded")
+                .with_retry_after_secs(1)
+                .with_delay(delay)
         } else {
-            answer(200).delay_by(delay)
+            answer(200).with_delay(delay)
         })
     });
     let server = FakeApi::new();
     server.mount(script);
     let policy = RetryPolicy::default().with_deadline(Duration::from_secs(10));
     let retry = RetryMiddleware::builder(policy)
-        .state(ClientRetryState::without_budget())
+        .retry_state(ClientRetryState::without_budget())
         .jitter_seed(3)
         .build();
     let started = Instant::now();
     let ok = batch(&retry, &server, 600, 32).await;
     assert_eq!(ok, 600, "every call succeeds within its deadline");
     // The pacing state is the route's (its partition), not the client's default one.
-    let route = retry.state().partition("http://api.test/v1/x").unwrap();
+    let route = retry
+        .retry_state()
+        .partition("http://api.test/v1/x")
+        .unwrap();
     assert!(!route.pacer().is_active(), "the pacer never started");
     assert_eq!(route.gate().open_at(), Duration::ZERO, "no window closed");
     // 600 calls of 20 ms, 32 at a time, some waiting a second or two (a call may meet two
@@ -557,15 +563,15 @@ async fn random_429s_among_503s_and_hangs_leave_the_budget_to_decide() {
         let draw = rng.f64();
         script.then(if draw < 0.1 {
             fixtures::rate_limited()
-                .message("Rate limit exceeded")
-                .retry_after_secs(1)
-                .delay_by(delay)
+                .with_message("Rate limit exceeded")
+                .with_retry_after_secs(1)
+                .with_delay(delay)
         } else if draw < 0.4 {
-            answer(503).delay_by(delay)
+            answer(503).with_delay(delay)
         } else if draw < 0.45 {
             fixtures::hang(Duration::from_secs(5))
         } else {
-            answer(200).delay_by(delay)
+            answer(200).with_delay(delay)
         })
     });
     let server = FakeApi::new();

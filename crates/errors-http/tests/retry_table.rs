@@ -59,7 +59,7 @@ async fn rate_limited_with_short_retry_after_is_retried_for_any_method() {
     for method in [Method::GET, Method::POST, Method::PATCH] {
         let server = MockApi::start().await;
         let script = Script::new()
-            .then(envelope(429, "RATE_LIMIT_ERROR", "Rate limit exceeded").retry_after_secs(1))
+            .then(envelope(429, "RATE_LIMIT_ERROR", "Rate limit exceeded").with_retry_after_secs(1))
             .then(fixtures::ok());
         server.mount(script).await;
         // No deadline nor attempt timeout: with paused time, tokio jumps to the next timer
@@ -97,7 +97,8 @@ async fn rate_limited_with_short_retry_after_is_retried_for_any_method() {
 
 #[tokio::test]
 async fn retry_after_beyond_max_wait_returns_at_once_with_the_delay() {
-    let first = envelope(429, "RATE_LIMIT_ERROR", "Rate limit exceeded").retry_after_secs(86400);
+    let first =
+        envelope(429, "RATE_LIMIT_ERROR", "Rate limit exceeded").with_retry_after_secs(86400);
     let started = std::time::Instant::now();
     let (server, result) = run(first, Method::GET, false).await;
     assert!(started.elapsed() < Duration::from_secs(2));
@@ -126,7 +127,7 @@ async fn permanent_codes_and_client_errors_are_never_retried() {
             "USAGE_LIMIT_EXCEEDED",
             "Monthly API call limit reached",
         )
-        .retry_after_secs(1),
+        .with_retry_after_secs(1),
         envelope(
             413,
             "STORAGE_QUOTA_EXCEEDED",
@@ -206,7 +207,7 @@ async fn other_server_errors_are_retried_like_500() {
 #[tokio::test]
 async fn a_rate_limit_code_is_a_rate_limit_whatever_the_status_and_method() {
     // A proxy put a 503 on the API's rate-limit envelope: it is still "not processed".
-    let first = envelope(503, "RATE_LIMIT_ERROR", "Rate limit exceeded").retry_after_secs(0);
+    let first = envelope(503, "RATE_LIMIT_ERROR", "Rate limit exceeded").with_retry_after_secs(0);
     let (server, result) = run(first, Method::POST, false).await;
     assert_eq!(server.journal().len(), 2);
     let response = result.unwrap();
@@ -265,7 +266,7 @@ async fn a_post_answered_500_reaches_the_server_exactly_once_unless_marked_safe(
 async fn a_post_answered_5xx_with_retry_after_reaches_the_server_exactly_once() {
     for status in [500, 502, 503, 504] {
         for retry_after in ["1", "0"] {
-            let first = Fixture::empty(status).header("retry-after", retry_after);
+            let first = Fixture::empty(status).with_header("retry-after", retry_after);
             let (server, result) = run(first, Method::POST, false).await;
             assert_eq!(
                 server.journal().len(),
@@ -315,7 +316,7 @@ async fn a_timeout_after_sending_is_retried_only_for_repeatable_requests() {
     for (method, expected) in [(Method::GET, 3), (Method::POST, 1)] {
         let server = MockApi::start().await;
         server
-            .mount(Fixture::empty(200).delay_by(Duration::from_secs(5)))
+            .mount(Fixture::empty(200).with_delay(Duration::from_secs(5)))
             .await;
         let policy = fast_policy().with_attempt_timeout(Duration::from_millis(100));
         let client = ApiClient::builder()
@@ -414,7 +415,7 @@ async fn the_caller_gets_the_original_status_headers_and_body_from_the_raw_middl
     use errors_http::{Attempts, ResponseExt as _, RetryMiddleware};
     let server = MockApi::start().await;
     server
-        .mount(envelope(404, "NOT_THERE", "Rule not found").header("x-custom", "kept"))
+        .mount(envelope(404, "NOT_THERE", "Rule not found").with_header("x-custom", "kept"))
         .await;
     let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
         .with(RetryMiddleware::new(fast_policy()))

@@ -41,8 +41,8 @@ impl Respond for Bucket {
         }
         let stated = format!("Rate limit exceeded: {} calls per 1 seconds", self.rate);
         fixtures::rate_limited()
-            .message(stated)
-            .retry_after_secs(1)
+            .with_message(stated)
+            .with_retry_after_secs(1)
             .to_template()
     }
 }

@@ -73,12 +73,12 @@ async fn statuses_are_classified_like_the_middleware_when_told_requests_are_idem
 async fn a_retry_after_beyond_the_maximum_wait_is_fatal() {
     let policy = errors_core::RetryPolicy::default().with_max_wait(Duration::from_secs(10));
     let strategy = ApiRetryableStrategy::new(policy).assume_idempotent();
-    let long = Fixture::empty(429).retry_after_secs(120);
+    let long = Fixture::empty(429).with_retry_after_secs(120);
     assert_eq!(attempts_with(long, strategy.clone(), "GET").await, 1);
     let in_an_hour = std::time::SystemTime::now() + Duration::from_secs(3600);
-    let long_date = Fixture::empty(503).retry_after_date(in_an_hour);
+    let long_date = Fixture::empty(503).with_retry_after_date(in_an_hour);
     assert_eq!(attempts_with(long_date, strategy.clone(), "GET").await, 1);
-    let short = Fixture::empty(429).retry_after_secs(0);
+    let short = Fixture::empty(429).with_retry_after_secs(0);
     assert_eq!(attempts_with(short, strategy, "GET").await, 2);
 }
 

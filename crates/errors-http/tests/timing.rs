@@ -17,7 +17,7 @@ fn rate_limited(retry_after: &str) -> Fixture {
         // A limit stated fast enough that the paced release after the window stays short.
         "Rate limit exceeded: 200 calls per 1 seconds",
     )
-    .header("retry-after", retry_after)
+    .with_header("retry-after", retry_after)
 }
 
 /// A server answering `first`, then 200 (repeating).
@@ -81,7 +81,7 @@ async fn an_http_date_retry_after_is_honoured() {
 async fn a_two_second_deadline_holds_against_a_server_that_hangs() {
     let server = MockApi::start().await;
     server
-        .mount(Fixture::empty(200).delay_by(Duration::from_secs(30)))
+        .mount(Fixture::empty(200).with_delay(Duration::from_secs(30)))
         .await;
     let policy = RetryPolicy::default().with_deadline(Duration::from_secs(2));
     let client = ApiClient::builder()
@@ -112,7 +112,7 @@ async fn concurrent_requests_wait_out_the_servers_rate_limit_window() {
         "RATE_LIMIT_ERROR",
         "Rate limit exceeded: 20 calls per 1 seconds",
     )
-    .retry_after_secs(2);
+    .with_retry_after_secs(2);
     let server = serve(limited).await;
     // The 429 on `a` holds `b0`..`b49`, other routes: one partition for the whole client
     // (a limit per API key). Per route, the default, they would not wait.
@@ -236,7 +236,7 @@ async fn with_paused_time_the_waits_are_exactly_what_the_policy_decided() {
     let api = FakeApi::new();
     api.mount(
         Script::new()
-            .then(fixtures::rate_limited().retry_after_secs(30))
+            .then(fixtures::rate_limited().with_retry_after_secs(30))
             .then(Fixture::empty(503))
             .then(fixtures::ok()),
     );

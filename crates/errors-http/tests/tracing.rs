@@ -97,7 +97,7 @@ async fn one_span_per_call_and_one_event_per_decision() {
     let server = MockApi::start().await;
     let script = Script::new()
         .then(Fixture::empty(503))
-        .then(envelope(429, "RATE_LIMIT_ERROR", "Rate limit exceeded").retry_after_secs(0))
+        .then(envelope(429, "RATE_LIMIT_ERROR", "Rate limit exceeded").with_retry_after_secs(0))
         .then(fixtures::ok())
         .then(envelope(404, "NOT_FOUND", "Rule not found"));
     server.mount(script).await;
@@ -208,7 +208,7 @@ async fn rate_limit_holds_are_logged_and_recorded() {
     )
     // Longer than the header's one-second resolution: the window is closed, and the
     // partition holds (a `1` holds only the rejected request).
-    .retry_after_secs(2);
+    .with_retry_after_secs(2);
     server
         .mount(Script::new().then(limited).then(fixtures::ok()))
         .await;
@@ -265,7 +265,7 @@ async fn a_wait_beyond_the_maximum_is_a_warning() {
     let _guard = tracing::subscriber::set_default(collect.clone());
     let server = MockApi::start().await;
     server
-        .mount(envelope(429, "RATE_LIMIT_ERROR", "Rate limit exceeded").retry_after_secs(3600))
+        .mount(envelope(429, "RATE_LIMIT_ERROR", "Rate limit exceeded").with_retry_after_secs(3600))
         .await;
     let client = client(&server, None);
     let error = client
@@ -315,7 +315,7 @@ async fn a_deadline_and_a_hold_past_it_are_warnings() {
     let _guard = tracing::subscriber::set_default(collect.clone());
     let server = MockApi::start().await;
     server
-        .mount(envelope(429, "RATE_LIMIT_ERROR", "Rate limit exceeded").retry_after_secs(30))
+        .mount(envelope(429, "RATE_LIMIT_ERROR", "Rate limit exceeded").with_retry_after_secs(30))
         .await;
     let client = ApiClient::builder()
         .base_url(server.uri())

@@ -60,7 +60,7 @@ pub fn catalogue() -> Vec<Entry> {
         for shape in [Shape::Envelope, Shape::DetailObject] {
             let mut fixture = Fixture::for_code(code.clone(), shape);
             if *code == ErrorCode::RateLimitError {
-                fixture = fixture.retry_after_secs(1);
+                fixture = fixture.with_retry_after_secs(1);
             }
             let name = format!("{}/{shape}", code.as_str().to_ascii_lowercase());
             entries.push(Entry::new(name, fixture));
@@ -70,7 +70,7 @@ pub fn catalogue() -> Vec<Entry> {
     for info in statuses {
         let fixture = match info.status {
             404 => fixtures::not_found(),
-            429 => fixtures::too_many_requests().retry_after_secs(1),
+            429 => fixtures::too_many_requests().with_retry_after_secs(1),
             status => fixtures::status(status),
         };
         entries.push(Entry::new(

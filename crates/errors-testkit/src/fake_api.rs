@@ -55,7 +55,7 @@ const FAKE_URI: &str = "http://127.0.0.1:0";
 /// api.mount_at(
 ///     "/v1/images/1",
 ///     Script::new()
-///         .then(fixtures::rate_limited().retry_after_secs(60))
+///         .then(fixtures::rate_limited().with_retry_after_secs(60))
 ///         .then(fixtures::ok_json(&serde_json::json!({"id": 1}))),
 /// );
 ///
@@ -255,7 +255,7 @@ impl Middleware for FakeApi {
 ///
 /// # Panics
 ///
-/// If a header set with [`Fixture::header`] is not a valid HTTP header (as
+/// If a header set with [`Fixture::with_header`] is not a valid HTTP header (as
 /// [`Fixture::to_template`] does).
 fn to_response(fixture: &Fixture, url: reqwest::Url) -> reqwest::Response {
     let mut builder = http::Response::builder().status(fixture.status()).url(url);

@@ -27,9 +27,9 @@ const CHUNK: usize = 16 * 1024;
 ///
 /// Every fault that sends a response head writes `HTTP/1.1 <status> <reason>`, a
 /// `content-length` of the whole body (or `transfer-encoding: chunked` after
-/// [`chunked`](Fault::chunked)), `connection: close`, then the headers added with
-/// [`header`](Fault::header); a header you add with one of those names replaces the
-/// automatic one (to declare a length the body does not have, say).
+/// [`with_chunked_encoding`](Fault::with_chunked_encoding)), `connection: close`, then the
+/// headers added with [`with_header`](Fault::with_header); a header you add with one of
+/// those names replaces the automatic one (to declare a length the body does not have, say).
 ///
 /// A refused connection is not one of them: a refused connection never reaches a server, so
 /// no server can take turns refusing. Use [`FaultServer::refusing`](crate::FaultServer::refusing).
@@ -41,7 +41,7 @@ const CHUNK: usize = 16 * 1024;
 /// // Fail twice, then answer: connection 1 and 2 break off mid-body, 3 and later succeed.
 /// let faults = Fault::reset_mid_body(200, r#"{"id":7}"#, 3)
 ///     .times(2)
-///     .then(Fault::answer(200, r#"{"id":7}"#).header("content-type", "application/json"));
+///     .then(Fault::answer(200, r#"{"id":7}"#).with_header("content-type", "application/json"));
 /// # let _ = faults;
 /// // A 503 whose body takes 10 ms a byte to arrive.
 /// let slow = Fault::drip(503, "upstream busy", Duration::from_millis(10));
@@ -150,7 +150,7 @@ impl Fault {
     }
 
     /// Sends the response head at once, then `body` one byte at a time (see
-    /// [`drip_size`](Fault::drip_size)), waiting `every` before each write, then closes
+    /// [`with_drip_size`](Fault::with_drip_size)), waiting `every` before each write, then closes
     /// cleanly. The whole body takes `every` times the number of writes, unless the client
     /// leaves first.
     pub fn drip(status: u16, body: impl Into<Vec<u8>>, every: Duration) -> Fault {
@@ -222,8 +222,8 @@ impl Fault {
     /// On a fault that sends no response head ([`raw`](Fault::raw) included: its bytes are
     /// sent as given).
     #[track_caller]
-    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Fault {
-        self.response("header")
+    pub fn with_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Fault {
+        self.response("with_header")
             .headers
             .push((name.into(), value.into()));
         self
@@ -236,8 +236,8 @@ impl Fault {
     ///
     /// On a fault that sends no response head.
     #[track_caller]
-    pub fn chunked(mut self) -> Fault {
-        self.response("chunked").chunked = true;
+    pub fn with_chunked_encoding(mut self) -> Fault {
+        self.response("with_chunked_encoding").chunked = true;
         self
     }
 
@@ -248,8 +248,8 @@ impl Fault {
     ///
     /// On a fault that sends no response head.
     #[track_caller]
-    pub fn repeated_body(mut self, byte: u8, len: usize) -> Fault {
-        self.response("repeated_body").body = Body::Repeat { byte, len };
+    pub fn with_repeated_body(mut self, byte: u8, len: usize) -> Fault {
+        self.response("with_repeated_body").body = Body::Repeat { byte, len };
         self
     }
 
@@ -259,13 +259,13 @@ impl Fault {
     ///
     /// On a fault other than a drip.
     #[track_caller]
-    pub fn drip_size(mut self, size: usize) -> Fault {
+    pub fn with_drip_size(mut self, size: usize) -> Fault {
         match &mut self.action {
             Action::Respond {
                 delivery: Delivery::Drip { size: current, .. },
                 ..
             } => *current = size.max(1),
-            other => panic!("drip_size applies to Fault::drip, not to {other:?}"),
+            other => panic!("with_drip_size applies to Fault::drip, not to {other:?}"),
         }
         self
     }

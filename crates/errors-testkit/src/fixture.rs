@@ -17,27 +17,27 @@ pub(crate) const REQUEST_ID_HEADER: &str = "x-request-id";
 /// An error fixture remembers its parts (code, message, details, field, request id) and
 /// renders them in its [`Shape`] through errors-core's wire model ([`ErrorBody::to_json`]), so
 /// a fixture says exactly what the API says. Each override lands where the shape carries it;
-/// a shape with no place for a part leaves it out (and [`in_shape`](Fixture::in_shape) brings
-/// it back):
+/// a shape with no place for a part leaves it out (and [`with_shape`](Fixture::with_shape)
+/// brings it back):
 ///
 /// | override | envelope | detail object | detail string | detail list | text, empty |
 /// | --- | --- | --- | --- | --- | --- |
-/// | [`message`](Fixture::message) | `error.message` | `detail.message` | `detail` | first issue's `msg` | the body |
-/// | [`details`](Fixture::details) | `error.details` | - | - | - | - |
-/// | [`field`](Fixture::field) | - | `detail.field` | - | first issue's `loc` | - |
-/// | [`request_id`](Fixture::request_id) | `request_id` | `X-Request-ID` | `X-Request-ID` | `X-Request-ID` | `X-Request-ID` |
+/// | [`with_message`](Fixture::with_message) | `error.message` | `detail.message` | `detail` | first issue's `msg` | the body |
+/// | [`with_details`](Fixture::with_details) | `error.details` | - | - | - | - |
+/// | [`with_field`](Fixture::with_field) | - | `detail.field` | - | first issue's `loc` | - |
+/// | [`with_request_id`](Fixture::with_request_id) | `request_id` | `X-Request-ID` | `X-Request-ID` | `X-Request-ID` | `X-Request-ID` |
 ///
 /// ```
 /// use errors_core::Shape;
 /// use errors_testkit::fixtures;
 ///
-/// let fixture = fixtures::rate_limited().retry_after_secs(1).request_id("req-42");
+/// let fixture = fixtures::rate_limited().with_retry_after_secs(1).with_request_id("req-42");
 /// assert_eq!(fixture.status(), 429);
 /// assert_eq!(fixture.header_value("retry-after"), Some("1"));
 /// assert!(String::from_utf8_lossy(fixture.body()).contains(r#""request_id":"req-42""#));
 ///
 /// // The same error as FastAPI's detail object: the id moves to a header.
-/// let detail = fixture.in_shape(Shape::DetailObject);
+/// let detail = fixture.with_shape(Shape::DetailObject);
 /// assert_eq!(detail.header_value("x-request-id"), Some("req-42"));
 /// ```
 #[derive(Debug, Clone, PartialEq)]
@@ -152,7 +152,7 @@ impl Parts {
 }
 
 impl Fixture {
-    fn with_content(status: u16, content: Content) -> Fixture {
+    fn from_content(status: u16, content: Content) -> Fixture {
         let mut fixture = Fixture {
             status,
             content,
@@ -169,7 +169,7 @@ impl Fixture {
 
     /// A response with `status` and no body.
     pub fn empty(status: u16) -> Fixture {
-        Fixture::with_content(
+        Fixture::from_content(
             status,
             Content::Raw {
                 content_type: None,
@@ -180,7 +180,7 @@ impl Fixture {
 
     /// A response with `body` sent as is, with a `Content-Type`.
     pub fn raw(status: u16, content_type: &str, body: impl Into<Vec<u8>>) -> Fixture {
-        Fixture::with_content(
+        Fixture::from_content(
             status,
             Content::Raw {
                 content_type: Some(content_type.to_owned()),
@@ -197,7 +197,7 @@ impl Fixture {
     /// An error body built with errors-core's model, for anything the constructors in
     /// [`fixtures`](crate::fixtures) do not say (several validation issues, extra members).
     pub fn api(status: u16, body: ErrorBody) -> Fixture {
-        Fixture::with_content(status, Content::Error(Parts::from_model(body)))
+        Fixture::from_content(status, Content::Error(Parts::from_model(body)))
     }
 
     /// A documented code in `shape`, with the API reference's defaults: the status is
@@ -229,7 +229,7 @@ impl Fixture {
             request_id: Some(request_id),
             ..Parts::new(shape, Some(code), Some(message.to_owned()))
         };
-        Fixture::with_content(status, Content::Error(parts))
+        Fixture::from_content(status, Content::Error(parts))
     }
 
     /// A documented status with no application code, in `shape`: the message is what the API
@@ -238,7 +238,7 @@ impl Fixture {
         let message = StatusInfo::lookup(status)
             .map_or_else(|| errors_core::reason_phrase(status), |info| info.meaning);
         let parts = Parts::new(shape, None, Some(message.to_owned()));
-        Fixture::with_content(status, Content::Error(parts))
+        Fixture::from_content(status, Content::Error(parts))
     }
 
     /// Renders body, model, content type and headers from the parts.
@@ -363,13 +363,13 @@ impl Fixture {
     /// The same error in another shape, keeping everything it was told (see the table on
     /// [`Fixture`]). A fixture that is not an error becomes one with the status's documented
     /// meaning as its message.
-    pub fn in_shape(self, shape: Shape) -> Fixture {
+    pub fn with_shape(self, shape: Shape) -> Fixture {
         let status = self.status;
         self.edit(|content, _| match content {
             Content::Error(parts) => parts.shape = shape,
             Content::Raw { .. } => {
                 let Content::Error(parts) = Fixture::for_status(status, shape).content else {
-                    unreachable!("status_in makes an error fixture")
+                    unreachable!("for_status makes an error fixture")
                 };
                 *content = Content::Error(parts);
             }
@@ -384,7 +384,7 @@ impl Fixture {
 
     /// Replaces the message: `error.message`, `detail.message`, the detail string, the first
     /// validation issue's `msg`, or a text fixture's whole body.
-    pub fn message(self, message: impl Into<String>) -> Fixture {
+    pub fn with_message(self, message: impl Into<String>) -> Fixture {
         let message = message.into();
         self.edit(|content, _| match content {
             Content::Error(parts) => {
@@ -398,7 +398,7 @@ impl Fixture {
     }
 
     /// Replaces the envelope's `error.details` (any JSON).
-    pub fn details(self, details: Value) -> Fixture {
+    pub fn with_details(self, details: Value) -> Fixture {
         self.edit(|content, _| {
             if let Content::Error(parts) = content {
                 parts.details = Some(details);
@@ -408,7 +408,7 @@ impl Fixture {
 
     /// Replaces the parameter at fault: a detail object's `field`, or the first validation
     /// issue's location (`["query", field]`, keeping the issue's own first segment).
-    pub fn field(self, field: impl Into<String>) -> Fixture {
+    pub fn with_field(self, field: impl Into<String>) -> Fixture {
         let field = field.into();
         self.edit(|content, _| {
             if let Content::Error(parts) = content {
@@ -426,7 +426,7 @@ impl Fixture {
 
     /// Sets the request id where the API puts it: the envelope's `request_id`, else an
     /// `X-Request-ID` header (for shapes whose body has no place for it).
-    pub fn request_id(self, id: impl Into<String>) -> Fixture {
+    pub fn with_request_id(self, id: impl Into<String>) -> Fixture {
         let id = id.into();
         self.edit(|content, headers| match content {
             Content::Error(parts) => parts.request_id = Some(id),
@@ -436,7 +436,7 @@ impl Fixture {
 
     /// Sends `X-Request-ID: <id>` whatever the shape (alongside an envelope's own
     /// `request_id`, to test which one a client prefers).
-    pub fn request_id_header(self, id: impl Into<String>) -> Fixture {
+    pub fn with_request_id_header(self, id: impl Into<String>) -> Fixture {
         let id = id.into();
         self.edit(|_, headers| set_header(headers, REQUEST_ID_HEADER, id))
     }
@@ -452,23 +452,23 @@ impl Fixture {
     }
 
     /// `Retry-After: <secs>` (delta-seconds), replacing any earlier `Retry-After`.
-    pub fn retry_after_secs(self, secs: u64) -> Fixture {
+    pub fn with_retry_after_secs(self, secs: u64) -> Fixture {
         self.edit(|_, headers| set_header(headers, "retry-after", secs.to_string()))
     }
 
     /// `Retry-After: <HTTP-date>` (IMF-fixdate), replacing any earlier `Retry-After`.
-    pub fn retry_after_date(self, at: SystemTime) -> Fixture {
+    pub fn with_retry_after_date(self, at: SystemTime) -> Fixture {
         self.edit(|_, headers| set_header(headers, "retry-after", httpdate::fmt_http_date(at)))
     }
 
     /// Adds a header (sent as is, even if it repeats one already set).
-    pub fn header(self, name: impl Into<String>, value: impl Into<String>) -> Fixture {
+    pub fn with_header(self, name: impl Into<String>, value: impl Into<String>) -> Fixture {
         let (name, value) = (name.into(), value.into());
         self.edit(|_, headers| headers.push((name, value)))
     }
 
     /// Waits this long before answering: a server that hangs past a client's timeout.
-    pub fn delay_by(mut self, delay: Duration) -> Fixture {
+    pub fn with_delay(mut self, delay: Duration) -> Fixture {
         self.delay = Some(delay);
         self
     }
@@ -477,7 +477,7 @@ impl Fixture {
     ///
     /// # Panics
     ///
-    /// If a header set with [`header`](Fixture::header) is not a valid HTTP header.
+    /// If a header set with [`with_header`](Fixture::with_header) is not a valid HTTP header.
     pub fn to_template(&self) -> ResponseTemplate {
         let mut template = ResponseTemplate::new(self.status);
         match &self.content_type {
@@ -557,21 +557,21 @@ mod tests {
     #[test]
     fn overrides_survive_a_change_of_shape() {
         let fixture = Fixture::for_code(ErrorCode::ValidationError, Shape::DetailString)
-            .message("Name is required")
-            .field("name")
-            .details(serde_json::json!({"max": 3}))
-            .request_id("req-1");
+            .with_message("Name is required")
+            .with_field("name")
+            .with_details(serde_json::json!({"max": 3}))
+            .with_request_id("req-1");
         assert_eq!(fixture.body(), br#"{"detail":"Name is required"}"#);
         assert_eq!(fixture.request_id_sent(), Some("req-1"));
 
-        let envelope = fixture.clone().in_shape(Shape::Envelope);
+        let envelope = fixture.clone().with_shape(Shape::Envelope);
         assert_eq!(
             String::from_utf8_lossy(envelope.body()),
             r#"{"error":{"code":"VALIDATION_ERROR","message":"Name is required","details":{"max":3}},"request_id":"req-1"}"#
         );
         assert_eq!(envelope.header_value("x-request-id"), None);
 
-        let list = fixture.in_shape(Shape::DetailList);
+        let list = fixture.with_shape(Shape::DetailList);
         let Some(ErrorBody::DetailList(issues)) = list.model() else {
             panic!("{list:?}")
         };
@@ -589,8 +589,8 @@ mod tests {
         assert!(empty.body().is_empty() && empty.headers().is_empty());
 
         let both = Fixture::for_code(ErrorCode::RateLimitError, Shape::Envelope)
-            .request_id("body-id")
-            .request_id_header("header-id");
+            .with_request_id("body-id")
+            .with_request_id_header("header-id");
         assert_eq!(both.request_id_sent(), Some("body-id"));
         assert_eq!(both.header_value("x-request-id"), Some("header-id"));
     }
@@ -598,8 +598,8 @@ mod tests {
     #[test]
     fn retry_after_is_replaced_not_repeated() {
         let fixture = Fixture::empty(429)
-            .retry_after_secs(1)
-            .retry_after_date(SystemTime::UNIX_EPOCH);
+            .with_retry_after_secs(1)
+            .with_retry_after_date(SystemTime::UNIX_EPOCH);
         assert_eq!(
             fixture.headers(),
             [(

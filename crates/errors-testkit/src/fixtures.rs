@@ -4,7 +4,7 @@
 //! Codes raised by the API's middleware (rate and usage limits) come as the envelope with a
 //! `request_id`; codes raised through FastAPI's `HTTPException` come as a detail object with
 //! the request id in `X-Request-ID`. Any of them can arrive in another shape:
-//! [`Fixture::in_shape`] switches, keeping every override.
+//! [`Fixture::with_shape`] switches, keeping every override.
 //!
 //! ```
 //! use errors_core::Shape;
@@ -12,7 +12,7 @@
 //!
 //! let quota = fixtures::storage_quota_exceeded();
 //! assert_eq!((quota.status(), quota.shape()), (413, Shape::DetailObject));
-//! let as_envelope = quota.in_shape(Shape::Envelope).message("Storage limit of 5 GB reached");
+//! let as_envelope = quota.with_shape(Shape::Envelope).with_message("Storage limit of 5 GB reached");
 //! assert!(String::from_utf8_lossy(as_envelope.body()).contains("5 GB"));
 //! ```
 
@@ -52,8 +52,8 @@ code_fixtures! {
     /// 429 `RATE_LIMIT_ERROR` as the middleware's envelope, exactly the API reference's
     /// example: "Rate limit exceeded: 100 calls per 60 seconds", `details: {}`.
     ///
-    /// It has no `Retry-After` until you add one with [`Fixture::retry_after_secs`] or
-    /// [`Fixture::retry_after_date`] (the catalogue's entry has `Retry-After: 1`).
+    /// It has no `Retry-After` until you add one with [`Fixture::with_retry_after_secs`] or
+    /// [`Fixture::with_retry_after_date`] (the catalogue's entry has `Retry-After: 1`).
     "RATE_LIMIT_ERROR" rate_limited => RateLimitError, Envelope;
     /// 429 `USAGE_LIMIT_EXCEEDED` as the envelope: "Monthly API call or processing limit
     /// reached". A monthly limit: waiting seconds does not fix it.
@@ -110,7 +110,7 @@ pub fn forbidden() -> Fixture {
 
 /// 404 `{"detail": "Rule not found"}`, the API reference's example.
 pub fn not_found() -> Fixture {
-    status(404).message("Rule not found")
+    status(404).with_message("Rule not found")
 }
 
 /// 409 `{"detail": "Resource already exists (e.g., duplicate upload)"}`.
@@ -139,7 +139,7 @@ pub fn validation_list() -> Fixture {
 }
 
 /// 429 `{"detail": "Rate limit exceeded. Check Retry-After header."}` with no code and no
-/// `Retry-After` (add one with [`Fixture::retry_after_secs`]).
+/// `Retry-After` (add one with [`Fixture::with_retry_after_secs`]).
 pub fn too_many_requests() -> Fixture {
     status(429)
 }
@@ -171,7 +171,7 @@ pub fn proxy_html(status: u16) -> Fixture {
     let page = format!(
         "<html>\r\n<head><title>{status} {reason}</title></head>\r\n<body>\r\n<center><h1>{status} {reason}</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
     );
-    Fixture::raw(status, "text/html", page).header("server", "nginx")
+    Fixture::raw(status, "text/html", page).with_header("server", "nginx")
 }
 
 /// 502 Bad Gateway from the proxy in front of the API, as an HTML page.
@@ -215,9 +215,9 @@ pub fn large_body(status: u16, size: usize) -> Fixture {
 }
 
 /// A 200 `{"late": true}` that only starts after `delay`: a server that hangs past a
-/// client's timeout. Any fixture can hang with [`Fixture::delay_by`].
+/// client's timeout. Any fixture can hang with [`Fixture::with_delay`].
 pub fn hang(delay: Duration) -> Fixture {
-    ok_json(&serde_json::json!({"late": true})).delay_by(delay)
+    ok_json(&serde_json::json!({"late": true})).with_delay(delay)
 }
 
 /// 204 No Content.

@@ -47,7 +47,7 @@ impl Received {
 ///
 /// Every assertion is `#[track_caller]` and, on failure, lists what arrived: method, path,
 /// arrival time, the gap before it, headers (secret-looking values such as `Authorization`
-/// cut short, see [`redact`]) and the start of the body.
+/// cut short, see [`mask_header`]) and the start of the body.
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
@@ -57,7 +57,7 @@ impl Received {
 ///
 /// let api = FakeApi::new();
 /// // The 429 takes 20 s to arrive: a client that awaits it cannot come back sooner.
-/// let slow_429 = fixtures::rate_limited().delay_by(Duration::from_secs(20));
+/// let slow_429 = fixtures::rate_limited().with_delay(Duration::from_secs(20));
 /// api.mount_script(Script::fail_then_succeed(1, slow_429, fixtures::no_content()));
 ///
 /// let client = api.client();
@@ -92,13 +92,13 @@ const BODY_EXCERPT: usize = 120;
 /// keep their scheme and at most 4 leading characters, then their length; others are kept.
 ///
 /// ```
-/// use errors_testkit::redact;
+/// use errors_testkit::mask_header;
 ///
-/// assert_eq!(redact("authorization", "Bearer sk-live-0123456789abcdef"), "Bearer sk-l… (24 chars)");
-/// assert_eq!(redact("x-api-key", "short"), "… (5 chars)");
-/// assert_eq!(redact("content-type", "application/json"), "application/json");
+/// assert_eq!(mask_header("authorization", "Bearer sk-live-0123456789abcdef"), "Bearer sk-l… (24 chars)");
+/// assert_eq!(mask_header("x-api-key", "short"), "… (5 chars)");
+/// assert_eq!(mask_header("content-type", "application/json"), "application/json");
 /// ```
-pub fn redact(name: &str, value: &str) -> String {
+pub fn mask_header(name: &str, value: &str) -> String {
     let name = name.to_ascii_lowercase();
     let secret = SECRET_HEADERS.contains(&name.as_str())
         || SECRET_WORDS.iter().any(|word| name.contains(word));
@@ -292,8 +292,8 @@ impl Journal {
                 Some(sent) if sent == value => {}
                 Some(sent) => self.fail(format_args!(
                     "request {i} sent {name}: {}, expected {}",
-                    redact(name, sent),
-                    redact(name, value)
+                    mask_header(name, sent),
+                    mask_header(name, value)
                 )),
                 None => self.fail(format_args!("request {i} did not send {name}")),
             }
@@ -315,7 +315,7 @@ impl Journal {
 
     /// A listing of the requests, as failure messages show it: index, time since the first
     /// request and gap before it, method, path, headers (secret-looking values cut short by
-    /// [`redact`]) and the start of the body.
+    /// [`mask_header`]) and the start of the body.
     pub fn describe(&self) -> String {
         let requests = self.requests();
         if requests.is_empty() {
@@ -339,7 +339,7 @@ impl Journal {
                 r.method, r.path
             );
             for (name, value) in &r.headers {
-                let _ = writeln!(out, "      {name}: {}", redact(name, value));
+                let _ = writeln!(out, "      {name}: {}", mask_header(name, value));
             }
             if !r.body.is_empty() {
                 let excerpt = String::from_utf8_lossy(&r.body[..r.body.len().min(BODY_EXCERPT)]);
@@ -361,17 +361,20 @@ mod tests {
 
     #[test]
     fn secrets_are_cut_short_and_other_values_kept() {
-        assert_eq!(redact("Authorization", "Bearer sk-1"), "Bearer … (4 chars)");
         assert_eq!(
-            redact("cookie", "session=abcdefghijklmnopqrstuvwxyz"),
+            mask_header("Authorization", "Bearer sk-1"),
+            "Bearer … (4 chars)"
+        );
+        assert_eq!(
+            mask_header("cookie", "session=abcdefghijklmnopqrstuvwxyz"),
             "sess… (34 chars)"
         );
         assert_eq!(
-            redact("X-Auth-Token", "0123456789abcdefXYZ"),
+            mask_header("X-Auth-Token", "0123456789abcdefXYZ"),
             "0123… (19 chars)"
         );
-        assert_eq!(redact("retry-after", "2"), "2");
-        assert_eq!(redact("idempotency-key", "k"), "… (1 chars)");
+        assert_eq!(mask_header("retry-after", "2"), "2");
+        assert_eq!(mask_header("idempotency-key", "k"), "… (1 chars)");
     }
 
     #[test]

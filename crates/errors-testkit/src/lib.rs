@@ -13,7 +13,7 @@
 //! let api = FakeApi::new();
 //! api.mount(Script::fail_then_succeed(
 //!     1,
-//!     fixtures::rate_limited().retry_after_secs(60),
+//!     fixtures::rate_limited().with_retry_after_secs(60),
 //!     fixtures::ok_json(&serde_json::json!({"label": "cat"})),
 //! ));
 //!
@@ -113,7 +113,7 @@ pub use fake_api::FakeApi;
 pub use fault::{Fault, Faults};
 pub use fault_server::FaultServer;
 pub use fixture::Fixture;
-pub use journal::{Journal, Received, redact};
+pub use journal::{Journal, Received, mask_header};
 pub use mock_api::{BlockingMockApi, MockApi};
 pub use redis_server::RedisServer;
 pub use script::{Script, Step};

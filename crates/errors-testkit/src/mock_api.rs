@@ -171,7 +171,7 @@ impl MockApi {
 ///
 /// **Wall-clock time.** Its [`Journal`] reads the clock of that runtime thread, which is never
 /// paused: gaps are real time, and code that honours `Retry-After: 60` really takes a minute.
-/// Keep the waits short here (`retry_after_secs(1)`, small backoffs), or test the timing of
+/// Keep the waits short here (`with_retry_after_secs(1)`, small backoffs), or test the timing of
 /// the async code with [`FakeApi`](crate::FakeApi) on a paused clock.
 ///
 /// ```

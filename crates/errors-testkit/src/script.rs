@@ -26,7 +26,7 @@ use crate::Fixture;
 /// use errors_testkit::{FakeApi, Script, fixtures};
 ///
 /// let outage = Script::new()
-///     .then(fixtures::rate_limited().retry_after_secs(1))
+///     .then(fixtures::rate_limited().with_retry_after_secs(1))
 ///     .then(fixtures::vlm_provider_error())
 ///     .then(fixtures::ok_json(&serde_json::json!({"done": true})));
 /// let progress = outage.clone(); // clones share their position

@@ -25,7 +25,7 @@ async fn the_journal_shows_the_virtual_wait_between_requests() {
     let api = FakeApi::new();
     api.mount(Script::fail_then_succeed(
         1,
-        fixtures::rate_limited().retry_after_secs(60),
+        fixtures::rate_limited().with_retry_after_secs(60),
         fixtures::no_content(),
     ));
     let client = api.client();

@@ -80,7 +80,8 @@ async fn reset_before_headers_is_a_connection_reset() {
 
 #[tokio::test]
 async fn a_reset_mid_body_sends_the_head_and_part_of_the_body_then_resets() {
-    let fault = Fault::reset_mid_body(502, "0123456789", 3).header("x-request-id", "req-reset");
+    let fault =
+        Fault::reset_mid_body(502, "0123456789", 3).with_header("x-request-id", "req-reset");
     let server = FaultServer::start(fault).await;
 
     let mut stream = sent_get(&server).await;
@@ -139,9 +140,9 @@ async fn no_answer_reads_the_request_and_sends_nothing() {
 async fn a_drip_sends_the_body_a_few_bytes_at_a_time_with_a_delay() {
     let every = Duration::from_millis(30);
     for chunked in [false, true] {
-        let mut fault = Fault::drip(503, "abcdef", every).drip_size(2);
+        let mut fault = Fault::drip(503, "abcdef", every).with_drip_size(2);
         if chunked {
-            fault = fault.chunked();
+            fault = fault.with_chunked_encoding();
         }
         let server = FaultServer::start(fault).await;
         let started = Instant::now();
@@ -159,7 +160,7 @@ async fn a_drip_sends_the_body_a_few_bytes_at_a_time_with_a_delay() {
 async fn faults_play_one_per_connection_in_order_then_the_last_repeats() {
     let faults = Fault::close_before_headers()
         .times(2)
-        .then(Fault::answer(200, "served").header("content-type", "text/plain"));
+        .then(Fault::answer(200, "served").with_header("content-type", "text/plain"));
     let server = FaultServer::start(faults).await;
     let mut outcomes = Vec::new();
     for _ in 0..4 {
@@ -194,10 +195,10 @@ async fn faults_from_arrays_and_vecs_read_the_same() {
 async fn answers_carry_their_headers_and_large_bodies_go_out_in_pieces() {
     for chunked in [false, true] {
         let mut fault = Fault::answer(500, "")
-            .header("x-request-id", "req-big")
-            .repeated_body(b'x', 3 << 20);
+            .with_header("x-request-id", "req-big")
+            .with_repeated_body(b'x', 3 << 20);
         if chunked {
-            fault = fault.chunked();
+            fault = fault.with_chunked_encoding();
         }
         let server = FaultServer::start(fault).await;
         let response = reqwest::get(server.uri()).await.unwrap();
@@ -222,7 +223,7 @@ async fn answers_carry_their_headers_and_large_bodies_go_out_in_pieces() {
 #[tokio::test]
 async fn a_header_replaces_the_automatic_one_of_the_same_name() {
     // A body shorter than its content-length, then a clean close.
-    let fault = Fault::answer(500, "short").header("content-length", "1000");
+    let fault = Fault::answer(500, "short").with_header("content-length", "1000");
     let server = FaultServer::start(fault).await;
     let mut stream = sent_get(&server).await;
     let (received, end) = read_all(&mut stream).await;
@@ -320,7 +321,7 @@ async fn a_server_needs_a_fault() {
 }
 
 #[test]
-#[should_panic(expected = "header applies to a fault that sends a response head")]
+#[should_panic(expected = "with_header applies to a fault that sends a response head")]
 fn headers_are_for_faults_that_send_a_head() {
-    let _ = Fault::raw("HTTP/1.1 200 OK\r\n\r\n").header("x", "y");
+    let _ = Fault::raw("HTTP/1.1 200 OK\r\n\r\n").with_header("x", "y");
 }

@@ -130,7 +130,7 @@ async fn gaps_are_measured_from_arrival_times() {
     // request sooner, so the gap between arrivals is at least that.
     api.mount_script(
         Script::new()
-            .then(fixtures::no_content().delay_by(Duration::from_millis(300)))
+            .then(fixtures::no_content().with_delay(Duration::from_millis(300)))
             .then(fixtures::no_content()),
     )
     .await;
@@ -202,11 +202,11 @@ async fn failure_messages_never_show_a_secret_in_full() {
 fn fixture_overrides() {
     let at = std::time::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
     let fixture = fixtures::rate_limited()
-        .message("Slow down")
-        .details(serde_json::json!({"limit": 100}))
-        .request_id("req-9")
-        .retry_after_secs(3)
-        .retry_after_date(at);
+        .with_message("Slow down")
+        .with_details(serde_json::json!({"limit": 100}))
+        .with_request_id("req-9")
+        .with_retry_after_secs(3)
+        .with_retry_after_date(at);
     let body: serde_json::Value = serde_json::from_slice(fixture.body()).unwrap();
     assert_eq!(body["error"]["message"], "Slow down");
     assert_eq!(body["error"]["details"]["limit"], 100);
@@ -217,8 +217,8 @@ fn fixture_overrides() {
     );
 
     let detail = fixtures::validation_error()
-        .field("name")
-        .message("Name is required");
+        .with_field("name")
+        .with_message("Name is required");
     let body: serde_json::Value = serde_json::from_slice(detail.body()).unwrap();
     assert_eq!(body["detail"]["field"], "name");
     assert_eq!(body["detail"]["message"], "Name is required");
@@ -227,7 +227,7 @@ fn fixture_overrides() {
         Some("req-validation-error")
     );
 
-    let list = detail.in_shape(Shape::DetailList);
+    let list = detail.with_shape(Shape::DetailList);
     let body: serde_json::Value = serde_json::from_slice(list.body()).unwrap();
     assert_eq!(
         body["detail"][0]["loc"],

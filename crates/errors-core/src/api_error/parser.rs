@@ -89,8 +89,8 @@ impl std::error::Error for JsonSyntaxError {}
 ///
 /// ```
 /// use errors_core::ErrorParser;
-/// let parser = ErrorParser::new().body_limit(16 * 1024);
-/// assert_eq!(parser.limit(), 16 * 1024);
+/// let parser = ErrorParser::new().with_body_limit(16 * 1024);
+/// assert_eq!(parser.body_limit(), 16 * 1024);
 /// ```
 #[derive(Debug, Clone, Copy)]
 pub struct ErrorParser {
@@ -113,14 +113,14 @@ impl ErrorParser {
 
     /// Sets how many bytes of a body are considered; more are cut off. Clamped to
     /// `1 KiB..=`[`MAX_BODY_LIMIT`].
-    pub fn body_limit(mut self, limit: usize) -> ErrorParser {
+    pub fn with_body_limit(mut self, limit: usize) -> ErrorParser {
         self.body_limit = limit.clamp(1024, MAX_BODY_LIMIT);
         self
     }
 
-    /// The body limit. A driver reads at most `limit() + 1` bytes: the extra byte tells the
-    /// parser the body was cut.
-    pub fn limit(&self) -> usize {
+    /// The body limit. A driver reads at most `body_limit() + 1` bytes: the extra byte tells
+    /// the parser the body was cut.
+    pub fn body_limit(&self) -> usize {
         self.body_limit
     }
 

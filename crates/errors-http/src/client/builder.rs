@@ -17,7 +17,7 @@ use crate::store::{RateLimitStore, StoreLink, short_hash};
 /// Settings for an [`ApiClient`]. Its `Debug` output never shows the API key.
 ///
 /// Every setting here also exists, with the same name, on the blocking client's builder
-/// (`errors_blocking::ClientBuilder`); a workspace test fails if one is missing.
+/// (`errors_blocking::ApiClientBuilder`); a workspace test fails if one is missing.
 ///
 /// ## TLS and the other transport defaults
 ///
@@ -40,7 +40,7 @@ use crate::store::{RateLimitStore, StoreLink, short_hash};
 ///     .api_key("sk-test")
 ///     .add_root_certificates_pem(pem) // a private CA, in addition to the system's
 ///     .user_agent("my-app/1.2")
-///     .max_response_bytes(16 << 20)
+///     .response_body_limit(16 << 20)
 ///     .build()?;
 /// # let _ = client;
 /// # Ok(()) }
@@ -59,13 +59,13 @@ pub struct ApiClientBuilder {
     connect_timeout: Option<Duration>,
     clock: Option<Arc<dyn Clock>>,
     jitter_seed: Option<u64>,
-    body_limit: Option<usize>,
+    error_body_limit: Option<usize>,
     log_level: Option<tracing::Level>,
     client: Option<ClientSource>,
     root_certificates: Vec<Vec<u8>>,
     user_agent: Option<String>,
     default_headers: HeaderMap,
-    max_response_bytes: Option<u64>,
+    response_body_limit: Option<usize>,
     attempt_middleware: Vec<Arc<dyn reqwest_middleware::Middleware>>,
     store: Option<Arc<dyn RateLimitStore>>,
 }
@@ -78,7 +78,7 @@ impl fmt::Debug for ApiClientBuilder {
             .field("policy", &self.policy)
             .field("partitioning", &self.partitioning)
             .field("user_agent", &self.user_agent)
-            .field("max_response_bytes", &self.max_response_bytes)
+            .field("response_body_limit", &self.response_body_limit)
             .field("root_certificates", &self.root_certificates.len())
             .field("with_client", &self.client.is_some())
             .field("attempt_middleware", &self.attempt_middleware.len())
@@ -243,8 +243,8 @@ impl ApiClientBuilder {
     }
 
     /// How much of an error body is read (default 64 KiB).
-    pub fn body_limit(mut self, limit: usize) -> Self {
-        self.body_limit = Some(limit);
+    pub fn error_body_limit(mut self, limit: usize) -> Self {
+        self.error_body_limit = Some(limit);
         self
     }
 
@@ -253,8 +253,8 @@ impl ApiClientBuilder {
     /// `Content-Length`, or while reading): nothing past the limit is buffered.
     ///
     /// [`ErrorKind::ResponseTooLarge`]: crate::ErrorKind::ResponseTooLarge
-    pub fn max_response_bytes(mut self, limit: u64) -> Self {
-        self.max_response_bytes = Some(limit);
+    pub fn response_body_limit(mut self, limit: usize) -> Self {
+        self.response_body_limit = Some(limit);
         self
     }
 
@@ -361,7 +361,7 @@ impl ApiClientBuilder {
     /// api.mount_at(
     ///     "/v1/images/1",
     ///     Script::new()
-    ///         .then(fixtures::rate_limited().retry_after_secs(60))
+    ///         .then(fixtures::rate_limited().with_retry_after_secs(60))
     ///         .then(fixtures::ok_json(&serde_json::json!({"id": 1}))),
     /// );
     /// let client = ApiClient::builder()
@@ -392,7 +392,7 @@ impl ApiClientBuilder {
         let layer = ClientLayer {
             default_headers: self.headers()?,
             auth_header: auth.as_ref().map(|(name, _)| name.clone()),
-            max_response_bytes: self.max_response_bytes,
+            response_body_limit: self.response_body_limit,
         };
         let client = self.reqwest_client(layer.auth_header.as_ref())?;
         let state = self.state_or_new()?;
@@ -546,7 +546,7 @@ impl ApiClientBuilder {
     /// rate-limit store scoped by the API key, and the other settings given.
     fn retry_middleware(&mut self, state: ClientRetryState) -> RetryMiddleware {
         let policy = self.timeouts.apply(&self.policy);
-        let mut middleware = RetryMiddleware::builder(policy).state(state);
+        let mut middleware = RetryMiddleware::builder(policy).retry_state(state);
         if let Some(store) = self.store.take() {
             // The scope of the API key in a shared store: a hash, never the key.
             let scope = short_hash(self.api_key.as_deref().unwrap_or(""));
@@ -558,8 +558,8 @@ impl ApiClientBuilder {
         if let Some(seed) = self.jitter_seed {
             middleware = middleware.jitter_seed(seed);
         }
-        if let Some(limit) = self.body_limit {
-            middleware = middleware.body_limit(limit);
+        if let Some(limit) = self.error_body_limit {
+            middleware = middleware.error_body_limit(limit);
         }
         if let Some(level) = self.log_level {
             middleware = middleware.log_level(level);

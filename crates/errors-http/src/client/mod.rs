@@ -205,7 +205,7 @@ impl ApiClient {
     ///
     /// The body is read inside the attempt: the attempt timeout and the deadline cover it, and a body that breaks off or stalls is a failed
     /// attempt the policy may retry (an idempotent request) like any other. With
-    /// [`ApiClientBuilder::max_response_bytes`], a longer body ends the call with
+    /// [`ApiClientBuilder::response_body_limit`], a longer body ends the call with
     /// [`ErrorKind::ResponseTooLarge`] without buffering past the limit.
     pub async fn send(&self, mut request: RequestBuilder) -> Result<ApiResponse, Error> {
         let inner = &*self.inner;
@@ -303,7 +303,7 @@ impl ApiClient {
     /// The retry state shared by this client's requests (budget, rate-limit windows and
     /// pacers of its partitions).
     pub fn retry_state(&self) -> &ClientRetryState {
-        self.inner.middleware.state()
+        self.inner.middleware.retry_state()
     }
 
     /// How long this client's requests will still hold off because the server asked one of

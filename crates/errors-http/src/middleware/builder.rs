@@ -37,7 +37,7 @@ impl RetryMiddlewareBuilder {
 
     /// Shares `state` (budget and rate-limit window) with other middleware instances, or
     /// replaces the default one, e.g. with [`ClientRetryState::without_budget`].
-    pub fn state(mut self, state: ClientRetryState) -> Self {
+    pub fn retry_state(mut self, state: ClientRetryState) -> Self {
         self.state = state;
         self
     }
@@ -49,8 +49,8 @@ impl RetryMiddlewareBuilder {
     }
 
     /// How much of an error body is read (default 64 KiB).
-    pub fn body_limit(mut self, limit: usize) -> Self {
-        self.parser = self.parser.body_limit(limit);
+    pub fn error_body_limit(mut self, limit: usize) -> Self {
+        self.parser = self.parser.with_body_limit(limit);
         self
     }
 

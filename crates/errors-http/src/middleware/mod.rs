@@ -101,7 +101,7 @@ impl RetryMiddleware {
     }
 
     /// The state shared by every request through this middleware (budget, rate-limit window).
-    pub fn state(&self) -> &ClientRetryState {
+    pub fn retry_state(&self) -> &ClientRetryState {
         &self.inner.state
     }
 
@@ -242,7 +242,7 @@ impl RetryMiddleware {
                     Some(Failed::Api(failed)) => {
                         let (head, body, error) = *failed;
                         let retryable = policy.is_retryable(&Outcome::Api(&error));
-                        let limit = inner.parser.limit();
+                        let limit = inner.parser.body_limit();
                         Ok(rebuild(head, body, error, run, stop, retryable, limit))
                     }
                     Some(Failed::Transport(error)) => {
@@ -272,7 +272,7 @@ impl RetryMiddleware {
                 }
             };
             extensions.remove::<Redirected>();
-            let attempt = send_and_read(below, to_send, extensions, inner.parser.limit());
+            let attempt = send_and_read(below, to_send, extensions, inner.parser.body_limit());
             let result = match run.attempt_timeout(self.now()) {
                 Some(limit) => tokio::time::timeout(limit, attempt)
                     .await
@@ -329,7 +329,7 @@ impl RetryMiddleware {
                         }
                         Decision::Stop(stop) => {
                             let retryable = policy.is_retryable(&Outcome::Api(&error));
-                            let limit = inner.parser.limit();
+                            let limit = inner.parser.body_limit();
                             return Ok(rebuild(head, body, error, run, stop, retryable, limit));
                         }
                     }

@@ -63,7 +63,7 @@ impl ResponseExt for reqwest::Response {
 /// Reads an error response's body (bounded) and parses it.
 async fn read_error(mut response: reqwest::Response) -> ApiError {
     let parser = ErrorParser::default();
-    let body = read_bounded(&mut response, parser.limit()).await;
+    let body = read_bounded(&mut response, parser.body_limit()).await;
     parser.parse(
         response.status(),
         response.headers(),

@@ -96,7 +96,7 @@ impl ApiResponse {
 /// api.mount(
 ///     Script::new()
 ///         .then(fixtures::vlm_provider_error())
-///         .then(fixtures::ok_json(&serde_json::json!({"id": 1})).header("x-request-id", "req-ok")),
+///         .then(fixtures::ok_json(&serde_json::json!({"id": 1})).with_header("x-request-id", "req-ok")),
 /// );
 /// let client = ApiClient::builder().base_url(api.uri()).with_middleware(api.clone()).build().unwrap();
 ///

@@ -9,6 +9,6 @@ use errors_testkit::Fixture;
 pub(crate) fn envelope(status: u16, code: &str, message: &str) -> Fixture {
     Fixture::for_code(ErrorCode::from(code), Shape::Envelope)
         .with_status(status)
-        .message(message)
-        .request_id(format!("req-{status}"))
+        .with_message(message)
+        .with_request_id(format!("req-{status}"))
 }
