@@ -385,3 +385,144 @@ fn an_inactive_pacer_refuses_a_slot_at_the_deadline_itself() {
         Ok((ms(5), Place::Window))
     );
 }
+
+#[test]
+fn a_statement_to_an_inactive_partition_leaves_nothing_behind() {
+    let pacer = Pacer::default();
+    pacer.on_statement(ms(0), quota(5, 1));
+    // A lone unstated 429 later is one answer: no verdict, so no pace.
+    pacer.on_sent(ms(10));
+    pacer.on_throttle(ms(20), ms(10), Some(secs(1.0)), None, ms(0));
+    assert!(!pacer.is_active());
+}
+
+#[test]
+fn exactly_k_times_the_admitted_is_not_yet_an_overrun() {
+    let pacer = Pacer::default();
+    // 20 answers, 10 admitted: answered is K times admitted, not more.
+    answers(&pacer, ms(0), 10, 10);
+    assert!(!pacer.is_active());
+    answers(&pacer, ms(1), 0, 1);
+    assert!(pacer.is_active());
+}
+
+#[test]
+fn a_learned_pace_starts_at_beta_of_what_was_sent_when_more_is_still_unanswered() {
+    let pacer = Pacer::default();
+    for _ in 0..100 {
+        pacer.on_sent(ms(0));
+    }
+    for _ in 0..5 {
+        pacer.on_admitted(ms(1));
+    }
+    // The 15th rejection is the 20th answer: pacing starts with 85 of the 100 sent not
+    // rejected (yet), so β of the 100 sent is the lower: 70 a second.
+    for _ in 0..15 {
+        pacer.on_throttle(ms(2), ms(0), Some(secs(1.0)), None, ms(0));
+    }
+    let (rate, source) = pacer.rate().unwrap();
+    assert_eq!(source, PaceSource::Learned);
+    assert!((rate - 70.0).abs() < 1e-6, "{rate}");
+}
+
+#[test]
+fn a_stated_window_longer_than_half_a_minute_is_kept_for_two_windows() {
+    let pacer = Pacer::default();
+    pacer.on_throttle(
+        ms(0),
+        ms(0),
+        Some(secs(60.0)),
+        Some(quota(100, 60)),
+        secs(60.0),
+    );
+    // 90 s without a 429 and nobody waiting: more than a minute, less than two windows.
+    pacer.take_slot(secs(90.0), ms(0), Duration::MAX).unwrap();
+    assert!(pacer.is_active());
+    pacer.take_slot(secs(120.5), ms(0), Duration::MAX).unwrap();
+    assert!(!pacer.is_active());
+}
+
+#[test]
+fn pacing_ends_only_once_the_quiet_minute_has_passed() {
+    let pacer = Pacer::default();
+    pacer.on_throttle(ms(0), ms(0), Some(secs(1.0)), Some(quota(10, 1)), ms(0));
+    pacer.take_slot(QUIET, ms(0), Duration::MAX).unwrap();
+    assert!(pacer.is_active(), "at exactly a minute");
+    pacer
+        .take_slot(QUIET + Duration::from_nanos(1), ms(0), Duration::MAX)
+        .unwrap();
+    assert!(!pacer.is_active(), "just after it");
+}
+
+/// Sends as fast as the pace lets it from `from` to `until`, everything admitted; the rate
+/// in force at each send.
+fn send_paced(pacer: &Pacer, from: Duration, until: Duration) -> Vec<(Duration, f64)> {
+    let mut now = from;
+    let mut rates = Vec::new();
+    while now < until {
+        let (slot, _) = pacer.take_slot(now, ms(0), Duration::MAX).unwrap();
+        now = now.max(slot).max(now + ms(1));
+        pacer.on_sent(now);
+        pacer.on_admitted(now);
+        rates.push((now, pacer.rate().unwrap().0));
+    }
+    rates
+}
+
+#[test]
+fn a_stated_pace_holds_for_its_probe_interval_then_probes_above() {
+    let pacer = Pacer::default();
+    pacer.on_throttle(ms(50), ms(0), Some(ms(100)), Some(quota(10, 1)), ms(0));
+    let stated = 10.0 * (1.0 - MARGIN);
+    // 100 intervals of 9.8 a second: probing from about 10.25 s after the 429.
+    let rates = send_paced(&pacer, ms(50), secs(12.0));
+    for (at, rate) in rates.iter().filter(|(at, _)| *at <= secs(10.0)) {
+        assert!((rate - stated).abs() < 1e-9, "{rate} at {at:?}");
+    }
+    let (at, last) = rates.last().unwrap();
+    assert!(*last > stated + 0.5, "{last} at {at:?}");
+}
+
+#[test]
+fn a_429_restating_the_pace_for_a_request_sent_before_it_does_not_restart_it() {
+    let pacer = Pacer::default();
+    pacer.on_throttle(ms(50), ms(0), Some(ms(100)), Some(quota(10, 1)), ms(0));
+    let stated = 10.0 * (1.0 - MARGIN);
+    send_paced(&pacer, ms(50), secs(5.0));
+    // A late 429 for a request sent before the pace began: the same limit, nothing new.
+    pacer.on_throttle(secs(5.0), ms(40), Some(ms(100)), Some(quota(10, 1)), ms(0));
+    let rates = send_paced(&pacer, secs(5.0), secs(12.0));
+    let (at, last) = rates.last().unwrap();
+    assert!(
+        *last > stated + 0.5,
+        "the probe still starts on time: {last} at {at:?}"
+    );
+}
+
+#[test]
+fn a_merged_partition_brings_its_pace_only_to_one_without_a_pace() {
+    let ten = Pacer::default();
+    ten.on_throttle(ms(0), ms(0), None, Some(quota(10, 1)), ms(0));
+    let fifty = || {
+        let pacer = Pacer::default();
+        pacer.on_throttle(ms(0), ms(0), None, Some(quota(50, 1)), ms(0));
+        pacer
+    };
+    // An unpaced partition takes the merged one's pace.
+    let idle = Pacer::default();
+    idle.absorb(&ten);
+    assert_eq!(idle.rate(), ten.rate());
+    // A paced one keeps its own.
+    let own = fifty();
+    own.absorb(&ten);
+    assert_eq!(own.rate(), fifty().rate());
+    // An unpaced partition merged changes nothing; two unpaced make an unpaced one.
+    own.absorb(&Pacer::default());
+    assert_eq!(own.rate(), fifty().rate());
+    let nothing = Pacer::default();
+    nothing.absorb(&Pacer::default());
+    assert!(!nothing.is_active());
+    // A pacer merged with itself is unchanged (and does not deadlock).
+    own.absorb(&own);
+    assert_eq!(own.rate(), fifty().rate());
+}
