@@ -7,7 +7,9 @@
 
 use std::time::{Duration, Instant};
 
-use errors_core::{AttemptRecord, RetryPolicy, Shape, StatusInfo};
+use errors_core::retry::AttemptRecord;
+use errors_core::status::StatusInfo;
+use errors_core::{RetryPolicy, Shape};
 use errors_http::{ApiClient, ApiResponse, Error};
 use errors_testkit::{BlockingMockApi, Script, catalogue, fixtures};
 use reqwest::Method;

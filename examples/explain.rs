@@ -19,8 +19,9 @@ use std::process::ExitCode;
 use std::time::SystemTime;
 
 use base64::Engine as _;
+use errors_core::ApiError;
+use errors_core::clock::{Clock as _, SystemClock};
 use errors_core::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
-use errors_core::{ApiError, Clock as _, SystemClock};
 use serde_json::{Value, json};
 
 const USAGE: &str = "usage: explain [--jsonl] [--now <IMF-fixdate>] [FILE]";

@@ -11,7 +11,8 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use errors_core::{RetryBudget, RetryPolicy};
+use errors_core::RetryPolicy;
+use errors_core::retry::RetryBudget;
 use errors_http::ApiClient;
 use errors_testkit::{MockApi, fixtures};
 use wiremock::{Request, Respond, ResponseTemplate};

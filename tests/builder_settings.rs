@@ -12,7 +12,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use errors_blocking::ApiClient;
-use errors_core::{ClientRetryState, ManualClock, RetryBudget, RetryPolicy, StopReason};
+use errors_core::RetryPolicy;
+use errors_core::clock::ManualClock;
+use errors_core::retry::{ClientRetryState, RetryBudget, StopReason};
 use errors_http::ErrorKind;
 use errors_testkit::{BlockingMockApi, FakeApi, Fixture, Script, fixtures};
 use reqwest::Method;
@@ -105,7 +107,10 @@ fn retry_state() {
     // The 429 closed the window of the state handed in (its route's partition): it is the
     // client's own.
     let route = state
-        .partition(&errors_core::route_key(&format!("{}/v1/x", api.uri())))
+        .partition(&errors_core::ratelimit::route_key(&format!(
+            "{}/v1/x",
+            api.uri()
+        )))
         .expect("the route's partition");
     assert!(route.gate().open_at() > Duration::ZERO);
     assert!(route.pacer().is_active());
@@ -196,7 +201,7 @@ fn partition_by() {
     let client = ApiClient::builder()
         .base_url(format!("{}/v1", api.uri()))
         .policy(fast().with_deadline(Duration::from_secs(2)))
-        .partition_by(errors_core::Partitioning::whole_client())
+        .partition_by(errors_core::ratelimit::Partitioning::whole_client())
         .build()
         .unwrap();
     client.get_json::<serde_json::Value>("a").unwrap_err();
@@ -307,7 +312,7 @@ fn response_body_limit() {
     let err = client.get_json::<serde_json::Value>("x").unwrap_err();
     assert_eq!(
         err.attempts()[0].transport,
-        Some(errors_core::TransportKind::ResponseTooLarge),
+        Some(errors_core::retry::TransportKind::ResponseTooLarge),
         "{err:?}"
     );
 }

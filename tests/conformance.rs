@@ -8,7 +8,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use errors_core::{Clock, ManualClock, RetryBudget, RetryPolicy, StopReason};
+use errors_core::RetryPolicy;
+use errors_core::clock::{Clock, ManualClock};
+use errors_core::retry::{RetryBudget, StopReason};
 use errors_http::{ApiClient, ApiResponse, Error, SafeToRepeat};
 use errors_testkit::{BlockingMockApi, FaultServer, Fixture, Script, catalogue, fixtures};
 use reqwest::Method;

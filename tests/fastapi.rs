@@ -5,7 +5,8 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use errors_core::{ErrorCode, RetryPolicy, RetryReason, Shape, StopReason};
+use errors_core::retry::{RetryReason, StopReason};
+use errors_core::{ErrorCode, RetryPolicy, Shape};
 use errors_http::{ApiClient, ApiResponse, Error};
 use reqwest::Method;
 use support::uvicorn::{self, App};

@@ -5,7 +5,8 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use errors_core::{RetryPolicy, Shape, StopReason};
+use errors_core::retry::StopReason;
+use errors_core::{RetryPolicy, Shape};
 use errors_http::{ApiClient, Error, ErrorKind};
 use errors_testkit::{Fault, FaultServer};
 use reqwest::Method;

@@ -6,7 +6,8 @@ mod support;
 
 use std::time::Duration;
 
-use errors_core::{ErrorCode, RetryOverride, RetryPolicy, StopReason};
+use errors_core::retry::{RetryOverride, StopReason};
+use errors_core::{ErrorCode, RetryPolicy};
 use errors_http::{ApiClient, RequestOptions};
 use errors_testkit::{FakeApi, Script, fixtures};
 use reqwest::Method;
@@ -243,7 +244,7 @@ async fn the_builders_timeouts_win_over_the_policys_whatever_the_order() {
     let err = client.get_json::<serde_json::Value>("x").await.unwrap_err();
     assert_eq!(
         err.attempts()[0].transport,
-        Some(errors_core::TransportKind::Timeout)
+        Some(errors_core::retry::TransportKind::Timeout)
     );
     assert!(err.attempts().len() >= 2, "{err:?}");
 }

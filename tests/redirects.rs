@@ -4,7 +4,7 @@
 
 mod support;
 
-use errors_core::StopReason;
+use errors_core::retry::StopReason;
 use errors_http::{ApiClient, ErrorKind, RetryMiddleware};
 use errors_testkit::{FaultServer, Fixture, MockApi, Script, fixtures};
 use reqwest::Method;

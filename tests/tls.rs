@@ -10,7 +10,7 @@ mod support;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use errors_core::{StopReason, TransportKind};
+use errors_core::retry::{StopReason, TransportKind};
 use errors_http::{ApiClient, Error, ErrorKind};
 use errors_testkit::{Fault, FaultServer};
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};

@@ -9,7 +9,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use errors_core::{StopReason, TransportKind};
+use errors_core::retry::{StopReason, TransportKind};
 use errors_http::{ApiClient, ApiResponse, Error, ErrorKind, SafeToRepeat};
 use errors_testkit::{Fault, FaultServer};
 use reqwest::Method;

@@ -16,7 +16,8 @@ use std::time::{Duration, SystemTime};
 
 use arbitrary::Arbitrary;
 use errors_core::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header::RETRY_AFTER};
-use errors_core::{ApiError, ErrorParser, MAX_BODY_LIMIT, RetryAfter, Shape};
+use errors_core::{ApiError, RetryAfter, Shape};
+use errors_core::error::{ErrorParser, MAX_BODY_LIMIT};
 use libfuzzer_sys::fuzz_target;
 
 /// Headers considered per input; more are ignored (keeps inputs small and fast).

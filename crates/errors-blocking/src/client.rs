@@ -7,7 +7,10 @@ use std::task::Poll;
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
-use errors_core::{ClientRetryState, Clock, Partitioning, RetryBudget, RetryPolicy};
+use errors_core::RetryPolicy;
+use errors_core::clock::Clock;
+use errors_core::ratelimit::Partitioning;
+use errors_core::retry::{ClientRetryState, RetryBudget};
 use errors_http::{ApiResponse, Error, JsonResponse};
 use http::{HeaderMap, Method};
 use reqwest_middleware::RequestBuilder;

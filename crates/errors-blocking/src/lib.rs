@@ -55,10 +55,12 @@ mod client;
 
 pub use client::{ApiClient, ApiClientBuilder};
 // What a script and its builder take, so `errors-blocking` alone in Cargo.toml is enough.
-pub use errors_core::{
-    ApiError, ApiErrorKind, AttemptRecord, ClientRetryState, Clock, ErrorCode, Partitioning,
-    RetryBudget, RetryOverride, RetryPolicy, Shape, StopReason,
+pub use errors_core::clock::Clock;
+pub use errors_core::ratelimit::Partitioning;
+pub use errors_core::retry::{
+    AttemptRecord, ClientRetryState, RetryBudget, RetryOverride, StopReason,
 };
+pub use errors_core::{ApiError, ApiErrorKind, ErrorCode, RetryPolicy, Shape};
 #[cfg(feature = "redis")]
 pub use errors_http::RedisStore;
 pub use errors_http::{

@@ -7,8 +7,9 @@ use std::hint::black_box;
 use std::time::SystemTime;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use errors_core::ApiError;
+use errors_core::error::DEFAULT_BODY_LIMIT;
 use errors_core::http::{HeaderMap, StatusCode};
-use errors_core::{ApiError, DEFAULT_BODY_LIMIT};
 use serde_json::Value;
 
 const ENVELOPE: &[u8] = br#"{ "error": { "code": "RATE_LIMIT_ERROR", "message": "Rate limit exceeded: 100 calls per 60 seconds", "details": {} }, "request_id": "550e8400-e29b-41d4-a716-446655440000"}"#;

@@ -1,4 +1,9 @@
-//! Where wall-clock time comes from, so policy and parsing can be tested without waiting.
+//! Where wall-clock time comes from, so policy and parsing can be tested without waiting:
+//! the [`Clock`] trait, the [`SystemClock`] (the one place errors-core reads the wall clock),
+//! and, behind the `test-util` feature, `ManualClock`, a clock that moves only when told to.
+//!
+//! Only dates need a clock (a `Retry-After` date becomes a delay). Elapsed time (deadlines,
+//! attempt timeouts, pacing) is a [`Duration`](std::time::Duration) the drivers hand in.
 
 use std::fmt;
 use std::time::SystemTime;

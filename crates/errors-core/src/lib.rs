@@ -29,9 +29,29 @@
 //! give a useful [`ApiError`] with the status and a bounded excerpt; parsing never fails. Only
 //! the first 64 KiB of a body are considered ([`ErrorParser::with_body_limit`] changes that).
 //!
-//! # Modules
+//! # Where things are
 //!
-//! For maintainers: each module uses only the ones above it, so there are no circles.
+//! The root holds what a first program uses: [`ApiError`], its [`ApiErrorKind`] and
+//! [`ErrorCode`], the [`Shape`] its body came in, [`RetryAfter`], [`RetryPolicy`] and
+//! [`Idempotency`]. Each is also in its module, with the rest of its kind:
+//!
+//! - [`error`]: the error, its kind and code, and how it is parsed ([`ErrorParser`] and its
+//!   bounds, why a body was not the API's JSON, where a request id is looked for).
+//! - [`body`]: the wire model, every shape the API sends a body in.
+//! - [`retry`]: the retry policy, one request's run through it, the reasons it gives, the
+//!   budget and the state a client shares, `Retry-After`.
+//! - [`ratelimit`]: rate limits as flow control: partitions, stated limits, the pacer.
+//! - [`status`]: the HTTP statuses the API documents.
+//! - [`clock`]: where wall-clock time comes from (and `ManualClock` for tests, behind the
+//!   `test-util` feature).
+//!
+//! [`ErrorParser`]: error::ErrorParser
+//! [`ErrorParser::with_body_limit`]: error::ErrorParser::with_body_limit
+//!
+//! # Modules, for maintainers
+//!
+//! `error`, `retry` and `ratelimit` are facades: the code lives in private modules, and each
+//! module uses only the ones above it, so there are no circles.
 //!
 //! - `kind`, `status`, `retry_after`, `clock`, `excerpt` (bounded UTF-8 views of text) and
 //!   `display` (durations for people and for JSON) use no other module.
@@ -42,41 +62,30 @@
 //!   `body`, `code`, `kind`, `classify`, `status`, `retry_after`, `excerpt` and `display`.
 //! - `policy` (the retry policy and the state a client shares) uses `api_error`, `code`,
 //!   `classify`, `excerpt` and `display`.
+//! - The facades `error` (over `api_error`, `kind`, `code`), `retry` (over `policy` and
+//!   `retry_after`) and `ratelimit` (over `policy`) only re-export.
 
 mod api_error;
-mod body;
+pub mod body;
 mod classify;
-mod clock;
+pub mod clock;
 mod code;
 mod display;
+pub mod error;
 mod excerpt;
 mod kind;
 mod policy;
+pub mod ratelimit;
+pub mod retry;
 mod retry_after;
-mod status;
+pub mod status;
 
-pub use api_error::{
-    ApiError, BodyProblem, DEFAULT_BODY_LIMIT, ErrorParser, JsonSyntaxError, MAX_BODY_LIMIT,
-    REQUEST_ID_HEADERS, request_id_in,
-};
-pub use body::{
-    DetailObject, Envelope, ErrorBody, JsonType, LocSegment, Repair, Shape, TextBody,
-    ValidationIssue,
-};
-#[cfg(feature = "test-util")]
-pub use clock::ManualClock;
-pub use clock::{Clock, SystemClock};
+pub use api_error::ApiError;
+pub use body::Shape;
 pub use code::ErrorCode;
 pub use kind::ApiErrorKind;
-pub use policy::{
-    AttemptRecord, ClientRetryState, DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_DEADLINE, DEFAULT_MAX_WAIT,
-    Decision, Idempotency, MAX_KEY_LEN, MAX_PARTITIONS, Outcome, PaceSource, Pacer, Partition,
-    Partitioning, RateLimitEvent, RateLimitGate, RateLimitQuota, RateLimitStatement, RetryBudget,
-    RetryOverride, RetryPolicy, RetryReason, RetryRun, StopReason, TransportFailure, TransportKind,
-    route_key,
-};
-pub use retry_after::{InvalidRetryAfter, RetryAfter};
-pub use status::{StatusInfo, is_error_status, reason_phrase};
+pub use policy::{Idempotency, RetryPolicy};
+pub use retry_after::RetryAfter;
 
 /// Re-exported so callers name the same `http` types this crate takes.
 pub use http;

@@ -1,4 +1,14 @@
-//! The HTTP statuses the API documents, with their meaning.
+//! The HTTP statuses the API documents, with their meaning ([`StatusInfo`]); the rule that
+//! says which statuses are the API's errors ([`is_error_status`]); reason phrases for any
+//! status ([`reason_phrase`]).
+//!
+//! ```
+//! use errors_core::status::{StatusInfo, reason_phrase};
+//!
+//! let payment = StatusInfo::lookup(402).unwrap();
+//! assert_eq!(payment.meaning, "Subscription is past due or payment required");
+//! assert_eq!(reason_phrase(429), "Too Many Requests");
+//! ```
 
 /// A status from the API reference's table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,7 +112,8 @@ pub fn reason_phrase(status: u16) -> &'static str {
 /// parsing an [`ApiError`](crate::ApiError) from it.
 ///
 /// ```
-/// use errors_core::{http::StatusCode, is_error_status};
+/// use errors_core::http::StatusCode;
+/// use errors_core::status::is_error_status;
 ///
 /// assert!(is_error_status(StatusCode::TOO_MANY_REQUESTS));
 /// assert!(is_error_status(StatusCode::BAD_GATEWAY));

@@ -10,10 +10,11 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::time::{Duration, SystemTime};
 
-use errors_core::{
-    ApiError, ClientRetryState, Decision, Idempotency, Outcome, Partition, Partitioning,
-    RateLimitStatement, RetryBudget, RetryPolicy, RetryRun, TransportFailure,
+use errors_core::ratelimit::{Partition, Partitioning, RateLimitStatement};
+use errors_core::retry::{
+    ClientRetryState, Decision, Outcome, RetryBudget, RetryRun, TransportFailure,
 };
+use errors_core::{ApiError, Idempotency, RetryPolicy};
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
 
 /// Time from a request to its answer.

@@ -4,10 +4,12 @@
 
 use std::time::{Duration, SystemTime};
 
-use errors_core::{
-    ApiError, ClientRetryState, Clock, Decision, Idempotency, ManualClock, Outcome, RateLimitQuota,
-    RateLimitStatement, RetryBudget, RetryPolicy, RetryReason, StopReason,
+use errors_core::clock::{Clock, ManualClock};
+use errors_core::ratelimit::{RateLimitQuota, RateLimitStatement};
+use errors_core::retry::{
+    ClientRetryState, Decision, Outcome, RetryBudget, RetryReason, StopReason,
 };
+use errors_core::{ApiError, Idempotency, RetryPolicy};
 use http::{HeaderMap, HeaderValue, StatusCode};
 
 const MS: Duration = Duration::from_millis(1);

@@ -6,10 +6,9 @@
 use std::time::{Duration, SystemTime};
 
 use errors_core::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
-use errors_core::{
-    ApiError, ClientRetryState, Decision, Idempotency, Outcome, RateLimitQuota, RateLimitStatement,
-    RetryBudget, RetryPolicy, RetryReason,
-};
+use errors_core::ratelimit::{RateLimitQuota, RateLimitStatement};
+use errors_core::retry::{ClientRetryState, Decision, Outcome, RetryBudget, RetryReason};
+use errors_core::{ApiError, Idempotency, RetryPolicy};
 use proptest::prelude::*;
 
 fn now() -> SystemTime {

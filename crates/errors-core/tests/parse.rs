@@ -3,8 +3,9 @@
 use std::error::Error as _;
 use std::time::SystemTime;
 
+use errors_core::error::{BodyProblem, ErrorParser};
 use errors_core::http::{HeaderMap, HeaderValue, StatusCode};
-use errors_core::{ApiError, ApiErrorKind, BodyProblem, ErrorCode, ErrorParser, Shape};
+use errors_core::{ApiError, ApiErrorKind, ErrorCode, Shape};
 
 fn parse_with(status: u16, headers: &[(&str, &str)], body: &[u8]) -> ApiError {
     let mut map = HeaderMap::new();
@@ -83,7 +84,7 @@ fn fastapi_validation_list_gets_a_one_line_message() {
             "name: Field required; limit: Input should be less than or equal to 100; items.3.count: Input should be a valid integer (and 1 more)"
         )
     );
-    let errors_core::ErrorBody::DetailList(issues) = e.body() else {
+    let errors_core::body::ErrorBody::DetailList(issues) = e.body() else {
         panic!()
     };
     assert_eq!(issues.len(), 4);

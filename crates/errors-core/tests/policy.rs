@@ -3,10 +3,11 @@
 use std::time::Duration;
 
 use errors_core::http::{HeaderMap, Method, StatusCode};
-use errors_core::{
-    ApiError, ClientRetryState, Decision, Idempotency, Outcome, RetryBudget, RetryPolicy,
-    RetryReason, StopReason, TransportFailure, TransportKind,
+use errors_core::retry::{
+    ClientRetryState, Decision, Outcome, RetryBudget, RetryReason, StopReason, TransportFailure,
+    TransportKind,
 };
+use errors_core::{ApiError, Idempotency, RetryPolicy};
 
 const NOW: Duration = Duration::from_millis(10);
 
@@ -848,8 +849,8 @@ fn without_pacing_held_requests_all_leave_when_the_window_opens() {
             // A rate stated on a success teaches nothing either.
             let mut stated = policy.start(Idempotency::Idempotent, &shared, ms(1010), 9);
             assert_eq!(stated.before_attempt(ms(1010)), Ok(Duration::ZERO));
-            stated.observe_rate_limit(errors_core::RateLimitStatement::with_quota(
-                errors_core::RateLimitQuota::new(1, Duration::from_secs(10)).unwrap(),
+            stated.observe_rate_limit(errors_core::ratelimit::RateLimitStatement::with_quota(
+                errors_core::ratelimit::RateLimitQuota::new(1, Duration::from_secs(10)).unwrap(),
             ));
             stated.after_attempt(
                 Outcome::Success {
@@ -942,8 +943,8 @@ fn without_pacing_a_shared_pace_is_neither_followed_nor_taught() {
     // pace is unchanged.
     let mut stated = unpaced.start(Idempotency::Idempotent, &shared, ms(500), 7);
     stated.before_attempt(ms(500)).unwrap();
-    stated.observe_rate_limit(errors_core::RateLimitStatement::with_quota(
-        errors_core::RateLimitQuota::new(1, Duration::from_secs(10)).unwrap(),
+    stated.observe_rate_limit(errors_core::ratelimit::RateLimitStatement::with_quota(
+        errors_core::ratelimit::RateLimitQuota::new(1, Duration::from_secs(10)).unwrap(),
     ));
     stated.after_attempt(
         Outcome::Success {
@@ -995,7 +996,7 @@ fn a_code_rule_changes_that_code_only() {
     let other = error(503, &envelope("SERVICE_UNAVAILABLE"), None);
     let policy = RetryPolicy::default().with_code_override(
         errors_core::ErrorCode::Timeout,
-        errors_core::RetryOverride::Never,
+        errors_core::retry::RetryOverride::Never,
     );
     assert!(RetryPolicy::default().would_retry(Idempotency::Idempotent, &timeout));
     assert!(!policy.would_retry(Idempotency::Idempotent, &timeout));
@@ -1007,7 +1008,7 @@ fn a_status_rule_changes_that_status_only() {
     let conflict = error(409, &envelope("CONFLICT"), None);
     let not_found = error(404, &envelope("NOT_FOUND"), None);
     let policy =
-        RetryPolicy::default().with_status_override(409, errors_core::RetryOverride::Retry);
+        RetryPolicy::default().with_status_override(409, errors_core::retry::RetryOverride::Retry);
     assert!(!RetryPolicy::default().would_retry(Idempotency::Idempotent, &conflict));
     assert!(policy.would_retry(Idempotency::Idempotent, &conflict));
     assert!(!policy.would_retry(Idempotency::Idempotent, &not_found));
@@ -1017,7 +1018,7 @@ fn a_status_rule_changes_that_status_only() {
 
 #[test]
 fn the_first_rule_that_says_something_decides() {
-    use errors_core::RetryOverride::{Contract, Never, Retry};
+    use errors_core::retry::RetryOverride::{Contract, Never, Retry};
     let conflict = error(409, &envelope("CONFLICT"), None);
     // A rule that does not match (another status), one that defers (a hook saying
     // `Contract`), then the one that decides, then one too late to count.
@@ -1060,11 +1061,14 @@ fn each_setting_reads_back_as_set() {
     let default = RetryPolicy::default();
     assert_eq!(default.max_retries(), 3);
     assert!(default.pacing());
-    assert_eq!(default.max_wait(), errors_core::DEFAULT_MAX_WAIT);
-    assert_eq!(default.deadline(), Some(errors_core::DEFAULT_DEADLINE));
+    assert_eq!(default.max_wait(), errors_core::retry::DEFAULT_MAX_WAIT);
+    assert_eq!(
+        default.deadline(),
+        Some(errors_core::retry::DEFAULT_DEADLINE)
+    );
     assert_eq!(
         default.attempt_timeout(),
-        Some(errors_core::DEFAULT_ATTEMPT_TIMEOUT)
+        Some(errors_core::retry::DEFAULT_ATTEMPT_TIMEOUT)
     );
 
     let set = RetryPolicy::default()

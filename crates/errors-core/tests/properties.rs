@@ -4,12 +4,12 @@
 
 use std::time::{Duration, SystemTime};
 
+use errors_core::body::{DetailObject, Envelope, ErrorBody, LocSegment, ValidationIssue};
+use errors_core::clock::{Clock, ManualClock};
+use errors_core::error::{ErrorParser, MAX_BODY_LIMIT};
 use errors_core::http::{HeaderMap, HeaderValue, StatusCode};
-use errors_core::{
-    ApiError, ClientRetryState, Clock, Decision, DetailObject, Envelope, ErrorBody, ErrorCode,
-    ErrorParser, Idempotency, LocSegment, MAX_BODY_LIMIT, ManualClock, Outcome, RetryAfter,
-    RetryPolicy, StopReason, ValidationIssue,
-};
+use errors_core::retry::{ClientRetryState, Decision, Outcome, StopReason};
+use errors_core::{ApiError, ErrorCode, Idempotency, RetryAfter, RetryPolicy};
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
 use serde_json::{Value, json};

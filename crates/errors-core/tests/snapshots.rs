@@ -3,8 +3,9 @@
 
 use std::time::SystemTime;
 
+use errors_core::body::{DetailObject, Envelope, ErrorBody, ValidationIssue};
 use errors_core::http::{HeaderMap, HeaderValue, StatusCode};
-use errors_core::{ApiError, DetailObject, Envelope, ErrorBody, ErrorCode, ValidationIssue};
+use errors_core::{ApiError, ErrorCode};
 use serde_json::json;
 
 fn now() -> SystemTime {

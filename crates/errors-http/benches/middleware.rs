@@ -10,7 +10,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use errors_core::{RetryBudget, RetryPolicy};
+use errors_core::RetryPolicy;
+use errors_core::retry::RetryBudget;
 use errors_http::{ApiClient, ApiRetryableStrategy, RetryMiddleware};
 use reqwest_retry::{RetryTransientMiddleware, policies::ExponentialBackoff};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};

@@ -1,6 +1,7 @@
 //! What the middleware leaves on a response: the attempt history and the parsed error.
 
-use errors_core::{ApiError, AttemptRecord, StopReason};
+use errors_core::ApiError;
+use errors_core::retry::{AttemptRecord, StopReason};
 
 /// The attempts behind a response, in its extensions (`response.extensions().get::<Attempts>()`),
 /// on success and on an error response the middleware gave back.

@@ -2,7 +2,8 @@
 
 use std::fmt;
 
-use errors_core::{ApiError, AttemptRecord, StopReason, TransportFailure, TransportKind};
+use errors_core::ApiError;
+use errors_core::retry::{AttemptRecord, StopReason, TransportFailure, TransportKind};
 
 use crate::transport::reqwest_failure;
 
@@ -538,7 +539,8 @@ impl Error {
     /// ```
     /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
     /// # async fn main() {
-    /// use errors_core::{ErrorCode, RetryOverride, RetryPolicy};
+    /// use errors_core::{ErrorCode, RetryPolicy};
+    /// use errors_core::retry::RetryOverride;
     /// use errors_http::ApiClient;
     /// use errors_testkit::{FakeApi, fixtures};
     ///

@@ -66,7 +66,7 @@ pub(crate) struct ClientLayer {
 /// Put in the attempt's extensions when a hop of it was answered with a redirect that was
 /// followed: the request the caller made was received, so a later hop's `429` or refused
 /// connection does not make a POST safe to send again (see
-/// [`RetryRun::mark_redirected`](errors_core::RetryRun::mark_redirected)).
+/// [`RetryRun::mark_redirected`](errors_core::retry::RetryRun::mark_redirected)).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Redirected;
 
@@ -143,7 +143,7 @@ impl ClientLayer {
         }
         let mut response = self.send_following(request, extensions, below).await?;
         let status = response.status();
-        if read_whole_body && !errors_core::is_error_status(status) {
+        if read_whole_body && !errors_core::status::is_error_status(status) {
             let body = self
                 .read_whole(&mut response)
                 .await

@@ -76,8 +76,8 @@
 //!
 //! After a `429`, the client's other requests hold off until the wait the server asked ends,
 //! and from then on the client paces itself at the rate the server stated or the one it
-//! learned ([`errors_core::Pacer`]); waits the limiter asked for do not spend the retry
-//! budget. Each attempt's [`AttemptRecord::held`](errors_core::AttemptRecord::held) says
+//! learned ([`errors_core::ratelimit::Pacer`]); waits the limiter asked for do not spend the retry
+//! budget. Each attempt's [`AttemptRecord::held`](errors_core::retry::AttemptRecord::held) says
 //! how long it was held by the rate limit.
 //!
 //! ## Logging
@@ -149,10 +149,9 @@ pub use strategy::ApiRetryableStrategy;
 // enough: the core types, and the reqwest this crate is built on (its `Method`, its
 // `ClientBuilder` for `with_client_builder`).
 pub use errors_core;
-pub use errors_core::{
-    ApiError, ApiErrorKind, AttemptRecord, ErrorCode, Partitioning, RetryBudget, RetryOverride,
-    RetryPolicy, Shape, StopReason,
-};
+pub use errors_core::ratelimit::Partitioning;
+pub use errors_core::retry::{AttemptRecord, RetryBudget, RetryOverride, StopReason};
+pub use errors_core::{ApiError, ApiErrorKind, ErrorCode, RetryPolicy, Shape};
 pub use reqwest;
 pub use reqwest::Method;
 pub use reqwest_middleware;

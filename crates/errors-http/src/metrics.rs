@@ -15,11 +15,11 @@
 //! | `errors_http_budget_available` | gauge | | retries the client's budget allows now |
 //!
 //! `partition` is the rate-limit partition (by default the route, ids folded: a bounded
-//! set, see `errors_core::Partitioning`); the whole-client partition is `""`.
+//! set, see `errors_core::ratelimit::Partitioning`); the whole-client partition is `""`.
 
 use std::time::Duration;
 
-use errors_core::{ClientRetryState, Decision, RetryRun, StopReason};
+use errors_core::retry::{ClientRetryState, Decision, RetryRun, StopReason};
 
 /// The labels of one call's metrics.
 pub(crate) struct CallMeter {

@@ -6,7 +6,7 @@ use std::fmt;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use errors_core::RateLimitEvent;
+use errors_core::ratelimit::RateLimitEvent;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 use crate::store::{RateLimitStore, Reservation, STORE_TIMEOUT, StoreError};

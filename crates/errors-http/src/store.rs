@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use errors_core::RateLimitEvent;
+use errors_core::ratelimit::RateLimitEvent;
 use sha2::{Digest, Sha256};
 
 use crate::time::millis;

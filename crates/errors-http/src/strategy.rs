@@ -1,6 +1,8 @@
 //! [`ApiRetryableStrategy`]: the API's rules for users of `reqwest_retry`.
 
-use errors_core::{ApiError, Clock as _, Idempotency, Outcome, RetryPolicy, SystemClock};
+use errors_core::clock::{Clock as _, SystemClock};
+use errors_core::retry::Outcome;
+use errors_core::{ApiError, Idempotency, RetryPolicy};
 use reqwest_retry::{Retryable, RetryableStrategy};
 
 use crate::error::failure_in;
@@ -25,10 +27,10 @@ use crate::error::failure_in;
 ///
 /// Rate limits: a strategy only answers "transient or fatal" for one response, so under a
 /// rate limiter reqwest-retry cannot honour `Retry-After`, close a window for the client's
-/// other requests, or pace them (see [`errors_core::Pacer`]); its retries are bounded only by
-/// its own policy, so a batch either gives up on calls a short wait would have saved or
-/// sends about twice the requests (`cargo run --release --example ratelimit` measures both
-/// side by side).
+/// other requests, or pace them (see [`errors_core::ratelimit::Pacer`]); its retries are
+/// bounded only by its own policy, so a batch either gives up on calls a short wait would
+/// have saved or sends about twice the requests (`cargo run --release --example ratelimit`
+/// measures both side by side).
 ///
 /// ```
 /// use errors_http::ApiRetryableStrategy;
@@ -81,7 +83,7 @@ impl RetryableStrategy for ApiRetryableStrategy {
         let outcome = match result {
             Ok(response) => {
                 let status = response.status();
-                if !errors_core::is_error_status(status) {
+                if !errors_core::status::is_error_status(status) {
                     return None;
                 }
                 // Status and headers only: the body is the caller's to read.

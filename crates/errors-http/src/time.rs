@@ -10,7 +10,7 @@ use tokio::time::Instant;
 /// The monotonic time handed to the policy: tokio's clock (so `tokio::time::pause` drives it
 /// in tests) since one anchor for the whole process.
 ///
-/// One anchor, not one per middleware: a [`ClientRetryState`](errors_core::ClientRetryState)
+/// One anchor, not one per middleware: a [`ClientRetryState`](errors_core::retry::ClientRetryState)
 /// may be shared by clients built at different moments, and its rate-limit window is a time
 /// since the anchor, so every client reading it must measure from the same one. The anchor
 /// is set a little before the first use, so a paused tokio clock started just before it

@@ -4,7 +4,7 @@
 //! a rate-limit hold) is not a warning; a call that ends in failure because of a limit or
 //! after retrying is.
 
-use errors_core::{Decision, RetryRun, StopReason};
+use errors_core::retry::{Decision, RetryRun, StopReason};
 use std::time::Duration;
 use tracing::Level;
 
@@ -73,7 +73,7 @@ impl Trace {
         let request_id = last.request_id.as_deref().unwrap_or("");
         let transport = last
             .transport
-            .map_or("", errors_core::TransportKind::as_str);
+            .map_or("", errors_core::retry::TransportKind::as_str);
         let held_ms = millis(last.held);
         match decision {
             Decision::Retry { wait, reason } => event_at!(

@@ -2,18 +2,19 @@
 //! [`TransportFailure`], which the policy decides by and the caller's
 //! [`Error`](crate::Error) is made from (and keeps).
 //!
-//! reqwest 0.13 reports a rejected certificate, a failed TLS handshake and an `https://` URL
-//! in a build without TLS as *connect* errors (`is_connect()` is true); the cause is only in
-//! the source chain. The chain of a connect error is walked here so those failures are
-//! classified as what they are ([`TransportKind::Certificate`](errors_core::TransportKind::Certificate),
-//! [`TransportKind::Tls`](errors_core::TransportKind::Tls),
-//! [`TransportKind::Rejected`](errors_core::TransportKind::Rejected)), which the policy never
-//! retries, instead of as a connection failure it would retry; the same walk keeps the
-//! certificate's reason, for the caller's message.
+//! reqwest 0.13 reports a rejected certificate, a failed TLS handshake and an `https://`
+//! URL in a build without TLS as *connect* errors (`is_connect()` is true); the cause is
+//! only in the source chain. The chain of a connect error is walked here so those failures
+//! are classified as what they are
+//! ([`TransportKind::Certificate`](errors_core::retry::TransportKind::Certificate),
+//! [`TransportKind::Tls`](errors_core::retry::TransportKind::Tls),
+//! [`TransportKind::Rejected`](errors_core::retry::TransportKind::Rejected)), which the
+//! policy never retries, instead of as a connection failure it would retry; the same walk
+//! keeps the certificate's reason, for the caller's message.
 
 use std::error::Error as StdError;
 
-use errors_core::TransportFailure;
+use errors_core::retry::TransportFailure;
 
 /// What a reqwest failure is: the one reading of its flags and source chain.
 pub(crate) fn reqwest_failure(error: &reqwest::Error) -> TransportFailure {

@@ -199,11 +199,11 @@ async fn bad_requests_are_reported_not_sent() {
     assert_eq!(err.attempts().len(), 1, "one attempt, not retried");
     assert_eq!(
         err.attempts()[0].transport,
-        Some(errors_core::TransportKind::Rejected)
+        Some(errors_core::retry::TransportKind::Rejected)
     );
     assert_eq!(
         err.stop_reason(),
-        Some(errors_core::StopReason::NotRetryable)
+        Some(errors_core::retry::StopReason::NotRetryable)
     );
     assert!(started.elapsed() < Duration::from_millis(400));
 }

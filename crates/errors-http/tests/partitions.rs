@@ -4,7 +4,8 @@
 
 use std::time::Duration;
 
-use errors_core::{Partitioning, RetryPolicy};
+use errors_core::RetryPolicy;
+use errors_core::ratelimit::Partitioning;
 use errors_http::{ApiClient, ApiResponse, Error};
 use errors_testkit::{FakeApi, Fixture, Script, fixtures, wait_until};
 use http::Method;
@@ -115,7 +116,7 @@ async fn one_partition_for_the_whole_client_holds_every_route() {
 
 #[test]
 fn partitioning_applies_to_the_state_the_client_builds() {
-    let shared = errors_core::ClientRetryState::without_budget();
+    let shared = errors_core::retry::ClientRetryState::without_budget();
     let error = ApiClient::builder()
         .retry_state(shared)
         .partition_by(Partitioning::whole_client())

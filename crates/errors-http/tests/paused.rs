@@ -4,7 +4,8 @@
 
 use std::time::Duration;
 
-use errors_core::{ClientRetryState, RetryBudget, RetryPolicy, RetryReason, StopReason};
+use errors_core::RetryPolicy;
+use errors_core::retry::{ClientRetryState, RetryBudget, RetryReason, StopReason};
 use errors_http::{Attempts, Error, ErrorKind, ResponseExt as _, RetryMiddleware};
 use errors_testkit::{FakeApi, Fixture, Script, fixtures, wait_until};
 use reqwest::Response;
@@ -309,7 +310,7 @@ async fn a_rate_stated_in_a_successs_headers_sets_the_pace() {
         .partition("http://api.test/v1/x")
         .unwrap();
     let (rate, source) = route.pacer().rate().expect("pacing");
-    assert_eq!(source, errors_core::PaceSource::Stated);
+    assert_eq!(source, errors_core::ratelimit::PaceSource::Stated);
     // 5 a second, less the 2% margin (not the 10 a second of the 429's message).
     assert!((rate - 4.9).abs() < 1e-9, "{rate}");
 }

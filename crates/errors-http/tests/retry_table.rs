@@ -4,7 +4,8 @@ mod support;
 
 use std::time::Duration;
 
-use errors_core::{ErrorCode, RetryPolicy, Shape, StopReason};
+use errors_core::retry::StopReason;
+use errors_core::{ErrorCode, RetryPolicy, Shape};
 use errors_http::{ApiClient, ErrorKind, SafeToRepeat};
 use errors_testkit::{Fault, FaultServer, Fixture, MockApi, Script, fixtures};
 use reqwest::Method;
@@ -85,7 +86,7 @@ async fn rate_limited_with_short_retry_after_is_retried_for_any_method() {
         assert_eq!(response.attempts[0].code, Some(ErrorCode::RateLimitError));
         assert_eq!(
             response.attempts[0].retry,
-            Some(errors_core::RetryReason::RateLimited)
+            Some(errors_core::retry::RetryReason::RateLimited)
         );
         let waited = response.attempts[1].waited;
         assert!(
@@ -213,7 +214,7 @@ async fn a_rate_limit_code_is_a_rate_limit_whatever_the_status_and_method() {
     let response = result.unwrap();
     assert_eq!(
         response.attempts[0].retry,
-        Some(errors_core::RetryReason::RateLimited)
+        Some(errors_core::retry::RetryReason::RateLimited)
     );
 }
 
@@ -240,7 +241,7 @@ async fn a_reset_after_sending_is_retried_only_for_repeatable_requests() {
         assert_eq!(err.attempts().len(), expected);
         assert_eq!(
             err.attempts()[0].transport,
-            Some(errors_core::TransportKind::Other)
+            Some(errors_core::retry::TransportKind::Other)
         );
     }
 }

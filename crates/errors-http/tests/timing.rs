@@ -4,7 +4,9 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use errors_core::{ClientRetryState, Partitioning, RetryBudget, RetryPolicy, StopReason};
+use errors_core::RetryPolicy;
+use errors_core::ratelimit::Partitioning;
+use errors_core::retry::{ClientRetryState, RetryBudget, StopReason};
 use errors_http::{ApiClient, ErrorKind};
 use errors_testkit::{FakeApi, Fixture, MockApi, Script, fixtures, wait_until};
 use reqwest::Method;
@@ -60,7 +62,9 @@ async fn an_http_date_retry_after_is_honoured() {
     let server = serve(rate_limited(&date)).await;
     let client = ApiClient::builder()
         .base_url(server.uri())
-        .clock(std::sync::Arc::new(errors_core::ManualClock::new(wall)))
+        .clock(std::sync::Arc::new(errors_core::clock::ManualClock::new(
+            wall,
+        )))
         .build()
         .unwrap();
     let response = client.send(client.request(Method::GET, "x")).await.unwrap();

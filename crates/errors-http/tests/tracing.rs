@@ -9,7 +9,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use errors_core::{RetryBudget, RetryPolicy, StopReason};
+use errors_core::RetryPolicy;
+use errors_core::retry::{RetryBudget, StopReason};
 use errors_http::ApiClient;
 use errors_testkit::{Fixture, MockApi, Script, fixtures, wait_until};
 use reqwest::Method;

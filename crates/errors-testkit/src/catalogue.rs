@@ -1,6 +1,7 @@
 //! Every documented error, as data: "for every error the API documents, my code does X".
 
-use errors_core::{ErrorCode, Shape, StatusInfo};
+use errors_core::status::StatusInfo;
+use errors_core::{ErrorCode, Shape};
 
 use crate::{Fixture, fixtures};
 

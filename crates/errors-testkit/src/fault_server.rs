@@ -56,7 +56,8 @@ const MAX_HEADERS: usize = 128;
 /// # async fn main() {
 /// use std::time::Duration;
 ///
-/// use errors_core::{RetryPolicy, StopReason};
+/// use errors_core::RetryPolicy;
+/// use errors_core::retry::StopReason;
 /// use errors_http::ApiClient;
 /// use errors_testkit::{Fault, FaultServer};
 /// use reqwest::Method;

@@ -2,10 +2,9 @@
 
 use std::time::{Duration, SystemTime};
 
-use errors_core::{
-    DetailObject, Envelope, ErrorBody, ErrorCode, LocSegment, Shape, StatusInfo, TextBody,
-    ValidationIssue,
-};
+use errors_core::body::{DetailObject, Envelope, ErrorBody, LocSegment, TextBody, ValidationIssue};
+use errors_core::status::StatusInfo;
+use errors_core::{ErrorCode, Shape};
 use serde_json::{Map, Value};
 use wiremock::{Request, Respond, ResponseTemplate};
 
@@ -235,8 +234,10 @@ impl Fixture {
     /// A documented status with no application code, in `shape`: the message is what the API
     /// reference says the status means (the reason phrase for a status it does not list).
     pub fn for_status(status: u16, shape: Shape) -> Fixture {
-        let message = StatusInfo::lookup(status)
-            .map_or_else(|| errors_core::reason_phrase(status), |info| info.meaning);
+        let message = StatusInfo::lookup(status).map_or_else(
+            || errors_core::status::reason_phrase(status),
+            |info| info.meaning,
+        );
         let parts = Parts::new(shape, None, Some(message.to_owned()));
         Fixture::from_content(status, Content::Error(parts))
     }

@@ -18,7 +18,8 @@
 
 use std::time::Duration;
 
-use errors_core::{Envelope, ErrorBody, ErrorCode, LocSegment, Shape, ValidationIssue};
+use errors_core::body::{Envelope, ErrorBody, LocSegment, ValidationIssue};
+use errors_core::{ErrorCode, Shape};
 
 use crate::Fixture;
 
@@ -167,7 +168,7 @@ pub fn internal_error_text() -> Fixture {
 
 /// A proxy's HTML error page (nginx's) with `status`, e.g. 502 or 504.
 pub fn proxy_html(status: u16) -> Fixture {
-    let reason = errors_core::reason_phrase(status);
+    let reason = errors_core::status::reason_phrase(status);
     let page = format!(
         "<html>\r\n<head><title>{status} {reason}</title></head>\r\n<body>\r\n<center><h1>{status} {reason}</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
     );

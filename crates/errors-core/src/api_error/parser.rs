@@ -16,7 +16,7 @@ use crate::excerpt::{summarize, summarize_line, utf8_prefix};
 /// The default bound on how much of an error body is considered: 64 KiB.
 pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
 /// The largest body limit an [`ErrorParser`] accepts: 1 GiB. A larger request is clamped, so
-/// a driver's `limit() + 1` can never overflow.
+/// a driver's `body_limit() + 1` can never overflow.
 pub const MAX_BODY_LIMIT: usize = 1 << 30;
 /// How much of a non-JSON body is kept as an excerpt.
 const EXCERPT_LIMIT: usize = 1024;
@@ -88,7 +88,7 @@ impl std::error::Error for JsonSyntaxError {}
 /// Parses error responses with limits other than the defaults.
 ///
 /// ```
-/// use errors_core::ErrorParser;
+/// use errors_core::error::ErrorParser;
 /// let parser = ErrorParser::new().with_body_limit(16 * 1024);
 /// assert_eq!(parser.body_limit(), 16 * 1024);
 /// ```

@@ -52,7 +52,7 @@ pub(super) fn body_request_id(body: &ErrorBody) -> Option<&str> {
 /// bytes (it comes from the network).
 ///
 /// ```
-/// use errors_core::request_id_in;
+/// use errors_core::error::request_id_in;
 /// use http::HeaderMap;
 ///
 /// let mut headers = HeaderMap::new();

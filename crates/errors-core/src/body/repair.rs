@@ -45,7 +45,8 @@ impl fmt::Display for JsonType {
 ///
 /// ```
 /// use std::time::SystemTime;
-/// use errors_core::{ApiError, ErrorCode, JsonType, Repair};
+/// use errors_core::{ApiError, ErrorCode};
+/// use errors_core::body::{JsonType, Repair};
 /// use http::{HeaderMap, StatusCode};
 ///
 /// let body = br#"{"error":{"code":"USAGE_LIMIT_EXCEEDED","message":"Monthly limit","details":[]},"request_id":12345}"#;

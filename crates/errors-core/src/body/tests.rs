@@ -1,5 +1,8 @@
+use serde_json::Value;
+
 use super::lenient::MAX_REPAIRS;
 use super::*;
+use crate::ErrorCode;
 
 fn parse(json: &str) -> ErrorBody {
     ErrorBody::from_json(json.as_bytes()).unwrap()

@@ -9,7 +9,7 @@ use super::Clock;
 ///
 /// ```
 /// use std::time::Duration;
-/// use errors_core::{Clock, ManualClock};
+/// use errors_core::clock::{Clock, ManualClock};
 ///
 /// let clock = ManualClock::at_http_date("Sun, 06 Nov 1994 08:49:37 GMT").unwrap();
 /// let start = clock.now();
@@ -39,7 +39,7 @@ impl ManualClock {
     ///
     /// ```
     /// use std::time::{Duration, SystemTime};
-    /// use errors_core::{Clock, ManualClock};
+    /// use errors_core::clock::{Clock, ManualClock};
     ///
     /// let clock = ManualClock::new(SystemTime::UNIX_EPOCH);
     /// clock.advance(Duration::MAX);

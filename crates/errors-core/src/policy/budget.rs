@@ -16,7 +16,7 @@ const RETRY_COST: u64 = 1000;
 /// what is [`available`](RetryBudget::available):
 ///
 /// ```
-/// use errors_core::{ClientRetryState, RetryBudget};
+/// use errors_core::retry::{ClientRetryState, RetryBudget};
 ///
 /// let shared = ClientRetryState::with_budget(RetryBudget::new(2, 0.5));
 /// assert_eq!(shared.budget().map(RetryBudget::available), Some(2));
@@ -44,7 +44,7 @@ impl RetryBudget {
     /// starts empty and earns one retry per 10 requests.
     ///
     /// ```
-    /// use errors_core::RetryBudget;
+    /// use errors_core::retry::RetryBudget;
     ///
     /// assert_eq!(RetryBudget::new(0, 0.5).available(), 0); // no reserve: retries are earned
     /// ```

@@ -96,7 +96,7 @@ impl StopReason {
     /// error waiting cannot fix, a request not safe or not possible to send again.
     ///
     /// ```
-    /// use errors_core::StopReason;
+    /// use errors_core::retry::StopReason;
     /// assert!(StopReason::BudgetExhausted.is_limit());
     /// assert!(!StopReason::NotRetryable.is_limit());
     /// ```

@@ -6,8 +6,8 @@ use std::time::Duration;
 /// When the server says its window is closed (a `429` whose `Retry-After` is longer than
 /// the header's one-second resolution, or headers saying nothing remains until a reset),
 /// every request of the same partition of the client (by default the same route; see
-/// [`Partitioning`](crate::Partitioning)) waits out the same window instead of hitting the
-/// server during it.
+/// [`Partitioning`](crate::ratelimit::Partitioning)) waits out the same window instead of
+/// hitting the server during it.
 ///
 /// Time is a [`Duration`] since an anchor the driver chooses (its client's creation, on a
 /// monotonic clock), so the gate itself never reads a clock.
@@ -17,7 +17,8 @@ use std::time::Duration;
 /// ```
 /// use std::time::{Duration, SystemTime};
 /// use errors_core::http::{HeaderMap, HeaderValue, StatusCode};
-/// use errors_core::{ApiError, ClientRetryState, Idempotency, Outcome, RetryPolicy};
+/// use errors_core::{ApiError, Idempotency, RetryPolicy};
+/// use errors_core::retry::{ClientRetryState, Outcome};
 ///
 /// let mut headers = HeaderMap::new();
 /// headers.insert("retry-after", HeaderValue::from_static("12"));

@@ -214,7 +214,8 @@ impl RetryPolicy {
     /// [`RetryOverride::Retry`]).
     ///
     /// ```
-    /// use errors_core::{ErrorCode, Idempotency, RetryOverride, RetryPolicy};
+    /// use errors_core::{ErrorCode, Idempotency, RetryPolicy};
+    /// use errors_core::retry::RetryOverride;
     /// # use errors_core::ApiError;
     /// # use http::{HeaderMap, StatusCode};
     ///

@@ -79,7 +79,7 @@ impl TransportKind {
     /// [`Redirect`](TransportKind::Redirect).
     ///
     /// ```
-    /// use errors_core::TransportKind;
+    /// use errors_core::retry::TransportKind;
     /// assert!(TransportKind::Certificate.is_permanent());
     /// assert!(!TransportKind::Connect.is_permanent());
     /// ```
@@ -229,7 +229,7 @@ impl TransportFailure {
     /// that could not be made in time ([`connect_timeout`](TransportFailure::connect_timeout)).
     ///
     /// ```
-    /// use errors_core::TransportFailure;
+    /// use errors_core::retry::TransportFailure;
     /// assert!(TransportFailure::connect_timeout().is_timeout());
     /// assert!(!TransportFailure::connect().is_timeout());
     /// ```

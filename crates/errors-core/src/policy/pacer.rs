@@ -56,12 +56,12 @@ pub enum PaceSource {
 }
 
 /// The pace of one partition of a client's requests (by default one route; see
-/// [`Partitioning`](crate::Partitioning)), shared by all of them.
+/// [`Partitioning`](crate::ratelimit::Partitioning)), shared by all of them.
 ///
 /// **Inactive** until the server shows that it limits this partition; a partition that is
 /// never rate limited is never slowed down, and a `429` only holds the request it
 /// rejected (for its `Retry-After`; the whole partition too when that is longer than the
-/// header's one-second resolution, see [`RateLimitGate`](crate::RateLimitGate)).
+/// header's one-second resolution, see [`RateLimitGate`](crate::ratelimit::RateLimitGate)).
 ///
 /// - **Stated**: a `429` states the limit ("100 calls per 60 seconds" in its message,
 ///   `RateLimit-Policy`, `X-RateLimit-*`). The partition's requests then go through a
@@ -91,7 +91,9 @@ pub enum PaceSource {
 ///
 /// ```
 /// use std::time::Duration;
-/// use errors_core::{ClientRetryState, PaceSource, RetryPolicy, Idempotency, Outcome, ApiError, Decision};
+/// use errors_core::{RetryPolicy, Idempotency, ApiError};
+/// use errors_core::retry::{ClientRetryState, Outcome, Decision};
+/// use errors_core::ratelimit::PaceSource;
 /// use http::{HeaderMap, StatusCode};
 ///
 /// let state = ClientRetryState::default();
@@ -268,7 +270,7 @@ impl Pacer {
     }
 
     /// Takes in the state of a partition merged into this one (see
-    /// [`Partitioning`](crate::Partitioning)): what it sent and got through counts here
+    /// [`Partitioning`](crate::ratelimit::Partitioning)): what it sent and got through counts here
     /// too, and its pace is this one's when this one has none. Its queue is not taken: its
     /// requests take places in this one.
     pub(crate) fn absorb(&self, other: &Pacer) {

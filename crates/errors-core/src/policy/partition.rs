@@ -42,12 +42,12 @@ const MIN_TOKEN_ID: usize = 20;
 /// - [`Partitioning::by`]: your own key function.
 ///
 /// The empty key is the client's default partition, the one
-/// [`ClientRetryState::gate`](crate::ClientRetryState::gate) and
-/// [`ClientRetryState::pacer`](crate::ClientRetryState::pacer) show; a request started
+/// [`ClientRetryState::gate`](crate::retry::ClientRetryState::gate) and
+/// [`ClientRetryState::pacer`](crate::retry::ClientRetryState::pacer) show; a request started
 /// without a target ([`RetryPolicy::start`](crate::RetryPolicy::start)) uses it too.
 ///
 /// ```
-/// use errors_core::Partitioning;
+/// use errors_core::ratelimit::Partitioning;
 /// use http::Method;
 ///
 /// let routes = Partitioning::per_route();
@@ -171,7 +171,7 @@ impl fmt::Debug for Partitioning {
 /// bytes. A relative URL (no `://`) is taken as a path.
 ///
 /// ```
-/// use errors_core::route_key;
+/// use errors_core::ratelimit::route_key;
 ///
 /// assert_eq!(
 ///     route_key("https://API.example.com/v1/images/17/analysis?page=2#top"),

@@ -53,7 +53,7 @@ impl Limiter {
 }
 
 /// The rate-limit window and pacer of one partition (shared with the partitions merged
-/// with it). See [`ClientRetryState::partition`](crate::ClientRetryState::partition).
+/// with it). See [`ClientRetryState::partition`](crate::retry::ClientRetryState::partition).
 #[derive(Debug, Clone)]
 pub struct Partition {
     limiter: Arc<Limiter>,

@@ -21,12 +21,14 @@ use crate::display::millis;
 ///
 /// By default requests are partitioned by route ([`Partitioning::per_route`]): a `429` on
 /// one route holds and paces that route only (and the routes merged with it, when their
-/// `429`s show one limit). At most [`MAX_PARTITIONS`](crate::MAX_PARTITIONS) partitions are
-/// kept besides the default one.
+/// `429`s show one limit). At most [`MAX_PARTITIONS`](crate::ratelimit::MAX_PARTITIONS)
+/// partitions are kept besides the default one.
 ///
 /// ```
 /// use std::time::Duration;
-/// use errors_core::{ClientRetryState, Idempotency, Partitioning, RetryPolicy};
+/// use errors_core::{Idempotency, RetryPolicy};
+/// use errors_core::retry::ClientRetryState;
+/// use errors_core::ratelimit::Partitioning;
 /// use http::Method;
 ///
 /// let state = ClientRetryState::new(None, Partitioning::per_route());
@@ -110,7 +112,7 @@ impl ClientRetryState {
     }
 
     /// How many partitions are kept besides the default one (at most
-    /// [`MAX_PARTITIONS`](crate::MAX_PARTITIONS)).
+    /// [`MAX_PARTITIONS`](crate::ratelimit::MAX_PARTITIONS)).
     pub fn partition_count(&self) -> usize {
         self.inner.partitions.len()
     }
@@ -169,7 +171,8 @@ fn as_millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error
 ///
 /// ```
 /// use std::time::{Duration, SystemTime};
-/// use errors_core::{ApiError, ClientRetryState, Decision, Idempotency, Outcome, RetryPolicy};
+/// use errors_core::{ApiError, Idempotency, RetryPolicy};
+/// use errors_core::retry::{ClientRetryState, Decision, Outcome};
 /// use http::{HeaderMap, StatusCode};
 ///
 /// let shared = ClientRetryState::default();

@@ -17,7 +17,7 @@ const MAX_TEXT: usize = 1024;
 ///
 /// ```
 /// use std::time::Duration;
-/// use errors_core::RateLimitQuota;
+/// use errors_core::ratelimit::RateLimitQuota;
 ///
 /// let quota = RateLimitQuota::from_message("Rate limit exceeded: 100 calls per 60 seconds").unwrap();
 /// assert_eq!(quota.limit(), 100);
@@ -112,7 +112,7 @@ impl RateLimitQuota {
 ///
 /// ```
 /// use std::time::{Duration, SystemTime};
-/// use errors_core::{RateLimitQuota, RateLimitStatement};
+/// use errors_core::ratelimit::{RateLimitQuota, RateLimitStatement};
 /// use http::HeaderMap;
 ///
 /// let mut headers = HeaderMap::new();

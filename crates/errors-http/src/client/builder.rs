@@ -4,7 +4,10 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use errors_core::{ClientRetryState, Clock, Partitioning, RetryBudget, RetryPolicy};
+use errors_core::RetryPolicy;
+use errors_core::clock::Clock;
+use errors_core::ratelimit::Partitioning;
+use errors_core::retry::{ClientRetryState, RetryBudget};
 use http::{HeaderMap, HeaderName, HeaderValue};
 
 use super::{ApiClient, ClientInner, IssuedBy};
@@ -156,7 +159,7 @@ impl ApiClientBuilder {
     /// - [`Partitioning::by`]: your own key from the method and URL.
     ///
     /// ```
-    /// use errors_core::Partitioning;
+    /// use errors_core::ratelimit::Partitioning;
     /// use errors_http::ApiClient;
     ///
     /// let client = ApiClient::builder()

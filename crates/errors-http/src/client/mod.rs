@@ -6,7 +6,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use errors_core::ClientRetryState;
+use errors_core::retry::ClientRetryState;
 use http::{HeaderName, HeaderValue, Method};
 use reqwest_middleware::{ClientWithMiddleware, RequestBuilder};
 use serde::Serialize;
@@ -102,7 +102,7 @@ impl ApiClient {
     /// API key (if any) sent as `Authorization: Bearer <key>`.
     ///
     /// [`RetryPolicy::default`]: errors_core::RetryPolicy::default
-    /// [`RetryBudget`]: errors_core::RetryBudget
+    /// [`RetryBudget`]: errors_core::retry::RetryBudget
     pub fn builder() -> ApiClientBuilder {
         ApiClientBuilder::default()
     }

@@ -1,6 +1,6 @@
 //! One attempt: sent below the middleware, and what came back.
 
-use errors_core::TransportFailure;
+use errors_core::retry::TransportFailure;
 use http::Extensions;
 use reqwest::{Request, Response};
 
@@ -21,7 +21,7 @@ pub(super) async fn send_and_read(
         .await
         .map_err(AttemptFailure::Send)?;
     let status = response.status();
-    if !errors_core::is_error_status(status) {
+    if !errors_core::status::is_error_status(status) {
         return Ok(Received::Success(response));
     }
     let head = Head::take(&mut response);

@@ -3,7 +3,10 @@
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
-use errors_core::{ClientRetryState, Clock, ErrorParser, RetryBudget, RetryPolicy, SystemClock};
+use errors_core::RetryPolicy;
+use errors_core::clock::{Clock, SystemClock};
+use errors_core::error::ErrorParser;
+use errors_core::retry::{ClientRetryState, RetryBudget};
 
 use super::{Inner, RetryMiddleware};
 use crate::store::{RateLimitStore, StoreLink};

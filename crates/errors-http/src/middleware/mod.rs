@@ -9,10 +9,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use errors_core::{
-    ApiError, ClientRetryState, Clock, Decision, ErrorParser, Idempotency, Outcome,
-    RateLimitStatement, RetryPolicy, RetryRun, StopReason,
-};
+use errors_core::clock::Clock;
+use errors_core::error::ErrorParser;
+use errors_core::ratelimit::RateLimitStatement;
+use errors_core::retry::{ClientRetryState, Decision, Outcome, RetryRun, StopReason};
+use errors_core::{ApiError, Idempotency, RetryPolicy};
 use http::Extensions;
 use reqwest::{Request, Response};
 use reqwest_middleware::{Middleware, Next};
@@ -42,8 +43,8 @@ pub use builder::RetryMiddlewareBuilder;
 /// deadline, applies a per-attempt timeout, does not repeat a POST whose outcome is unknown
 /// unless it carries [`SafeToRepeat`], shares a retry budget across all requests of one
 /// client and the server's rate-limit window across those of one partition (by default one
-/// route: see [`errors_core::Partitioning`]), paces them once the server rate limits them
-/// (see [`errors_core::Pacer`]), and records every attempt.
+/// route: see [`errors_core::ratelimit::Partitioning`]), paces them once the server rate
+/// limits them (see [`errors_core::ratelimit::Pacer`]), and records every attempt.
 ///
 /// Each logical call runs in one `tracing` span, `api_request`, with the method and the URL
 /// path (never the query string); see the crate docs for the events and their levels.
@@ -84,7 +85,7 @@ struct Inner {
 }
 
 impl RetryMiddleware {
-    /// Middleware with `policy`, a default [`RetryBudget`](errors_core::RetryBudget), the
+    /// Middleware with `policy`, a default [`RetryBudget`](errors_core::retry::RetryBudget), the
     /// system clock and the default 64 KiB body limit.
     pub fn new(policy: RetryPolicy) -> RetryMiddleware {
         RetryMiddleware::builder(policy).build()
@@ -107,8 +108,8 @@ impl RetryMiddleware {
 
     /// How long this client's requests will still hold off because the server asked one of
     /// them to wait (`429` + `Retry-After`): the longest of its partitions' windows (see
-    /// [`errors_core::Partitioning`]); zero when every window is open. (Requests may also
-    /// wait their turn in a paced queue: see [`ClientRetryState::partition`].)
+    /// [`errors_core::ratelimit::Partitioning`]); zero when every window is open. (Requests
+    /// may also wait their turn in a paced queue: see [`ClientRetryState::partition`].)
     pub fn rate_limited_for(&self) -> Duration {
         self.inner.state.rate_limited_for(self.now())
     }

@@ -1,7 +1,8 @@
 //! An error response taken apart while the policy decides ([`Head`] and the body as read),
 //! and put back together ([`rebuild`]) when the middleware stops on it.
 
-use errors_core::{ApiError, RetryRun, StopReason};
+use errors_core::ApiError;
+use errors_core::retry::{RetryRun, StopReason};
 use http::Extensions;
 use reqwest::{Response, ResponseBuilderExt as _};
 

@@ -2,7 +2,9 @@
 
 use std::future::Future;
 
-use errors_core::{ApiError, Clock as _, ErrorParser, SystemClock};
+use errors_core::ApiError;
+use errors_core::clock::{Clock as _, SystemClock};
+use errors_core::error::ErrorParser;
 use serde::de::DeserializeOwned;
 
 use crate::attempts::{Attempts, ParsedError};
@@ -32,7 +34,7 @@ pub trait ResponseExt: Sized {
 impl ResponseExt for reqwest::Response {
     async fn error_for_api_status(mut self) -> Result<reqwest::Response, Error> {
         let status = self.status();
-        if !errors_core::is_error_status(status) {
+        if !errors_core::status::is_error_status(status) {
             return Ok(self);
         }
         let attempts = self.extensions_mut().remove::<Attempts>();

@@ -5,7 +5,7 @@
 mod ext;
 
 use bytes::Bytes;
-use errors_core::AttemptRecord;
+use errors_core::retry::AttemptRecord;
 use http::{HeaderMap, StatusCode};
 use serde::de::DeserializeOwned;
 
@@ -71,9 +71,9 @@ impl ApiResponse {
     }
 
     /// The request id the response's headers carry (`X-Request-ID` and the like, see
-    /// [`errors_core::REQUEST_ID_HEADERS`]): quote it to support.
+    /// [`errors_core::error::REQUEST_ID_HEADERS`]): quote it to support.
     pub fn request_id(&self) -> Option<&str> {
-        errors_core::request_id_in(&self.headers)
+        errors_core::error::request_id_in(&self.headers)
     }
 
     /// The body as text (invalid UTF-8 replaced).
@@ -123,6 +123,6 @@ pub struct JsonResponse<T> {
 impl<T> JsonResponse<T> {
     /// The request id the response's headers carry (see [`ApiResponse::request_id`]).
     pub fn request_id(&self) -> Option<&str> {
-        errors_core::request_id_in(&self.headers)
+        errors_core::error::request_id_in(&self.headers)
     }
 }
