@@ -276,6 +276,25 @@ mod tests {
     use proptest::prelude::*;
 
     #[test]
+    fn whole_client_is_one_partition_and_by_route_is_not() {
+        assert!(Partitioning::whole_client().is_whole_client());
+        assert!(!Partitioning::default().is_whole_client());
+    }
+
+    #[test]
+    fn a_scheme_starts_with_a_letter_and_holds_only_scheme_characters() {
+        // A `://` after something that is not a scheme (a query, a leading digit) is part
+        // of the path, not an origin.
+        assert_eq!(
+            route_key("v1/login?next=https://evil.example/x"),
+            "v1/login"
+        );
+        // (As a path it keeps its case; as an origin its host would be lowercased.)
+        assert_eq!(route_key("1http://HOST/x"), "1http://HOST/x");
+        assert_eq!(route_key("git+ssh://Host/x"), "git+ssh://host/x");
+    }
+
+    #[test]
     fn ids_are_folded_and_route_names_kept() {
         let cases = [
             (

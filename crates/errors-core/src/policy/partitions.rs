@@ -492,4 +492,14 @@ mod tests {
         partitions.default_limiter.gate.close_until(secs(9.0));
         assert_eq!(partitions.longest_hold(secs(2.0)), secs(7.0));
     }
+
+    #[test]
+    fn a_partition_reads_the_window_its_limiter_keeps() {
+        let partitions = Partitions::default();
+        let entry = partitions.entry("/a");
+        entry.limiter().gate.close_until(secs(5.0));
+        let partition = partitions.get("/a").unwrap();
+        assert_eq!(partition.gate().open_at(), secs(5.0));
+        assert_eq!(partition.gate().remaining(secs(4.0)), secs(1.0));
+    }
 }
