@@ -1102,3 +1102,34 @@ fn a_stated_429_counts_against_the_rate_limit_cap_and_other_errors_against_max_r
     assert!(no_rate_limit_retries.would_retry(Idempotency::Idempotent, &unstated));
     assert!(no_rate_limit_retries.would_retry(Idempotency::Idempotent, &outage));
 }
+
+#[test]
+fn the_client_state_reports_its_budget_partitions_and_longest_hold() {
+    assert!(ClientRetryState::without_budget().budget().is_none());
+    let shared = ClientRetryState::without_budget();
+    assert_eq!(shared.partition_count(), 0);
+    let policy = RetryPolicy::default();
+    for (url, retry_after) in [
+        ("https://api.example.com/v1/a", "5"),
+        ("https://api.example.com/v1/b", "2"),
+    ] {
+        let mut run = policy.start_for(
+            Idempotency::Idempotent,
+            &shared,
+            &Method::GET,
+            url,
+            Duration::ZERO,
+            1,
+        );
+        run.before_attempt(Duration::ZERO).unwrap();
+        let limited = error(429, "", Some(retry_after));
+        run.after_attempt(Outcome::Api(&limited), Duration::ZERO);
+    }
+    assert_eq!(shared.partition_count(), 2);
+    // The longest hold of any partition: `/v1/a`'s five seconds.
+    assert_eq!(
+        shared.rate_limited_for(Duration::from_secs(1)),
+        Duration::from_secs(4)
+    );
+    assert_eq!(shared.rate_limited_for(Duration::from_secs(6)), Duration::ZERO);
+}

@@ -198,3 +198,81 @@ impl Queue {
         Some((self.at_rank(rank).max(ready), id))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    /// A queue 100 ms apart, no burst, its head at `tat`, with `n` tickets taken at 0.
+    fn queue(tat: Duration, n: usize) -> Queue {
+        let mut queue = Queue::default();
+        queue.restart(Duration::ZERO, tat, ms(100), Duration::ZERO);
+        for _ in 0..n {
+            queue.take(Duration::ZERO, Duration::MAX).unwrap();
+        }
+        queue
+    }
+
+    #[test]
+    fn the_head_is_the_first_element_that_may_not_leave_yet() {
+        let queue = queue(ms(1000), 0);
+        assert_eq!(queue.head_rank(ms(999)), 0);
+        // At its time, the head may leave: the next one is the head.
+        assert_eq!(queue.head_rank(ms(1000)), 1);
+        assert_eq!(queue.head_rank(ms(1150)), 2);
+    }
+
+    #[test]
+    fn a_ticket_waits_until_its_time_and_no_longer() {
+        let queue = queue(Duration::ZERO, 3);
+        // The next ticket would leave at 300 ms.
+        assert!(queue.waiting_at(ms(299)));
+        assert!(!queue.waiting_at(ms(300)));
+    }
+
+    #[test]
+    fn inserted_elements_take_their_ranks_and_tickets_move_back() {
+        let mut queue = queue(Duration::ZERO, 4);
+        // Tickets 0..4 at 0, 100, 200, 300 ms. A rejected request ready at 150 ms goes
+        // before ticket 2, one at 350 ms before ticket 3 (moved to 400 ms by the first).
+        let (slot, first) = queue.insert(ms(150)).unwrap();
+        assert_eq!(slot, ms(200));
+        let (slot, second) = queue.insert(ms(350)).unwrap();
+        assert_eq!(slot, ms(400));
+        let ranks: Vec<Element> = (0..7).map(|rank| queue.element(rank)).collect();
+        assert_eq!(
+            ranks,
+            [
+                Element::Ticket(0, 0),
+                Element::Ticket(1, 0),
+                Element::Inserted(0),
+                Element::Ticket(2, 1),
+                Element::Inserted(1),
+                Element::Ticket(3, 2),
+                Element::Ticket(4, 2),
+            ]
+        );
+        let times: Vec<Duration> = (0..5).map(|n| queue.time(n)).collect();
+        assert_eq!(times, [ms(0), ms(100), ms(300), ms(500), ms(600)]);
+        assert_eq!(queue.inserted_time(first), Some(ms(200)));
+        assert_eq!(queue.inserted_time(second), Some(ms(400)));
+    }
+
+    #[test]
+    fn a_ticket_taken_exactly_on_time_keeps_the_places_put_at_the_head() {
+        let mut queue = queue(Duration::ZERO, 3);
+        let (_, id) = queue.insert(ms(50)).unwrap();
+        // Ticket 3 is due at 400 ms (behind the inserted one); taken then, the queue was
+        // not idle: nothing is dropped.
+        assert_eq!(queue.take(ms(400), Duration::MAX), Ok((ms(400), 3)));
+        assert_eq!(queue.inserted_time(id), Some(ms(100)));
+        // Taken later than its time, past the burst: the queue restarts from it.
+        assert_eq!(queue.take(ms(900), Duration::MAX), Ok((ms(900), 4)));
+        assert_eq!(queue.inserted_time(id), None);
+        assert_eq!(queue.time(5), ms(1000));
+    }
+}
