@@ -259,9 +259,10 @@ fn clock() {
         .unwrap();
     let response = client.send(client.request(Method::GET, "x")).unwrap();
     // (Against the real clock that date is long past: no wait at all but a 2 ms backoff.)
+    // The recorded wait is measured: a loaded machine wakes the call a few ms late.
     let waited = response.attempts[1].waited;
     assert!(
-        waited >= Duration::from_secs(1) && waited < Duration::from_millis(1010),
+        waited >= Duration::from_secs(1) && waited < Duration::from_millis(1050),
         "{waited:?}"
     );
 }

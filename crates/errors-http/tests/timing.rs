@@ -68,9 +68,10 @@ async fn an_http_date_retry_after_is_honoured() {
         .build()
         .unwrap();
     let response = client.send(client.request(Method::GET, "x")).await.unwrap();
+    // Jitter adds at most 10%; the recorded wait is measured (wake-up lateness: 50 ms).
     let waited = response.attempts[1].waited;
     assert!(
-        waited >= Duration::from_secs(2) && waited <= Duration::from_millis(2200),
+        waited >= Duration::from_secs(2) && waited <= Duration::from_millis(2200 + 50),
         "{waited:?}"
     );
     // Never earlier than asked; jitter adds at most 10%, plus a loopback round trip.
