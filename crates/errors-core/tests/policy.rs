@@ -1131,5 +1131,82 @@ fn the_client_state_reports_its_budget_partitions_and_longest_hold() {
         shared.rate_limited_for(Duration::from_secs(1)),
         Duration::from_secs(4)
     );
-    assert_eq!(shared.rate_limited_for(Duration::from_secs(6)), Duration::ZERO);
+    assert_eq!(
+        shared.rate_limited_for(Duration::from_secs(6)),
+        Duration::ZERO
+    );
+}
+
+#[test]
+fn a_short_retry_after_is_waited_as_asked_whatever_the_backoff() {
+    // A server-directed wait is not an outage's backoff: a long initial backoff does not
+    // lengthen a `Retry-After: 1`.
+    let policy = RetryPolicy::default()
+        .with_initial_backoff(Duration::from_secs(5))
+        .with_max_backoff(Duration::from_secs(10))
+        .with_retry_after_jitter(0.0);
+    let shared = ClientRetryState::without_budget();
+    let mut run = policy.start(Idempotency::Idempotent, &shared, Duration::ZERO, 1);
+    run.before_attempt(Duration::ZERO).unwrap();
+    let limited = error(429, &envelope("RATE_LIMIT_ERROR"), Some("1"));
+    match run.after_attempt(Outcome::Api(&limited), Duration::ZERO) {
+        Decision::Retry { wait, reason } => {
+            assert_eq!(reason, RetryReason::RateLimited);
+            assert_eq!(wait, Duration::from_secs(1));
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_429_that_is_not_a_rate_limit_is_neither_admitted_nor_a_rejection() {
+    // Twenty monthly-limit 429s (stopped at the door, not by the rate limiter), then twenty
+    // rate-limit 429s: nothing got through, so the limiter is overrun.
+    let shared = ClientRetryState::without_budget();
+    let usage = error(429, &envelope("USAGE_LIMIT_EXCEEDED"), None);
+    let limited = error(429, &envelope("RATE_LIMIT_ERROR"), Some("1"));
+    for (i, e) in std::iter::repeat_n(&usage, 20)
+        .chain(std::iter::repeat_n(&limited, 20))
+        .enumerate()
+    {
+        let now = Duration::from_millis(i as u64);
+        let mut run = RetryPolicy::default().start(Idempotency::Idempotent, &shared, now, 1);
+        run.before_attempt(now).unwrap();
+        run.after_attempt(Outcome::Api(e), now);
+    }
+    assert!(shared.pacer().is_active());
+}
+
+#[test]
+fn a_limit_stated_on_a_success_moves_a_stated_pace() {
+    let shared = ClientRetryState::without_budget();
+    let policy = RetryPolicy::default();
+    let limited = error(
+        429,
+        r#"{"error":{"code":"RATE_LIMIT_ERROR","message":"Rate limit exceeded: 5 calls per 1 seconds"}}"#,
+        Some("1"),
+    );
+    let mut run = policy.start(Idempotency::Idempotent, &shared, Duration::ZERO, 1);
+    run.before_attempt(Duration::ZERO).unwrap();
+    run.after_attempt(Outcome::Api(&limited), Duration::ZERO);
+    let (rate, _) = shared.pacer().rate().unwrap();
+    assert!((rate - 5.0 * 0.98).abs() < 1e-9, "{rate}");
+    // A success whose headers state a higher limit: the pace follows it.
+    let mut headers = HeaderMap::new();
+    headers.insert("ratelimit-policy", "20;w=1".parse().unwrap());
+    let now = Duration::from_secs(2);
+    let mut run = policy.start(Idempotency::Idempotent, &shared, now, 2);
+    run.before_attempt(now).unwrap();
+    run.observe_rate_limit(errors_core::ratelimit::RateLimitStatement::from_headers(
+        &headers,
+        std::time::SystemTime::UNIX_EPOCH,
+    ));
+    run.after_attempt(
+        Outcome::Success {
+            status: StatusCode::OK,
+        },
+        now,
+    );
+    let (rate, _) = shared.pacer().rate().unwrap();
+    assert!((rate - 20.0 * 0.98).abs() < 1e-9, "{rate}");
 }
