@@ -1210,3 +1210,63 @@ fn a_limit_stated_on_a_success_moves_a_stated_pace() {
     let (rate, _) = shared.pacer().rate().unwrap();
     assert!((rate - 20.0 * 0.98).abs() < 1e-9, "{rate}");
 }
+
+fn stated_429(limit: &str, retry_after: &str) -> ApiError {
+    error(
+        429,
+        &format!(
+            r#"{{"error":{{"code":"RATE_LIMIT_ERROR","message":"Rate limit exceeded: {limit}"}}}}"#
+        ),
+        Some(retry_after),
+    )
+}
+
+#[test]
+fn a_rejected_request_asked_again_early_still_waits_its_retry_after() {
+    // Drivers nap and ask again (the middleware every 250 ms): a request the limiter
+    // rejected with `Retry-After: 1` is not let go before its second is over.
+    let shared = ClientRetryState::without_budget();
+    let policy = RetryPolicy::default().with_retry_after_jitter(0.0);
+    let mut run = policy.start(Idempotency::Idempotent, &shared, Duration::ZERO, 1);
+    run.before_attempt(Duration::ZERO).unwrap();
+    let limited = stated_429("10 calls per 1 seconds", "1");
+    let Decision::Retry { wait, .. } = run.after_attempt(Outcome::Api(&limited), Duration::ZERO)
+    else {
+        panic!("not retried");
+    };
+    assert_eq!(wait, Duration::from_secs(1));
+    let early = run.before_attempt(Duration::from_millis(250)).unwrap();
+    assert_eq!(early, Duration::from_millis(750));
+}
+
+#[test]
+fn a_request_held_by_a_closed_window_queues_behind_the_pace_that_started_meanwhile() {
+    let shared = ClientRetryState::without_budget();
+    let policy = RetryPolicy::default().with_retry_after_jitter(0.0);
+    let at = Duration::from_millis;
+    // An unstated 429 closes the window for 5 s; nothing paces yet.
+    let mut first = policy.start(Idempotency::Idempotent, &shared, at(0), 1);
+    first.before_attempt(at(0)).unwrap();
+    first.after_attempt(Outcome::Api(&error(429, "", Some("5"))), at(0));
+    assert!(!shared.pacer().is_active());
+    // `held` waits for the window.
+    let mut held = policy.start(Idempotency::Idempotent, &shared, at(100), 2);
+    assert_eq!(held.before_attempt(at(100)), Ok(at(4900)));
+    // A 429 states one call a second: the partition is paced from the window's opening.
+    let mut stated = policy.start(Idempotency::Idempotent, &shared, at(200), 3);
+    stated.before_attempt(at(200)).unwrap();
+    stated.after_attempt(
+        Outcome::Api(&stated_429("1 calls per 1 seconds", "5")),
+        at(200),
+    );
+    assert!(shared.pacer().is_active());
+    // `ahead` asks for a slot first: the window's one call.
+    let mut ahead = policy.start(Idempotency::Idempotent, &shared, at(300), 4);
+    let ahead_slot = at(300) + ahead.before_attempt(at(300)).unwrap();
+    // `held`, asking again, takes a place in the queue behind it, a second later.
+    let held_slot = at(1000) + held.before_attempt(at(1000)).unwrap();
+    assert!(
+        held_slot >= ahead_slot + at(900),
+        "held at {held_slot:?}, ahead at {ahead_slot:?}"
+    );
+}
