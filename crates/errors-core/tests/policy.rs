@@ -1270,3 +1270,53 @@ fn a_request_held_by_a_closed_window_queues_behind_the_pace_that_started_meanwhi
         "held at {held_slot:?}, ahead at {ahead_slot:?}"
     );
 }
+
+#[test]
+fn a_run_paced_elsewhere_holds_for_the_window_only_and_records_the_stores_hold() {
+    let shared = ClientRetryState::without_budget();
+    let policy = RetryPolicy::default().with_retry_after_jitter(0.0);
+    let at = Duration::from_millis;
+    let mut limited = policy.start(Idempotency::Idempotent, &shared, at(0), 1);
+    limited.before_attempt(at(0)).unwrap();
+    limited.after_attempt(
+        Outcome::Api(&stated_429("1 calls per 1 seconds", "1")),
+        at(0),
+    );
+    // Paced here, the next request waits for the next slot, about a second on.
+    let mut local = policy.start(Idempotency::Idempotent, &shared, at(100), 2);
+    assert!(local.before_attempt(at(100)).unwrap() >= at(800));
+    // Paced by a store, it holds for the (open) window only; the store's hold is recorded.
+    let mut fleet = policy.start(Idempotency::Idempotent, &shared, at(100), 3);
+    fleet.pace_elsewhere(true);
+    assert_eq!(fleet.before_attempt(at(100)), Ok(Duration::ZERO));
+    fleet.held_elsewhere(at(300));
+    fleet.held_elsewhere(at(200));
+    fleet.after_attempt(
+        Outcome::Success {
+            status: StatusCode::OK,
+        },
+        at(700),
+    );
+    let attempts = fleet.into_attempts();
+    assert_eq!(attempts.len(), 1);
+    assert_eq!(attempts[0].held, at(500));
+    assert_eq!(attempts[0].waited, at(500));
+}
+
+#[test]
+fn a_rejection_is_reported_once_for_a_store_to_share() {
+    let shared = ClientRetryState::without_budget();
+    let mut run = RetryPolicy::default().start(Idempotency::Idempotent, &shared, Duration::ZERO, 1);
+    run.before_attempt(Duration::ZERO).unwrap();
+    assert!(run.take_rate_limit_event().is_none());
+    run.after_attempt(
+        Outcome::Api(&stated_429("10 calls per 1 seconds", "1")),
+        Duration::from_millis(20),
+    );
+    let event = run.take_rate_limit_event().expect("a rejection to report");
+    assert!(event.throttled);
+    assert_eq!(event.retry_after, Some(Duration::from_secs(1)));
+    assert_eq!(event.sent_ago, Duration::from_millis(20));
+    assert_eq!(event.quota.map(|q| q.limit()), Some(10));
+    assert!(run.take_rate_limit_event().is_none(), "reported once");
+}
