@@ -54,6 +54,13 @@ impl RateLimitQuota {
         self.limit as f64 / self.window.as_secs_f64()
     }
 
+    /// Whether this quota is the more restrictive of the two: the lower rate, or of equal
+    /// rates the smaller burst ("10 per 6 s" binds before "100 per 60 s").
+    fn binds_before(&self, other: RateLimitQuota) -> bool {
+        let (mine, theirs) = (self.per_second(), other.per_second());
+        mine < theirs || (mine == theirs && self.limit < other.limit)
+    }
+
     /// The limit an error message states, as the API's rate limiter writes it: "Rate limit
     /// exceeded: 100 calls per 60 seconds" (also "requests", "per minute", "per 1 hour").
     /// Only the first 1 KiB of the message is examined.
@@ -162,7 +169,7 @@ impl RateLimitStatement {
                     }
                 }
                 if let Some(found) = q.zip(w).and_then(|(q, w)| RateLimitQuota::new(q, w))
-                    && quota.is_none_or(|old| found.per_second() < old.per_second())
+                    && quota.is_none_or(|old| found.binds_before(old))
                 {
                     quota = Some(found);
                 }
@@ -333,5 +340,103 @@ fn max_opt(a: Option<Duration>, b: Option<Duration>) -> Option<Duration> {
     match (a, b) {
         (Some(a), Some(b)) => Some(a.max(b)),
         (a, b) => a.or(b),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::SystemTime;
+
+    use http::HeaderMap;
+
+    use super::*;
+
+    fn quota(limit: u64, window_secs: u64) -> Option<RateLimitQuota> {
+        RateLimitQuota::new(limit, Duration::from_secs(window_secs))
+    }
+
+    fn stated(headers: &[(&str, &str)]) -> RateLimitStatement {
+        let mut map = HeaderMap::new();
+        for (name, value) in headers {
+            map.append(
+                http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                value.parse().unwrap(),
+            );
+        }
+        RateLimitStatement::from_headers(&map, SystemTime::UNIX_EPOCH)
+    }
+
+    #[test]
+    fn a_message_states_its_limit_whatever_separates_the_words() {
+        for message in [
+            "Rate limit exceeded:100 calls per 60 seconds",
+            "Rate limit exceeded (100 calls per 60 seconds)",
+            "limit 100 calls/per 60 seconds",
+        ] {
+            assert_eq!(
+                RateLimitQuota::from_message(message),
+                quota(100, 60),
+                "{message}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_message_may_state_a_limit_per_day() {
+        assert_eq!(
+            RateLimitQuota::from_message("5000 calls per 1 day"),
+            quota(5000, 86_400)
+        );
+        assert_eq!(
+            RateLimitQuota::from_message("5000 per day"),
+            quota(5000, 86_400)
+        );
+    }
+
+    #[test]
+    fn a_policy_member_counts_only_from_its_first_item_or_its_q() {
+        // The draft's form: a name, then `q` and `w`.
+        assert_eq!(
+            stated(&[("ratelimit-policy", "\"burst\";q=5;w=1")]).quota(),
+            quota(5, 1)
+        );
+        // A bare number after the first item is not a count.
+        assert_eq!(
+            stated(&[("ratelimit-policy", "\"burst\";w=1;5")]).quota(),
+            None
+        );
+        assert_eq!(
+            stated(&[("ratelimit-policy", "5;w=1")]).quota(),
+            quota(5, 1)
+        );
+    }
+
+    #[test]
+    fn of_several_policies_the_one_that_binds_first_is_kept() {
+        assert_eq!(
+            stated(&[("ratelimit-policy", "100;w=60, 10;w=1")]).quota(),
+            quota(100, 60)
+        );
+        // Equal rates: the smaller burst binds first, in either order.
+        assert_eq!(
+            stated(&[("ratelimit-policy", "100;w=60, 10;w=6")]).quota(),
+            quota(10, 6)
+        );
+        assert_eq!(
+            stated(&[("ratelimit-policy", "10;w=6, 100;w=60")]).quota(),
+            quota(10, 6)
+        );
+    }
+
+    #[test]
+    fn the_ratelimit_field_of_draft_7_states_a_limit_with_its_window() {
+        let statement = stated(&[("ratelimit", "limit=10, remaining=4, reset=1, w=1")]);
+        assert_eq!(statement.quota(), quota(10, 1));
+        assert_eq!(statement.remaining(), Some(4));
+        // A remaining count above the limit contradicts it.
+        assert_eq!(
+            stated(&[("ratelimit", "limit=10, remaining=50")]).remaining(),
+            None
+        );
     }
 }
