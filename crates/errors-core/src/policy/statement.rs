@@ -439,4 +439,21 @@ mod tests {
             None
         );
     }
+
+    #[test]
+    fn a_remaining_count_equal_to_the_limit_is_believed() {
+        assert_eq!(
+            stated(&[("ratelimit", "limit=10, remaining=10")]).remaining(),
+            Some(10)
+        );
+    }
+
+    #[test]
+    fn a_statement_with_a_quota_is_not_empty() {
+        assert!(RateLimitStatement::default().is_empty());
+        let with = RateLimitStatement::with_quota(quota(5, 1).unwrap());
+        assert_eq!(with.quota(), quota(5, 1));
+        assert!(!with.is_empty());
+        assert!(!stated(&[("ratelimit", "remaining=3")]).is_empty());
+    }
 }
