@@ -456,4 +456,43 @@ mod tests {
         assert!(!with.is_empty());
         assert!(!stated(&[("ratelimit", "remaining=3")]).is_empty());
     }
+
+    #[test]
+    fn counts_are_plain_digits_of_at_most_twenty() {
+        assert_eq!(parse_count("1,000"), Some(1000));
+        assert_eq!(parse_count(" \"42\" "), Some(42));
+        for text in ["", "+5", "12a", "-1", "000000000000000000001"] {
+            assert_eq!(parse_count(text), None, "{text:?}");
+        }
+        assert_eq!(parse_count("00000000000000000001"), Some(1));
+    }
+
+    #[test]
+    fn a_reset_is_seconds_below_1e9_and_a_unix_time_from_it() {
+        let epoch = SystemTime::UNIX_EPOCH;
+        assert_eq!(parse_reset("30", epoch), Some(Duration::from_secs(30)));
+        let now = epoch + Duration::from_secs(999_999_995);
+        assert_eq!(parse_reset("1000000000", now), Some(Duration::from_secs(5)));
+        assert_eq!(
+            parse_reset("999999999", now),
+            Some(Duration::from_secs(999_999_999))
+        );
+        // A fraction rounds up, up to twenty digits of it.
+        assert_eq!(
+            parse_reset("1.00000000000000000001", epoch),
+            Some(Duration::from_secs(2))
+        );
+        assert_eq!(parse_reset("1.000000000000000000001", epoch), None);
+    }
+
+    #[test]
+    fn unknown_parameters_say_nothing() {
+        let statement = stated(&[("ratelimit", "remaining=3, foo=5")]);
+        assert_eq!(statement.remaining(), Some(3));
+        assert_eq!(statement.reset(), None);
+        assert_eq!(
+            stated(&[("ratelimit", "LIMIT=10, Remaining=4, W=1")]).quota(),
+            quota(10, 1)
+        );
+    }
 }
