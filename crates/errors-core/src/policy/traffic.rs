@@ -206,4 +206,16 @@ mod tests {
         assert!((since - 2.0 / 0.6).abs() < 1e-9, "{since}");
         assert_eq!(traffic.best_rate(second * 2, ms(3_450), ms(3_450)), None);
     }
+
+    #[test]
+    fn the_far_future_is_a_bucket_like_any_other() {
+        // Past u64 buckets of 100 ms, time saturates into the last real bucket, not the
+        // marker of an empty one.
+        let mut traffic = Traffic::default();
+        traffic.sent(Duration::MAX);
+        let mut other = Traffic::default();
+        other.absorb(&traffic);
+        assert_eq!(traffic.over(Duration::from_secs(1), Duration::MAX).sent, 1);
+        assert_eq!(other.over(Duration::from_secs(1), Duration::MAX).sent, 1);
+    }
 }
