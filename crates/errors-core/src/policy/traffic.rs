@@ -218,4 +218,18 @@ mod tests {
         assert_eq!(traffic.over(Duration::from_secs(1), Duration::MAX).sent, 1);
         assert_eq!(other.over(Duration::from_secs(1), Duration::MAX).sent, 1);
     }
+
+    #[test]
+    fn the_best_rate_spans_at_most_the_history_kept() {
+        let mut traffic = Traffic::default();
+        for at in 0..100u64 {
+            traffic.admitted(ms(20_000 + at * 100));
+        }
+        // A window longer than the ten seconds kept is the ten seconds: 100 in 10 s.
+        let rate = traffic.best_rate(Duration::from_secs(20), ms(0), ms(29_950));
+        assert_eq!(rate, Some(10.0));
+        // From the bucket after `since`'s: one bucket is a span.
+        let one = traffic.best_rate(Duration::from_secs(1), ms(29_850), ms(29_950));
+        assert_eq!(one, Some(10.0));
+    }
 }
