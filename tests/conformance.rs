@@ -646,6 +646,9 @@ fn a_stopped_429_still_closes_the_window_through_both_facades() {
         let second = &run[1].as_ref().unwrap().attempts[0];
         assert!(second.held >= Duration::from_millis(900), "{second:?}");
         // Measured: 10% of jitter, and up to 50 ms of a loaded machine's wake-up lateness.
-        assert!(second.held <= Duration::from_millis(1100 + 50), "{second:?}");
+        assert!(
+            second.held <= Duration::from_millis(1100 + 50),
+            "{second:?}"
+        );
     }
 }
