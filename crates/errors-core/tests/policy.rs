@@ -1320,3 +1320,18 @@ fn a_rejection_is_reported_once_for_a_store_to_share() {
     assert_eq!(event.quota.map(|q| q.limit()), Some(10));
     assert!(run.take_rate_limit_event().is_none(), "reported once");
 }
+
+#[test]
+fn a_hook_rule_decides_what_it_says() {
+    let outage = error(503, "", None);
+    let never = RetryPolicy::default().with_override(|e| {
+        if e.status() == StatusCode::SERVICE_UNAVAILABLE {
+            errors_core::retry::RetryOverride::Never
+        } else {
+            errors_core::retry::RetryOverride::Contract
+        }
+    });
+    assert!(RetryPolicy::default().would_retry(Idempotency::Idempotent, &outage));
+    assert!(!never.would_retry(Idempotency::Idempotent, &outage));
+    assert!(never.would_retry(Idempotency::Idempotent, &error(502, "", None)));
+}
