@@ -534,6 +534,24 @@ mod tests {
     }
 
     #[test]
+    fn every_day_is_written_as_httpdate_writes_it() {
+        // An independent implementation of the calendar, day by day from 1970 to 2400
+        // (three century years that are not leap years, and 2000 that is).
+        let mut at = SystemTime::UNIX_EPOCH + Duration::from_secs(43_200);
+        // 1 January 2401.
+        let end = SystemTime::UNIX_EPOCH + Duration::from_secs(157_420 * 86_400);
+        while at < end {
+            let written = RetryAfter::At(at).to_string();
+            assert_eq!(written, httpdate::fmt_http_date(at));
+            assert_eq!(
+                RetryAfter::parse(written.as_bytes(), at),
+                Ok(RetryAfter::At(at))
+            );
+            at += Duration::from_secs(86_400);
+        }
+    }
+
+    #[test]
     fn a_leap_second_is_the_second_after_59() {
         assert_eq!(
             date(
