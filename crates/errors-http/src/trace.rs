@@ -75,15 +75,25 @@ impl Trace {
             .transport
             .map_or("", errors_core::retry::TransportKind::as_str);
         let held_ms = millis(last.held);
+        // A retry and a failure describe the attempt with the same fields; only what was
+        // decided differs. (A macro: `tracing` takes its fields as tokens.)
+        macro_rules! attempt_event {
+            ($level:expr, $($decided:tt)*) => {
+                event_at!(
+                    $level,
+                    attempt = last.number,
+                    status,
+                    code,
+                    request_id,
+                    transport,
+                    held_ms,
+                    $($decided)*
+                )
+            };
+        }
         match decision {
-            Decision::Retry { wait, reason } => event_at!(
+            Decision::Retry { wait, reason } => attempt_event!(
                 self.level,
-                attempt = last.number,
-                status,
-                code,
-                request_id,
-                transport,
-                held_ms,
                 wait_ms = millis(wait),
                 reason = %reason,
                 "retrying request"
@@ -99,17 +109,7 @@ impl Trace {
                 } else {
                     Level::DEBUG
                 };
-                event_at!(
-                    level,
-                    attempt = last.number,
-                    status,
-                    code,
-                    request_id,
-                    transport,
-                    held_ms,
-                    reason = %stop,
-                    "request failed"
-                )
+                attempt_event!(level, reason = %stop, "request failed")
             }
         }
     }
