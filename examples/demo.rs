@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use errors_core::retry::AttemptRecord;
 use errors_core::status::StatusInfo;
 use errors_core::{RetryPolicy, Shape};
-use errors_http::{ApiClient, ApiResponse, Error};
+use errors_http::{ApiClient, ApiClientBuilder, ApiResponse, Error};
 use errors_testkit::{BlockingMockApi, Script, catalogue, fixtures};
 use reqwest::Method;
 
@@ -174,24 +174,22 @@ fn main() {
     }
 }
 
-fn async_client(api: &str, policy: RetryPolicy) -> ApiClient {
+/// The settings both clients are built with, so that they can be compared row by row.
+fn settings(api: &str, policy: RetryPolicy) -> ApiClientBuilder {
     ApiClient::builder()
         .base_url(api)
         .api_key("sk-demo")
         .policy(policy)
         .budget(None)
         .jitter_seed(7)
-        .build()
-        .expect("client")
+}
+
+fn async_client(api: &str, policy: RetryPolicy) -> ApiClient {
+    settings(api, policy).build().expect("client")
 }
 
 fn blocking_client(api: &str, policy: RetryPolicy) -> errors_blocking::ApiClient {
-    errors_blocking::ApiClient::builder()
-        .base_url(api)
-        .api_key("sk-demo")
-        .policy(policy)
-        .budget(None)
-        .jitter_seed(7)
+    errors_blocking::ApiClientBuilder::from(settings(api, policy))
         .build()
         .expect("client")
 }
