@@ -188,17 +188,10 @@ pub(super) async fn keywide() {
             routes.join(", ")
         ),
         &[
-            "limit",
-            "client",
-            "wall",
-            "ideal",
-            "vs ideal",
-            "requests/call",
-            "429s",
-            "requests/call per route",
-            "wall per route",
-            "failed",
-        ],
+            &RUN_COLUMNS[..],
+            &["requests/call per route", "wall per route", "failed"],
+        ]
+        .concat(),
     );
     for (limit, says) in STATED_OR_NOT {
         for peer in Peer::BOTH {
@@ -214,7 +207,6 @@ pub(super) async fn keywide() {
                 says,
             };
             let run = run_local(setup, peer, &lanes).await;
-            let (requests, rejected) = run.counts.total();
             let per_route: Vec<String> = routes
                 .iter()
                 .map(|route| per_call(run.counts.route(route).0, CALLS))
@@ -224,28 +216,49 @@ pub(super) async fn keywide() {
                 .iter()
                 .map(|lane| format!("{:.1}", lane.wall.as_secs_f64()))
                 .collect();
-            line(&[
-                limit.to_owned(),
-                peer.label().to_owned(),
-                secs(run.wall()),
-                format!("{ideal:.1} s"),
-                vs(run.wall(), ideal),
-                per_call(requests, total),
-                rejected.to_string(),
+            let mut cells = run_cells(limit, peer, &run, ideal, total);
+            cells.extend([
                 per_route.join(" / "),
                 format!("{} s", walls.join(" / ")),
                 failed_of(run.failed(), total),
             ]);
+            line(&cells);
         }
     }
 }
 
+/// The columns a table of closed-loop runs starts with; [`run_cells`] fills them.
+const RUN_COLUMNS: [&str; 7] = [
+    "limit",
+    "client",
+    "wall",
+    "ideal",
+    "vs ideal",
+    "requests/call",
+    "429s",
+];
+
+/// The [`RUN_COLUMNS`] of `run`, `limit`'s row for `peer`: its wall time against `ideal`
+/// seconds, and the requests and 429s at the server for its `calls` calls.
+fn run_cells(limit: &str, peer: Peer, run: &Run, ideal: f64, calls: usize) -> Vec<String> {
+    let (requests, rejected) = run.counts.total();
+    vec![
+        limit.to_owned(),
+        peer.label().to_owned(),
+        secs(run.wall()),
+        format!("{ideal:.1} s"),
+        vs(run.wall(), ideal),
+        per_call(requests, calls),
+        rejected.to_string(),
+    ]
+}
+
 /// A variant of a one-route scenario: its rows' name, what the 429s say, and its limiter
 /// (made afresh for each run).
-struct Variant {
+struct Variant<'a> {
     limit: &'static str,
     says: Says,
-    make: fn() -> Box<dyn Limiter>,
+    make: &'a dyn Fn() -> Box<dyn Limiter>,
 }
 
 /// A one-route scenario's table: for each variant and client, `lane` against a fresh server
@@ -253,20 +266,12 @@ struct Variant {
 /// column of the 429s sent from then on (from the first request).
 async fn one_route(
     heading: &str,
-    variants: &[Variant],
+    variants: &[Variant<'_>],
     lane: Lane,
     ideal: f64,
     drop_at: Option<Duration>,
 ) {
-    let mut columns = vec![
-        "limit",
-        "client",
-        "wall",
-        "ideal",
-        "vs ideal",
-        "requests/call",
-        "429s",
-    ];
+    let mut columns = RUN_COLUMNS.to_vec();
     let after = drop_at.map(|at| format!("429s from {} s (the drop)", at.as_secs()));
     columns.extend(after.as_deref());
     columns.push("failed");
@@ -275,16 +280,7 @@ async fn one_route(
         for peer in Peer::BOTH {
             let setup = Setup::one_route((variant.make)(), variant.says);
             let run = run_local(setup, peer, &[lane]).await;
-            let (requests, rejected) = run.counts.total();
-            let mut cells = vec![
-                variant.limit.to_owned(),
-                peer.label().to_owned(),
-                secs(run.wall()),
-                format!("{ideal:.1} s"),
-                vs(run.wall(), ideal),
-                per_call(requests, lane.calls),
-                rejected.to_string(),
-            ];
+            let mut cells = run_cells(variant.limit, peer, &run, ideal, lane.calls);
             cells.extend(drop_at.map(|at| run.counts.rejected_from(at).to_string()));
             cells.push(failed_of(run.failed(), lane.calls));
             line(&cells);
@@ -294,28 +290,38 @@ async fn one_route(
 
 /// When the window that admits the last of `calls` calls opens, for a fixed window of
 /// `limit` calls per `secs` seconds: the best any client can do, but for that call's latency.
-fn last_window_start(calls: usize, limit: usize, secs: u32) -> f64 {
-    ((calls - 1) / limit) as f64 * f64::from(secs)
+fn last_window_start(calls: usize, limit: u32, secs: u32) -> f64 {
+    ((calls - 1) / limit as usize) as f64 * f64::from(secs)
 }
 
 /// Scenario 4: a fixed window of 100 calls per 60 s (stated), 250 calls 16 at a time: the last 50
 /// can only start when the third window opens, at 120 s.
 pub(super) async fn window() {
+    fixed_window("window", (100, 60), ("stated", Says::Message), 250).await;
+}
+
+/// A `name` scenario: a fixed window of `limit` calls per `secs` seconds, the rows named
+/// `stated` and the 429s saying what `says` says; `calls` calls 16 at a time.
+async fn fixed_window(
+    name: &str,
+    (limit, secs): (u32, u32),
+    (stated, says): (&'static str, Says),
+    calls: usize,
+) {
     let lane = Lane {
         path: item_path,
-        calls: 250,
+        calls,
         callers: 16,
     };
-    let ideal = last_window_start(lane.calls, 100, 60);
+    let ideal = last_window_start(lane.calls, limit, secs);
     let heading = format!(
-        "window: fixed window 100 calls per 60 seconds (stated), {} GETs 16 at a time, ideal \
-         {ideal:.1} s (the last window's start)",
-        lane.calls
+        "{name}: fixed window {limit} calls per {secs} seconds ({stated}), {calls} GETs 16 at a \
+         time, ideal {ideal:.1} s (the last window's start)"
     );
     let variants = [Variant {
-        limit: "stated",
-        says: Says::Message,
-        make: || Box::new(FixedWindow::new(100, 60)),
+        limit: stated,
+        says,
+        make: &|| Box::new(FixedWindow::new(limit, secs)),
     }];
     one_route(&heading, &variants, lane, ideal, None).await;
 }
@@ -361,17 +367,17 @@ pub(super) async fn changing() {
         Variant {
             limit: "stated (the rate in force)",
             says: Says::Message,
-            make,
+            make: &make,
         },
         Variant {
             limit: "not stated",
             says: Says::Nothing,
-            make,
+            make: &make,
         },
         Variant {
             limit: "stated + RateLimit-Policy on every response",
             says: Says::MessageAndPolicy,
-            make,
+            make: &make,
         },
     ];
     let drop_at = Duration::from_secs(CHANGES[1].0);
@@ -415,23 +421,13 @@ pub(super) async fn random() {
 /// Scenario 7: a fixed window of 20 calls per 10 s, the limit not stated: 80 calls 16 at a time,
 /// the last 20 can only start when the fourth window opens, at 30 s.
 pub(super) async fn window_unstated() {
-    let lane = Lane {
-        path: item_path,
-        calls: 80,
-        callers: 16,
-    };
-    let ideal = last_window_start(lane.calls, 20, 10);
-    let heading = format!(
-        "window-unstated: fixed window 20 calls per 10 seconds (not stated), {} GETs 16 at a \
-         time, ideal {ideal:.1} s (the last window's start)",
-        lane.calls
-    );
-    let variants = [Variant {
-        limit: "not stated",
-        says: Says::Nothing,
-        make: || Box::new(FixedWindow::new(20, 10)),
-    }];
-    one_route(&heading, &variants, lane, ideal, None).await;
+    fixed_window(
+        "window-unstated",
+        (20, 10),
+        ("not stated", Says::Nothing),
+        80,
+    )
+    .await;
 }
 
 /// Scenario 8: a token bucket of 1 call per 2 s holding 1 (stated): 15 calls 8 at a time, the first
@@ -451,7 +447,7 @@ pub(super) async fn slow() {
     let variants = [Variant {
         limit: "stated",
         says: Says::Message,
-        make: || Box::new(TokenBucket::new(1, 2, 1)),
+        make: &|| Box::new(TokenBucket::new(1, 2, 1)),
     }];
     one_route(&heading, &variants, lane, ideal, None).await;
 }
