@@ -393,11 +393,7 @@ impl Pacer {
         }
         let (rate, interval, tolerance) = pace(state, now);
         if !state.queue.spaced(interval, tolerance) {
-            let queue = &state.queue;
-            let head = queue.at_rank(queue.head_rank(now));
-            state
-                .queue
-                .restart(now, head.saturating_add(tolerance), interval, tolerance);
+            state.queue.respace(now, interval, tolerance);
         }
         state.rate = rate;
         true
