@@ -5,6 +5,9 @@
 //! ms, or never, past the attempt timeout). No clock, no network: each shape runs in
 //! milliseconds and gives the same figures every time, so what the loopback benchmark
 //! (`cargo run --release --example ratelimit`) measures with noise is pinned here without.
+//!
+//! To see a run: `PACE_TRACE=1` prints the pace every 250 ms of virtual time and each stop,
+//! `PACE_TRACE=2` each 429 too, `PACE_TRACE=3` each request sent (`-- --nocapture`).
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -61,11 +64,17 @@ impl TokenBucket {
     }
 }
 
-impl Limiter for TokenBucket {
-    fn admit(&mut self, now: Duration) -> Result<(), Duration> {
+impl TokenBucket {
+    fn refill(&mut self, now: Duration) {
         let elapsed = now.saturating_sub(self.at).as_secs_f64();
         self.tokens = (self.tokens + elapsed * self.rate).min(self.burst);
         self.at = now;
+    }
+}
+
+impl Limiter for TokenBucket {
+    fn admit(&mut self, now: Duration) -> Result<(), Duration> {
+        self.refill(now);
         if self.tokens >= 1.0 {
             self.tokens -= 1.0;
             Ok(())
@@ -79,7 +88,12 @@ impl Limiter for TokenBucket {
     }
 
     fn stated(&self) -> (u32, u64) {
-        (self.rate as u32, 1)
+        // "1 calls per 2 seconds" below one a second.
+        if self.rate >= 1.0 {
+            (self.rate as u32, 1)
+        } else {
+            (1, (1.0 / self.rate).round() as u64)
+        }
     }
 }
 
@@ -121,6 +135,67 @@ impl Limiter for FixedWindow {
 
     fn stated(&self) -> (u32, u64) {
         (self.limit, self.window.as_secs())
+    }
+}
+
+/// A token bucket whose rate and burst change at given times (from the first request): a
+/// plan downgraded for a while, a limit shared with a neighbour who comes and goes.
+struct Changing {
+    bucket: TokenBucket,
+    /// (from, rate, burst), in order; the first applies from zero.
+    steps: Vec<(Duration, f64, f64)>,
+}
+
+impl Changing {
+    fn new(steps: Vec<(Duration, f64, f64)>) -> Changing {
+        let (_, rate, burst) = steps[0];
+        Changing {
+            bucket: TokenBucket::new(rate, burst),
+            steps,
+        }
+    }
+
+    /// The requests the steps let through from zero to `end`: the ideal wall time of a
+    /// number of calls is where this reaches it.
+    fn ideal(&self, calls: usize) -> f64 {
+        let mut passed = 0.0;
+        for (n, &(from, rate, _)) in self.steps.iter().enumerate() {
+            let until = self.steps.get(n + 1).map(|s| s.0.as_secs_f64());
+            let from = from.as_secs_f64();
+            let left = calls as f64 - passed;
+            match until {
+                Some(until) if left > rate * (until - from) => passed += rate * (until - from),
+                _ => return from + left / rate,
+            }
+        }
+        unreachable!("the last step is unbounded")
+    }
+}
+
+impl Limiter for Changing {
+    fn admit(&mut self, now: Duration) -> Result<(), Duration> {
+        let (_, rate, burst) = *self
+            .steps
+            .iter()
+            .rev()
+            .find(|step| step.0 <= now)
+            .expect("the first step starts at zero");
+        if rate != self.bucket.rate {
+            // Tokens earned at the old rate stay, up to the new burst.
+            self.bucket.refill(now);
+            self.bucket.tokens = self.bucket.tokens.min(burst);
+            self.bucket.rate = rate;
+            self.bucket.burst = burst;
+        }
+        self.bucket.admit(now)
+    }
+
+    fn rate(&self) -> f64 {
+        self.bucket.rate
+    }
+
+    fn stated(&self) -> (u32, u64) {
+        self.bucket.stated()
     }
 }
 
@@ -252,6 +327,26 @@ struct Report {
     stepped_aside: bool,
     /// Whether the pacer was ever active.
     paced: bool,
+    /// From the first request to the last answer.
+    wall: Duration,
+    /// When each 429 was sent, from the first request.
+    rejections: Rejections,
+}
+
+/// Times of 429s, shown as their count.
+struct Rejections(Vec<Duration>);
+
+impl Rejections {
+    /// How many were sent at or after `from`.
+    fn from(&self, from: Duration) -> usize {
+        self.0.iter().filter(|&&at| at >= from).count()
+    }
+}
+
+impl std::fmt::Debug for Rejections {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0.len())
+    }
 }
 
 enum Next {
@@ -280,7 +375,6 @@ fn batch_with(
 ) -> Report {
     let begin = Duration::from_secs(100);
     let state = ClientRetryState::with_budget(RetryBudget::default());
-    let statement = stated.then(|| limiter.stated());
     let start = |n: usize, now: Duration| -> RetryRun {
         policy.start(Idempotency::of(&Method::GET, false), &state, now, n as u64)
     };
@@ -299,6 +393,7 @@ fn batch_with(
     let (mut paced, mut stepped_aside) = (false, false);
     let mut steps = 0u64;
     let mut last_trace = u128::MAX;
+    let mut rejections = Vec::new();
     while let Some(Reverse((at, _, slot))) = events.pop() {
         steps += 1;
         assert!(steps < 10_000_000, "the batch must end");
@@ -318,6 +413,22 @@ fn batch_with(
                         Ok(()) if limiter.hangs() => Next::TimedOut,
                         verdict => Next::Answer(verdict),
                     };
+                    if matches!(next, Next::Answer(Err(_))) {
+                        rejections.push(now);
+                    }
+                    if std::env::var("PACE_TRACE").as_deref() == Ok("3") {
+                        eprintln!(
+                            "{:>8.3}s send slot {slot} rate {:?} attempt {} {}",
+                            now.as_secs_f64(),
+                            state.pacer().rate(),
+                            run.attempts().len(),
+                            if matches!(next, Next::Answer(Err(_))) {
+                                "429"
+                            } else {
+                                "ok"
+                            }
+                        );
+                    }
                     again = Some(match (&next, run.attempt_timeout(now_abs)) {
                         (Next::TimedOut, Some(limit)) => now_abs + limit,
                         (Next::TimedOut, None) => now_abs + Duration::from_secs(3600),
@@ -371,7 +482,8 @@ fn batch_with(
                         state.pacer().rate()
                     );
                 }
-                let (error, headers) = rejection(wait, statement);
+                // The limit in force when it rejected (it may change).
+                let (error, headers) = rejection(wait, stated.then(|| limiter.stated()));
                 run.observe_rate_limit(RateLimitStatement::from_headers(
                     &headers,
                     SystemTime::UNIX_EPOCH,
@@ -420,6 +532,8 @@ fn batch_with(
         failed,
         stepped_aside,
         paced,
+        wall: now,
+        rejections: Rejections(rejections),
     }
 }
 
@@ -645,8 +759,16 @@ fn limiters_in_front_of_a_failing_service_are_learned_at_their_pace() {
         // The small-burst bucket takes up to 1.50x: while its callers wait out 503
         // backoffs and `Retry-After`s the client sends less than the limit, and the best
         // delivery rate the law is cut to reads low; CUBIC then takes a few seconds to climb
-        // back (it took 1.35x under the pacer this replaced).
-        let bound = if shape == 1 { 1.55 } else { 1.25 };
+        // back (it took 1.35x under the pacer this replaced). The fixed window takes up to
+        // 1.31x: paced evenly at a learned rate under its 50 a second, it loses what the
+        // window would let through at each opening. (It took 1.21x while a pace that sped
+        // up let the requests already asleep leave on top of it: bursts the window
+        // admitted, and a bucket rejected.)
+        let bound = match shape {
+            1 => 1.55,
+            2 => 1.32,
+            _ => 1.25,
+        };
         assert!(worst <= bound, "shape {shape}: {worst:.3}");
     }
 }
@@ -1033,4 +1155,110 @@ fn equal_limits_of_their_own_are_kept_apart_when_merging_is_off() {
         assert_eq!(report.failed, 0, "{reports:?}");
         assert!(report.took.as_secs_f64() <= 30.0 * 1.1, "{reports:?}");
     }
+}
+
+/// Answers that take 1 to 10 ms, drawn per request: a first batch over new connections
+/// starts spread out, as on loopback, rather than in one instant.
+struct Spread {
+    limiter: Box<dyn Limiter>,
+    rng: fastrand::Rng,
+}
+
+impl Limiter for Spread {
+    fn admit(&mut self, now: Duration) -> Result<(), Duration> {
+        self.limiter.admit(now)
+    }
+
+    fn latency(&mut self) -> Duration {
+        Duration::from_micros(self.rng.u64(1_000..=10_000))
+    }
+
+    fn rate(&self) -> f64 {
+        self.limiter.rate()
+    }
+
+    fn stated(&self) -> (u32, u64) {
+        self.limiter.stated()
+    }
+}
+
+#[test]
+fn a_limit_that_drops_then_rises_is_followed_both_ways() {
+    // Issue #20: a bucket at 50/s (holding 50), 20/s (holding 20) from 5 s, 50/s again from
+    // 15 s; 1,000 calls 64 at a time. Within 1.15x of the ideal (the rate's integral: 26 s)
+    // and, where each 429 states the rate in force, at most 10 429s from the drop on.
+    let steps = || {
+        vec![
+            (Duration::ZERO, 50.0, 50.0),
+            (Duration::from_secs(5), 20.0, 20.0),
+            (Duration::from_secs(15), 50.0, 50.0),
+        ]
+    };
+    let ideal = Changing::new(steps()).ideal(1000);
+    assert!((ideal - 26.0).abs() < 1e-9, "{ideal}");
+    for stated in [true, false] {
+        let mut limiter = Changing::new(steps());
+        let report = batch(&mut limiter, stated, 1000, 64);
+        let after_drop = report.rejections.from(Duration::from_secs(5));
+        let vs_ideal = report.wall.as_secs_f64() / ideal;
+        eprintln!(
+            "50 -> 20 -> 50/s, stated {stated}: {vs_ideal:.3}x, {after_drop} 429s from the drop, {report:?}"
+        );
+        assert_eq!(report.failed, 0, "{report:?}");
+        assert!(vs_ideal <= 1.15, "{vs_ideal:.3}x: {report:?}");
+        // Where nothing states the limit, it is found by probing above it (CUBIC), and each
+        // probe that finds it costs a few rejections: about a hundred from the drop on, here
+        // and on loopback. (CUBIC's fast convergence, RFC 9438 section 4.7, halves them, at
+        // 8% more time and the small-burst bucket's 1.3x: left out.)
+        let bound = if stated { 10 } else { 120 };
+        assert!(after_drop <= bound, "{after_drop} 429s: {report:?}");
+    }
+}
+
+#[test]
+fn an_unstated_window_sends_a_windows_worth_at_each_start() {
+    // Issue #20: 20 calls per 10 s window, not stated, 80 calls 16 at a time: within 1.2x
+    // of the ideal, 30 s (the last window's start).
+    let mut limiter = FixedWindow::new(20, Duration::from_secs(10));
+    let report = batch(&mut limiter, false, 80, 16);
+    eprintln!("20 per 10 s, learned: {report:?}");
+    assert_eq!(report.failed, 0, "{report:?}");
+    assert!(report.wall.as_secs_f64() <= 30.0 * 1.2, "{report:?}");
+}
+
+#[test]
+fn a_stated_limit_of_one_call_per_two_seconds_is_met() {
+    // Issue #20: a bucket of one call per 2 s holding 1, stated, 15 calls 8 at a time:
+    // within 1.1x of 28 s (the first call at 0, the last at 28 s) and at most 1.55 requests
+    // per call (the 7 sent beside the first, before a 429 states the limit, are the floor).
+    let mut limiter = TokenBucket::new(0.5, 1.0);
+    let report = batch(&mut limiter, true, 15, 8);
+    eprintln!("1 per 2 s, stated: {report:?}");
+    assert_eq!(report.failed, 0, "{report:?}");
+    assert!(report.wall.as_secs_f64() <= 28.0 * 1.1, "{report:?}");
+    assert!(report.requests_per_call <= 1.55, "{report:?}");
+}
+
+#[test]
+fn a_small_burst_bucket_is_met_stated_and_learned_over_many_draws() {
+    // Issue #20: 50/s holding 5, 1,000 calls 64 at a time, answers spread over 1 to 10 ms:
+    // stated within 1.05x; learned within 1.3x in at least 19 of 20 draws.
+    let mut learned_within = 0;
+    for seed in 0..20 {
+        for stated in [true, false] {
+            let mut limiter = Spread {
+                limiter: Box::new(TokenBucket::new(50.0, 5.0)),
+                rng: fastrand::Rng::with_seed(seed),
+            };
+            let report = batch(&mut limiter, stated, 1000, 64);
+            eprintln!("50/s holding 5, stated {stated}, seed {seed}: {report:?}");
+            assert_eq!(report.failed, 0, "seed {seed}: {report:?}");
+            if stated {
+                assert!(report.vs_ideal <= 1.05, "seed {seed}: {report:?}");
+            } else {
+                learned_within += usize::from(report.vs_ideal <= 1.3);
+            }
+        }
+    }
+    assert!(learned_within >= 19, "{learned_within} of 20");
 }
