@@ -432,7 +432,7 @@ fn drive(
     };
     let mut runs: Vec<Option<(RetryRun, Next)>> = Vec::new();
     // When each slot's call started, for its latency.
-    let mut started_at = vec![begin; in_flight.min(calls)];
+    let mut started_at = Vec::new();
     let mut latencies = Vec::new();
     // (when, sequence, slot): the sequence keeps equal times in the order they were queued.
     let mut events = BinaryHeap::new();
@@ -441,7 +441,7 @@ fn drive(
     for slot in 0..in_flight.min(calls) {
         let at = begin + arrivals.get(slot).copied().unwrap_or_default();
         runs.push(Some((start(started, at), Next::Ready)));
-        started_at[slot] = at;
+        started_at.push(at);
         events.push(Reverse((at, sequence, slot)));
         sequence += 1;
         started += 1;
