@@ -34,6 +34,15 @@
 //! tests/fastapi/slowapi_app.py under uvicorn, with `FASTAPI_PYTHON` (skipped, saying so, when
 //! no such Python is there).
 
+/// The loopback server's connections, answered as the middleware bench's are.
+#[path = "../crates/errors-http/benches/support/keep_alive.rs"]
+mod keep_alive;
+/// The limiters of the simulation (crates/errors-core/tests/limiters.rs), on time since
+/// the server started. (The simulation reads their long-run rates; this reads their
+/// statements.)
+#[path = "../crates/errors-core/tests/support/limiters.rs"]
+#[allow(dead_code)]
+mod model;
 #[path = "ratelimit/scenarios.rs"]
 mod scenarios;
 #[path = "ratelimit/slowapi.rs"]
@@ -42,13 +51,14 @@ mod slowapi;
 #[path = "../tests/support/uvicorn.rs"]
 mod uvicorn;
 
+use model::{ChangingBucket, FixedWindow, SlidingLog, TokenBucket};
+
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use errors_http::ApiClient;
 use reqwest_retry::{RetryTransientMiddleware, policies::ExponentialBackoff};
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 const CONCURRENCY: usize = 64;
 /// No call of a shape may last longer than this (every loop here is bounded).
@@ -61,185 +71,33 @@ struct Quota {
     secs: u32,
 }
 
-impl Quota {
-    fn rate(self) -> f64 {
-        f64::from(self.calls) / f64::from(self.secs)
-    }
-}
-
-/// A limiter's verdict on a request arriving at `now`: admitted, or rejected with the time
-/// until it would be admitted.
+/// A limiter's verdict on a request arriving `now` after the server started: admitted, or
+/// rejected with the time until it would be admitted.
 trait Limiter: Send {
-    fn admit(&mut self, now: Instant) -> Result<(), Duration>;
+    fn admit(&mut self, now: Duration) -> Result<(), Duration>;
     /// The limit in force, as a stated 429 or `RateLimit-Policy` gives it; none for a
     /// limiter that limits nothing.
     fn quota(&self) -> Option<Quota>;
 }
 
-struct TokenBucket {
-    quota: Quota,
-    burst: f64,
-    tokens: f64,
-    at: Instant,
-}
+/// The model limiters the simulation puts in front of the client too (its verdict, its
+/// statement as the quota).
+macro_rules! model_limiter {
+    ($($model:ty),*) => {$(
+        impl Limiter for $model {
+            fn admit(&mut self, now: Duration) -> Result<(), Duration> {
+                <$model>::admit(self, now)
+            }
 
-impl TokenBucket {
-    /// `calls` per `secs` seconds, holding `burst`, full.
-    fn new(calls: u32, secs: u32, burst: u32) -> Self {
-        TokenBucket {
-            quota: Quota { calls, secs },
-            burst: f64::from(burst),
-            tokens: f64::from(burst),
-            at: Instant::now(),
+            fn quota(&self) -> Option<Quota> {
+                let (calls, secs) = self.statement();
+                Some(Quota { calls, secs })
+            }
         }
-    }
-
-    fn refill(&mut self, now: Instant) {
-        let elapsed = now.saturating_duration_since(self.at).as_secs_f64();
-        self.tokens = (self.tokens + elapsed * self.quota.rate()).min(self.burst);
-        self.at = now;
-    }
+    )*};
 }
 
-impl Limiter for TokenBucket {
-    fn admit(&mut self, now: Instant) -> Result<(), Duration> {
-        self.refill(now);
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            Ok(())
-        } else {
-            Err(Duration::from_secs_f64(
-                (1.0 - self.tokens) / self.quota.rate(),
-            ))
-        }
-    }
-
-    fn quota(&self) -> Option<Quota> {
-        Some(self.quota)
-    }
-}
-
-struct FixedWindow {
-    limit: u32,
-    window: Duration,
-    start: Instant,
-    used: u32,
-}
-
-impl FixedWindow {
-    /// `limit` calls per window of `secs` seconds, the first window starting now.
-    fn new(limit: u32, secs: u32) -> Self {
-        FixedWindow {
-            limit,
-            window: Duration::from_secs(secs.into()),
-            start: Instant::now(),
-            used: 0,
-        }
-    }
-}
-
-impl Limiter for FixedWindow {
-    fn admit(&mut self, now: Instant) -> Result<(), Duration> {
-        let elapsed = now.saturating_duration_since(self.start);
-        if elapsed >= self.window {
-            let windows = elapsed.as_nanos() / self.window.as_nanos();
-            self.start += self.window * windows as u32;
-            self.used = 0;
-        }
-        if self.used < self.limit {
-            self.used += 1;
-            Ok(())
-        } else {
-            Err((self.start + self.window).saturating_duration_since(now))
-        }
-    }
-
-    fn quota(&self) -> Option<Quota> {
-        Some(Quota {
-            calls: self.limit,
-            secs: self.window.as_secs() as u32,
-        })
-    }
-}
-
-/// A sliding log: at most `limit` admissions in any `window`.
-struct SlidingLog {
-    limit: usize,
-    window: Duration,
-    log: std::collections::VecDeque<Instant>,
-}
-
-impl Limiter for SlidingLog {
-    fn admit(&mut self, now: Instant) -> Result<(), Duration> {
-        while self
-            .log
-            .front()
-            .is_some_and(|t| now.saturating_duration_since(*t) >= self.window)
-        {
-            self.log.pop_front();
-        }
-        if self.log.len() < self.limit {
-            self.log.push_back(now);
-            Ok(())
-        } else {
-            Err((self.log[0] + self.window).saturating_duration_since(now))
-        }
-    }
-
-    fn quota(&self) -> Option<Quota> {
-        Some(Quota {
-            calls: self.limit as u32,
-            secs: self.window.as_secs() as u32,
-        })
-    }
-}
-
-/// A token bucket whose rate per second (and burst, equal to it) changes at set times,
-/// counted from its first request: `steps` are (from second, rate), the first from 0.
-struct ChangingBucket {
-    steps: &'static [(u64, u32)],
-    bucket: TokenBucket,
-    first: Option<Instant>,
-}
-
-impl ChangingBucket {
-    fn new(steps: &'static [(u64, u32)]) -> Self {
-        let rate = steps[0].1;
-        ChangingBucket {
-            steps,
-            bucket: TokenBucket::new(rate, 1, rate),
-            first: None,
-        }
-    }
-}
-
-/// The rate in force `elapsed` after the start, by `steps` (from second, rate).
-fn rate_at(steps: &[(u64, u32)], elapsed: Duration) -> u32 {
-    steps
-        .iter()
-        .rev()
-        .find(|(from, _)| elapsed >= Duration::from_secs(*from))
-        .map_or(steps[0].1, |&(_, rate)| rate)
-}
-
-impl Limiter for ChangingBucket {
-    fn admit(&mut self, now: Instant) -> Result<(), Duration> {
-        let first = *self.first.get_or_insert(now);
-        let rate = rate_at(self.steps, now.saturating_duration_since(first));
-        if rate != self.bucket.quota.calls {
-            // Tokens earned at the old rate stay, up to the new burst.
-            self.bucket.refill(now);
-            self.bucket.quota.calls = rate;
-            self.bucket.burst = f64::from(rate);
-            self.bucket.tokens = self.bucket.tokens.min(self.bucket.burst);
-        }
-        self.bucket.admit(now)
-    }
-
-    fn quota(&self) -> Option<Quota> {
-        Some(self.bucket.quota)
-    }
-}
+model_limiter!(TokenBucket, FixedWindow, SlidingLog, ChangingBucket);
 
 /// Limits nothing, but answers a `share` of requests (drawn from a seeded generator) 429
 /// with `Retry-After: 1`.
@@ -249,7 +107,7 @@ struct RandomRejects {
 }
 
 impl Limiter for RandomRejects {
-    fn admit(&mut self, _now: Instant) -> Result<(), Duration> {
+    fn admit(&mut self, _now: Duration) -> Result<(), Duration> {
         if self.rng.f64() < self.share {
             Err(Duration::from_secs(1))
         } else {
@@ -320,13 +178,7 @@ fn shapes() -> Vec<Shape> {
             calls: 1000,
             rate: 50.0,
             says: Says::Message,
-            make: || {
-                Box::new(SlidingLog {
-                    limit: 50,
-                    window: Duration::from_secs(1),
-                    log: Default::default(),
-                })
-            },
+            make: || Box::new(SlidingLog::new(50, 1)),
         },
         Shape {
             name: "tb-50-50-headers token bucket 50/s, burst 50, IETF headers only",
@@ -427,6 +279,8 @@ struct Counters {
 
 /// The local server's state, shared by its connections.
 struct State {
+    /// What the limiters' time counts from.
+    started: Instant,
     routes: Vec<Route>,
     limiters: Vec<Mutex<Box<dyn Limiter>>>,
     says: Says,
@@ -451,7 +305,8 @@ impl State {
         let (verdict, quota) = match self.routes[index].limiter {
             Some(limiter) => {
                 let mut limiter = self.limiters[limiter].lock().unwrap();
-                (limiter.admit(now), limiter.quota())
+                let since_start = now.saturating_duration_since(self.started);
+                (limiter.admit(since_start), limiter.quota())
             }
             None => (Ok(()), None),
         };
@@ -506,6 +361,7 @@ async fn serve(setup: Setup) -> LocalServer {
     });
     let routes = setup.routes.iter().map(|r| r.path).collect();
     let state = Arc::new(State {
+        started: Instant::now(),
         routes: setup.routes,
         limiters: setup.limiters.into_iter().map(Mutex::new).collect(),
         says: setup.says,
@@ -516,7 +372,10 @@ async fn serve(setup: Setup) -> LocalServer {
             let Ok((socket, _)) = listener.accept().await else {
                 return;
             };
-            tokio::spawn(connection(socket, state.clone()));
+            let state = state.clone();
+            tokio::spawn(keep_alive::answer_each(socket, move |head| {
+                state.answer(head)
+            }));
         }
     });
     LocalServer {
@@ -524,32 +383,6 @@ async fn serve(setup: Setup) -> LocalServer {
         routes,
         counters,
         task,
-    }
-}
-
-/// Answers the requests of one keep-alive connection, in order.
-async fn connection(mut socket: tokio::net::TcpStream, state: Arc<State>) {
-    let mut buf = vec![0u8; 16 * 1024];
-    let mut filled = 0;
-    loop {
-        let Ok(n) = socket.read(&mut buf[filled..]).await else {
-            return;
-        };
-        if n == 0 {
-            return;
-        }
-        filled += n;
-        while let Some(end) = buf[..filled].windows(4).position(|w| w == b"\r\n\r\n") {
-            let response = state.answer(&buf[..end]);
-            if socket.write_all(response.as_bytes()).await.is_err() {
-                return;
-            }
-            buf.copy_within(end + 4..filled, 0);
-            filled -= end + 4;
-        }
-        if filled == buf.len() {
-            return;
-        }
     }
 }
 

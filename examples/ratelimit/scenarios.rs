@@ -330,22 +330,6 @@ async fn fixed_window(
 /// from 15 s.
 const CHANGES: &[(u64, u32)] = &[(0, 50), (5, 20), (15, 50)];
 
-/// When a limiter allowing `steps` (from second, rate per second) has allowed `calls` calls:
-/// where the integral of its rate reaches `calls`.
-fn time_to_allow(steps: &[(u64, u32)], calls: usize) -> f64 {
-    let mut left = calls as f64;
-    for (i, &(from, rate)) in steps.iter().enumerate() {
-        let (from, rate) = (from as f64, f64::from(rate));
-        match steps.get(i + 1) {
-            Some(&(until, _)) if left > rate * (until as f64 - from) => {
-                left -= rate * (until as f64 - from);
-            }
-            _ => return from + left / rate,
-        }
-    }
-    unreachable!("the last step lasts for ever")
-}
-
 /// Scenario 5: a token bucket whose rate (and burst) drops from 50/s to 20/s at 5 s and comes back
 /// at 15 s: 1,000 calls 64 at a time; the limit stated (the rate in force), not stated, and stated
 /// with `RateLimit-Policy` on every response.
@@ -355,7 +339,7 @@ pub(super) async fn changing() {
         calls: 1000,
         callers: 64,
     };
-    let ideal = time_to_allow(CHANGES, lane.calls);
+    let ideal = ChangingBucket::ideal(CHANGES, lane.calls);
     let heading = format!(
         "changing: token bucket 50/s holding 50, 20/s holding 20 from 5 s, 50/s holding 50 \
          from 15 s (from the first request); {} GETs 64 at a time, ideal {ideal:.1} s (the \

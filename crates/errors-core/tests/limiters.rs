@@ -20,6 +20,12 @@ use errors_core::retry::{
 use errors_core::{ApiError, Idempotency, RetryPolicy};
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
 
+/// The limiters the loopback benchmark puts in front of the client too.
+#[path = "support/limiters.rs"]
+mod model;
+
+use model::{ChangingBucket, FixedWindow, SlidingLog, TokenBucket};
+
 /// Time from a request to its answer.
 const LATENCY: Duration = Duration::from_millis(2);
 
@@ -46,156 +52,64 @@ trait Limiter {
     }
 }
 
-struct TokenBucket {
-    rate: f64,
-    burst: f64,
-    tokens: f64,
-    at: Duration,
-}
-
-impl TokenBucket {
-    fn new(rate: f64, burst: f64) -> TokenBucket {
-        TokenBucket {
-            rate,
-            burst,
-            tokens: burst,
-            at: Duration::ZERO,
-        }
-    }
-}
-
-impl TokenBucket {
-    fn refill(&mut self, now: Duration) {
-        let elapsed = now.saturating_sub(self.at).as_secs_f64();
-        self.tokens = (self.tokens + elapsed * self.rate).min(self.burst);
-        self.at = now;
-    }
-}
-
 impl Limiter for TokenBucket {
     fn admit(&mut self, now: Duration) -> Result<(), Duration> {
-        self.refill(now);
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            Ok(())
-        } else {
-            Err(Duration::from_secs_f64((1.0 - self.tokens) / self.rate))
-        }
+        TokenBucket::admit(self, now)
     }
 
     fn rate(&self) -> f64 {
-        self.rate
+        TokenBucket::rate(self)
     }
 
     fn stated(&self) -> (u32, u64) {
-        // "1 calls per 2 seconds" below one a second.
-        if self.rate >= 1.0 {
-            (self.rate as u32, 1)
-        } else {
-            (1, (1.0 / self.rate).round() as u64)
-        }
-    }
-}
-
-struct FixedWindow {
-    limit: u32,
-    window: Duration,
-    start: Duration,
-    used: u32,
-}
-
-impl FixedWindow {
-    fn new(limit: u32, window: Duration) -> FixedWindow {
-        FixedWindow {
-            limit,
-            window,
-            start: Duration::ZERO,
-            used: 0,
-        }
+        let (calls, per) = self.statement();
+        (calls, per.into())
     }
 }
 
 impl Limiter for FixedWindow {
     fn admit(&mut self, now: Duration) -> Result<(), Duration> {
-        while now >= self.start + self.window {
-            self.start += self.window;
-            self.used = 0;
-        }
-        if self.used < self.limit {
-            self.used += 1;
-            Ok(())
-        } else {
-            Err(self.start + self.window - now)
-        }
+        FixedWindow::admit(self, now)
     }
 
     fn rate(&self) -> f64 {
-        f64::from(self.limit) / self.window.as_secs_f64()
+        FixedWindow::rate(self)
     }
 
     fn stated(&self) -> (u32, u64) {
-        (self.limit, self.window.as_secs())
+        let (calls, per) = self.statement();
+        (calls, per.into())
     }
 }
 
-/// A token bucket whose rate and burst change at given times (from the first request): a
-/// plan downgraded for a while, a limit shared with a neighbour who comes and goes.
-struct Changing {
-    bucket: TokenBucket,
-    /// (from, rate, burst), in order; the first applies from zero.
-    steps: Vec<(Duration, f64, f64)>,
-}
-
-impl Changing {
-    fn new(steps: Vec<(Duration, f64, f64)>) -> Changing {
-        let (_, rate, burst) = steps[0];
-        Changing {
-            bucket: TokenBucket::new(rate, burst),
-            steps,
-        }
-    }
-
-    /// The requests the steps let through from zero to `end`: the ideal wall time of a
-    /// number of calls is where this reaches it.
-    fn ideal(&self, calls: usize) -> f64 {
-        let mut passed = 0.0;
-        for (n, &(from, rate, _)) in self.steps.iter().enumerate() {
-            let until = self.steps.get(n + 1).map(|s| s.0.as_secs_f64());
-            let from = from.as_secs_f64();
-            let left = calls as f64 - passed;
-            match until {
-                Some(until) if left > rate * (until - from) => passed += rate * (until - from),
-                _ => return from + left / rate,
-            }
-        }
-        unreachable!("the last step is unbounded")
-    }
-}
-
-impl Limiter for Changing {
+impl Limiter for SlidingLog {
     fn admit(&mut self, now: Duration) -> Result<(), Duration> {
-        let (_, rate, burst) = *self
-            .steps
-            .iter()
-            .rev()
-            .find(|step| step.0 <= now)
-            .expect("the first step starts at zero");
-        if rate != self.bucket.rate {
-            // Tokens earned at the old rate stay, up to the new burst.
-            self.bucket.refill(now);
-            self.bucket.tokens = self.bucket.tokens.min(burst);
-            self.bucket.rate = rate;
-            self.bucket.burst = burst;
-        }
-        self.bucket.admit(now)
+        SlidingLog::admit(self, now)
     }
 
     fn rate(&self) -> f64 {
-        self.bucket.rate
+        SlidingLog::rate(self)
     }
 
     fn stated(&self) -> (u32, u64) {
-        self.bucket.stated()
+        let (calls, per) = self.statement();
+        (calls, per.into())
+    }
+}
+
+impl Limiter for ChangingBucket {
+    fn admit(&mut self, now: Duration) -> Result<(), Duration> {
+        ChangingBucket::admit(self, now)
+    }
+
+    /// The rate in force.
+    fn rate(&self) -> f64 {
+        f64::from(self.statement().0)
+    }
+
+    fn stated(&self) -> (u32, u64) {
+        let (calls, per) = self.statement();
+        (calls, per.into())
     }
 }
 
@@ -597,30 +511,28 @@ fn drive(
     }
 }
 
-/// The limiter shapes of the loopback benchmark, and a bucket whose burst is larger than a
-/// second of its rate (its first batch's goodput, 40 a second, overstates what it
-/// sustains).
+/// The limiter shapes of the loopback benchmark (indexed by number below), and a bucket
+/// whose burst is larger than a second of its rate (its first batch's goodput, 40 a second,
+/// overstates what it sustains).
 fn shapes() -> Vec<(&'static str, Box<dyn Limiter>)> {
     vec![
         (
             "bucket 50/s, burst 50",
-            Box::new(TokenBucket::new(50.0, 50.0)),
+            Box::new(TokenBucket::new(50, 1, 50)),
         ),
-        (
-            "bucket 50/s, burst 5",
-            Box::new(TokenBucket::new(50.0, 5.0)),
-        ),
-        (
-            "fixed window 50 per 1 s",
-            Box::new(FixedWindow::new(50, Duration::from_secs(1))),
-        ),
+        ("bucket 50/s, burst 5", Box::new(TokenBucket::new(50, 1, 5))),
+        ("fixed window 50 per 1 s", Box::new(FixedWindow::new(50, 1))),
         (
             "fixed window 100 per 5 s",
-            Box::new(FixedWindow::new(100, Duration::from_secs(5))),
+            Box::new(FixedWindow::new(100, 5)),
         ),
         (
             "bucket 20/s, burst 40",
-            Box::new(TokenBucket::new(20.0, 40.0)),
+            Box::new(TokenBucket::new(20, 1, 40)),
+        ),
+        (
+            "sliding window 50 per 1 s",
+            Box::new(SlidingLog::new(50, 1)),
         ),
     ]
 }
@@ -630,7 +542,7 @@ fn a_stated_fixed_window_a_minute_long_sends_its_count_at_each_opening_and_loses
     // Issue #20: "100 calls per 60 seconds", 250 calls 16 at a time: 100 at each window's
     // start (0, 60, 120 s), within 1.05x of the ideal (the last window's start), every call
     // within its 120 s deadline.
-    let mut limiter = FixedWindow::new(100, Duration::from_secs(60));
+    let mut limiter = FixedWindow::new(100, 60);
     let report = batch(&mut limiter, true, 250, 16);
     eprintln!("100 per 60 s: {report:?}");
     assert_eq!(report.failed, 0, "{report:?}");
@@ -687,7 +599,7 @@ fn limiters_whose_burst_is_many_seconds_of_their_rate_are_learned_not_doubted() 
         (2.0, 40.0, 300),
         (2.0, 10.0, 300),
     ] {
-        let mut limiter = TokenBucket::new(rate, burst);
+        let mut limiter = TokenBucket::new(rate as u32, 1, burst as u32);
         let report = batch(&mut limiter, false, calls, 64);
         let name = format!("bucket {rate}/s, burst {burst}, learned");
         eprintln!("{name}: {report:?}");
@@ -723,7 +635,7 @@ fn a_limiter_mistaken_for_random_429s_is_found_again_by_the_next_batch() {
     ] {
         for seed in 0..5 {
             let mut limiter = OutOfOrder {
-                limiter: Box::new(TokenBucket::new(rate, burst)),
+                limiter: Box::new(TokenBucket::new(rate as u32, 1, burst as u32)),
                 rng: fastrand::Rng::with_seed(seed),
                 admitted: false,
             };
@@ -819,14 +731,14 @@ fn limiters_in_front_of_a_failing_service_are_learned_at_their_pace() {
         // The small-burst bucket takes up to 1.50x: while its callers wait out 503
         // backoffs and `Retry-After`s the client sends less than the limit, and the best
         // delivery rate the law is cut to reads low; CUBIC then takes a few seconds to climb
-        // back (it took 1.35x under the pacer this replaced). The fixed window takes up to
-        // 1.31x: paced evenly at a learned rate under its 50 a second, it loses what the
-        // window would let through at each opening. (It took 1.21x while a pace that sped
-        // up let the requests already asleep leave on top of it: bursts the window
-        // admitted, and a bucket rejected.)
+        // back (it took 1.35x under the pacer this replaced). The windows of 50 per second
+        // (fixed, sliding) take up to 1.31x and 1.35x: paced evenly at a learned rate under
+        // their 50 a second, they lose what a window would let through at once. (The fixed
+        // one took 1.21x while a pace that sped up let the requests already asleep leave on
+        // top of it: bursts a window admitted, and a bucket rejected.)
         let bound = match shape {
             1 => 1.55,
-            2 => 1.32,
+            2 | 5 => 1.36,
             _ => 1.25,
         };
         assert!(worst <= bound, "shape {shape}: {worst:.3}");
@@ -847,7 +759,7 @@ fn a_queue_a_minute_long_loses_no_call_when_the_pace_changes() {
         (1.0, 1.0, false),
         (2.0, 5.0, false),
     ] {
-        let mut limiter = TokenBucket::new(rate, burst);
+        let mut limiter = TokenBucket::new(rate as u32, 1, burst as u32);
         let report = batch(&mut limiter, stated, 300, 64);
         let name = format!("bucket {rate}/s, burst {burst}, stated {stated}");
         eprintln!("{name}: {report:?}");
@@ -1059,7 +971,7 @@ fn an_unlimited_route_beside_a_limited_one_is_not_paced_at_its_limit() {
     let (mut alone, _) = routes_batch(&mut [], true, &routes[1..]);
     let alone = alone.remove(0);
     for stated in [true, false] {
-        let mut limiters: Vec<Box<dyn Limiter>> = vec![Box::new(TokenBucket::new(10.0, 10.0))];
+        let mut limiters: Vec<Box<dyn Limiter>> = vec![Box::new(TokenBucket::new(10, 1, 10))];
         let (both, state) = routes_batch(&mut limiters, stated, &routes);
         let (search, items) = (&both[0], &both[1]);
         let ideal = 300.0 / 10.0;
@@ -1109,7 +1021,7 @@ fn routes_behind_one_key_wide_limit_share_one_limiter() {
         })
         .collect();
     for stated in [true, false] {
-        let mut limiters: Vec<Box<dyn Limiter>> = vec![Box::new(TokenBucket::new(30.0, 30.0))];
+        let mut limiters: Vec<Box<dyn Limiter>> = vec![Box::new(TokenBucket::new(30, 1, 30))];
         let (reports, state) = routes_batch(&mut limiters, stated, &routes);
         let took = reports.iter().map(|r| r.took).max().unwrap_or_default();
         let requests: usize = reports.iter().map(|r| r.requests).sum();
@@ -1154,8 +1066,8 @@ fn routes_with_limits_of_their_own_keep_limiters_of_their_own() {
         },
     ];
     let mut limiters: Vec<Box<dyn Limiter>> = vec![
-        Box::new(TokenBucket::new(10.0, 10.0)),
-        Box::new(TokenBucket::new(5.0, 5.0)),
+        Box::new(TokenBucket::new(10, 1, 10)),
+        Box::new(TokenBucket::new(5, 1, 5)),
     ];
     let (reports, state) = routes_batch(&mut limiters, true, &routes);
     eprintln!("own limits: {reports:?}");
@@ -1192,8 +1104,8 @@ fn equal_limits_of_their_own_are_kept_apart_when_merging_is_off() {
     ];
     let buckets = || -> Vec<Box<dyn Limiter>> {
         vec![
-            Box::new(TokenBucket::new(10.0, 10.0)),
-            Box::new(TokenBucket::new(10.0, 10.0)),
+            Box::new(TokenBucket::new(10, 1, 10)),
+            Box::new(TokenBucket::new(10, 1, 10)),
         ]
     };
     let (merged, state) = routes_batch(&mut buckets(), true, &routes);
@@ -1247,17 +1159,11 @@ fn a_limit_that_drops_then_rises_is_followed_both_ways() {
     // Issue #20: a bucket at 50/s (holding 50), 20/s (holding 20) from 5 s, 50/s again from
     // 15 s; 1,000 calls 64 at a time. Within 1.15x of the ideal (the rate's integral: 26 s)
     // and, where each 429 states the rate in force, at most 10 429s from the drop on.
-    let steps = || {
-        vec![
-            (Duration::ZERO, 50.0, 50.0),
-            (Duration::from_secs(5), 20.0, 20.0),
-            (Duration::from_secs(15), 50.0, 50.0),
-        ]
-    };
-    let ideal = Changing::new(steps()).ideal(1000);
+    const STEPS: &[(u64, u32)] = &[(0, 50), (5, 20), (15, 50)];
+    let ideal = ChangingBucket::ideal(STEPS, 1000);
     assert!((ideal - 26.0).abs() < 1e-9, "{ideal}");
     for stated in [true, false] {
-        let mut limiter = Changing::new(steps());
+        let mut limiter = ChangingBucket::new(STEPS);
         let report = batch(&mut limiter, stated, 1000, 64);
         let after_drop = report.rejections.from(Duration::from_secs(5));
         let vs_ideal = report.wall.as_secs_f64() / ideal;
@@ -1279,7 +1185,7 @@ fn a_limit_that_drops_then_rises_is_followed_both_ways() {
 fn an_unstated_window_sends_a_windows_worth_at_each_start() {
     // Issue #20: 20 calls per 10 s window, not stated, 80 calls 16 at a time: within 1.2x
     // of the ideal, 30 s (the last window's start).
-    let mut limiter = FixedWindow::new(20, Duration::from_secs(10));
+    let mut limiter = FixedWindow::new(20, 10);
     let report = batch(&mut limiter, false, 80, 16);
     eprintln!("20 per 10 s, learned: {report:?}");
     assert_eq!(report.failed, 0, "{report:?}");
@@ -1291,7 +1197,7 @@ fn a_stated_limit_of_one_call_per_two_seconds_is_met() {
     // Issue #20: a bucket of one call per 2 s holding 1, stated, 15 calls 8 at a time:
     // within 1.1x of 28 s (the first call at 0, the last at 28 s) and at most 1.55 requests
     // per call (the 7 sent beside the first, before a 429 states the limit, are the floor).
-    let mut limiter = TokenBucket::new(0.5, 1.0);
+    let mut limiter = TokenBucket::new(1, 2, 1);
     let report = batch(&mut limiter, true, 15, 8);
     eprintln!("1 per 2 s, stated: {report:?}");
     assert_eq!(report.failed, 0, "{report:?}");
@@ -1307,7 +1213,7 @@ fn a_small_burst_bucket_is_met_stated_and_learned_over_many_draws() {
     for seed in 0..20 {
         for stated in [true, false] {
             let mut limiter = Spread {
-                limiter: Box::new(TokenBucket::new(50.0, 5.0)),
+                limiter: Box::new(TokenBucket::new(50, 1, 5)),
                 rng: fastrand::Rng::with_seed(seed),
             };
             let report = batch(&mut limiter, stated, 1000, 64);
@@ -1341,7 +1247,7 @@ fn open_loop_arrivals_under_a_stated_limit_wait_little_more_than_the_limit_makes
                 at
             })
             .collect();
-        let limited = open_loop(&mut TokenBucket::new(50.0, burst), true, &arrivals);
+        let limited = open_loop(&mut TokenBucket::new(50, 1, burst as u32), true, &arrivals);
         // What a client that knew the bucket exactly would wait: each request at its
         // arrival or when the bucket has a token, whichever is later (GCRA at 50/s).
         let (interval, mut tat) = (Duration::from_millis(20), Duration::ZERO);

@@ -14,7 +14,9 @@ use errors_core::RetryPolicy;
 use errors_core::retry::RetryBudget;
 use errors_http::{ApiClient, ApiRetryableStrategy, RetryMiddleware};
 use reqwest_retry::{RetryTransientMiddleware, policies::ExponentialBackoff};
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+#[path = "support/keep_alive.rs"]
+mod keep_alive;
 
 /// A minimal keep-alive HTTP/1.1 server on 127.0.0.1 answering every request with `response`,
 /// so the server's own cost is small next to the client's. Counts requests.
@@ -25,35 +27,14 @@ async fn serve(response: &'static [u8]) -> (String, Arc<AtomicUsize>) {
     let counter = count.clone();
     tokio::spawn(async move {
         loop {
-            let Ok((mut socket, _)) = listener.accept().await else {
+            let Ok((socket, _)) = listener.accept().await else {
                 return;
             };
             let counter = counter.clone();
-            tokio::spawn(async move {
-                let mut buf = vec![0u8; 8192];
-                let mut filled = 0;
-                loop {
-                    let Ok(n) = socket.read(&mut buf[filled..]).await else {
-                        return;
-                    };
-                    if n == 0 {
-                        return;
-                    }
-                    filled += n;
-                    // Requests here have no body: each ends at the blank line.
-                    while let Some(end) = buf[..filled].windows(4).position(|w| w == b"\r\n\r\n") {
-                        counter.fetch_add(1, Ordering::Relaxed);
-                        if socket.write_all(response).await.is_err() {
-                            return;
-                        }
-                        buf.copy_within(end + 4..filled, 0);
-                        filled -= end + 4;
-                    }
-                    if filled == buf.len() {
-                        return;
-                    }
-                }
-            });
+            tokio::spawn(keep_alive::answer_each(socket, move |_| {
+                counter.fetch_add(1, Ordering::Relaxed);
+                response
+            }));
         }
     });
     (url, count)
