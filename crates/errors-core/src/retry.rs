@@ -28,7 +28,7 @@
 
 pub use crate::policy::{
     AttemptRecord, ClientRetryState, DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_DEADLINE, DEFAULT_MAX_WAIT,
-    Decision, Idempotency, Outcome, RetryBudget, RetryOverride, RetryPolicy, RetryReason, RetryRun,
-    StopReason, TransportFailure, TransportKind,
+    Decision, Idempotency, MAX_NAP, Outcome, RetryBudget, RetryOverride, RetryPolicy, RetryReason,
+    RetryRun, StopReason, TransportFailure, TransportKind,
 };
 pub use crate::retry_after::{InvalidRetryAfter, RetryAfter};

@@ -11,35 +11,26 @@ use errors_http::{ApiClient, RedisStore};
 use errors_testkit::{MockApi, RedisServer, fixtures, holds_within};
 use wiremock::{Request, Respond, ResponseTemplate};
 
+/// The simulation's and the loopback benchmark's model limiters.
+#[path = "../../errors-core/tests/support/limiters.rs"]
+#[allow(dead_code)]
+mod model;
+
 /// A token bucket in front of the API, stating "N calls per 1 seconds" in its 429s.
 #[derive(Clone)]
 struct Bucket {
-    state: Arc<Mutex<(f64, Instant)>>,
-    rate: f64,
-    burst: f64,
-}
-
-impl Bucket {
-    fn new(rate: f64, burst: f64) -> Bucket {
-        Bucket {
-            state: Arc::new(Mutex::new((burst, Instant::now()))),
-            rate,
-            burst,
-        }
-    }
+    bucket: Arc<Mutex<model::TokenBucket>>,
+    started: Instant,
 }
 
 impl Respond for Bucket {
     fn respond(&self, _: &Request) -> ResponseTemplate {
-        let mut state = self.state.lock().unwrap();
-        let now = Instant::now();
-        let tokens = (state.0 + (now - state.1).as_secs_f64() * self.rate).min(self.burst);
-        *state = (tokens, now);
-        if tokens >= 1.0 {
-            state.0 -= 1.0;
+        let mut bucket = self.bucket.lock().unwrap();
+        if bucket.admit(self.started.elapsed()).is_ok() {
             return fixtures::ok().to_template();
         }
-        let stated = format!("Rate limit exceeded: {} calls per 1 seconds", self.rate);
+        let (calls, secs) = bucket.statement();
+        let stated = format!("Rate limit exceeded: {calls} calls per {secs} seconds");
         fixtures::rate_limited()
             .with_message(stated)
             .with_retry_after_secs(1)
@@ -47,9 +38,15 @@ impl Respond for Bucket {
     }
 }
 
-async fn limited_api(rate: f64, burst: f64) -> MockApi {
+async fn limited_api(rate: u32, burst: u32) -> MockApi {
     let server = MockApi::start().await;
-    server.mount(Bucket::new(rate, burst)).await;
+    let bucket = model::TokenBucket::new(rate, 1, burst);
+    server
+        .mount(Bucket {
+            bucket: Arc::new(Mutex::new(bucket)),
+            started: Instant::now(),
+        })
+        .await;
     server
 }
 
@@ -112,7 +109,7 @@ async fn keys(redis: &RedisServer) -> Vec<String> {
 async fn a_process_that_never_met_the_limit_is_paced_by_what_another_learned() {
     let redis = RedisServer::start();
     // Two calls a second, holding two: the first process spends them and meets a 429.
-    let api = limited_api(2.0, 2.0).await;
+    let api = limited_api(2, 2).await;
     let first = client(&api, &redis, "sk-fleet", "test");
     let second = client(&api, &redis, "sk-fleet", "test");
     let (paced, rejected, reported) = meet_the_limit_then_call(&first, &second, &redis).await;
@@ -132,13 +129,13 @@ async fn a_process_that_never_met_the_limit_is_paced_by_what_another_learned() {
 #[tokio::test]
 async fn other_api_keys_and_other_prefixes_never_share_state() {
     let redis = RedisServer::start();
-    let api = limited_api(1.0, 1.0).await;
+    let api = limited_api(1, 1).await;
     let limited = client(&api, &redis, "sk-one", "test");
     get(&limited).await;
     assert_eq!(get(&limited).await.attempts.len(), 2, "met the 429");
     // The same route under another key, or another prefix: no pace from it.
     for (key, prefix) in [("sk-two", "test"), ("sk-one", "staging")] {
-        let unlimited = limited_api(100.0, 100.0).await;
+        let unlimited = limited_api(100, 100).await;
         let other = client(&unlimited, &redis, key, prefix);
         let response = get(&other).await;
         assert_eq!(response.attempts[0].held, Duration::ZERO, "{key} {prefix}");
@@ -162,7 +159,7 @@ async fn other_api_keys_and_other_prefixes_never_share_state() {
 #[tokio::test]
 async fn every_key_expires() {
     let redis = RedisServer::start();
-    let api = limited_api(1.0, 1.0).await;
+    let api = limited_api(1, 1).await;
     let limited = client(&api, &redis, "sk-ttl", "test");
     get(&limited).await;
     get(&limited).await;
@@ -185,7 +182,7 @@ async fn every_key_expires() {
 async fn redis_down_from_the_start_loses_no_call_and_costs_one_bounded_wait() {
     let mut redis = RedisServer::start();
     redis.stop();
-    let api = limited_api(5.0, 5.0).await;
+    let api = limited_api(5, 5).await;
     let client = client(&api, &redis, "sk-down", "test");
     // The first call waits for Redis at most 50 ms (connection refused is quicker), then
     // the process paces itself; the calls after it do not ask Redis for a second.
@@ -210,7 +207,7 @@ async fn redis_down_from_the_start_loses_no_call_and_costs_one_bounded_wait() {
 #[tokio::test]
 async fn redis_paused_holds_no_request_past_the_bound() {
     let redis = RedisServer::start();
-    let api = limited_api(100.0, 100.0).await;
+    let api = limited_api(100, 100).await;
     let client = client(&api, &redis, "sk-paused", "test");
     get(&client).await;
     redis.pause();
@@ -234,7 +231,7 @@ async fn redis_paused_holds_no_request_past_the_bound() {
 #[tokio::test]
 async fn after_a_restart_the_fleet_shares_its_pace_again() {
     let mut redis = RedisServer::start();
-    let api = limited_api(2.0, 2.0).await;
+    let api = limited_api(2, 2).await;
     let first = client(&api, &redis, "sk-restart", "test");
     let second = client(&api, &redis, "sk-restart", "test");
     get(&first).await;

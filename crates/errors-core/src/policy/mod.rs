@@ -109,6 +109,15 @@ pub const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(60);
 /// The default longest server-requested wait slept through (`Retry-After`).
 pub const DEFAULT_MAX_WAIT: Duration = Duration::from_secs(60);
 
+/// The longest a driver sleeps on a hold from [`RetryRun::before_attempt`] before it asks
+/// again: a pace that speeds up meanwhile (a learned limit climbing, a stated one probed)
+/// moves the request's slot earlier, and a request asleep past its new slot leaves late, on
+/// top of the slots given after it (a driver that slept whole holds sent a probe's queue
+/// in a burst after the probe's `429`: a dozen more `429`s). A quarter second bounds how
+/// late a held request notices, at four wake-ups a second per held request; a fleet store
+/// books slots at the same period.
+pub const MAX_NAP: Duration = Duration::from_millis(250);
+
 impl Default for RetryPolicy {
     fn default() -> Self {
         RetryPolicy {

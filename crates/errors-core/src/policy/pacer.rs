@@ -85,8 +85,7 @@ pub enum PaceSource {
 ///
 /// The queue is FIFO: a request takes a ticket, whose time moves when the pace changes
 /// (the queue is re-spaced from its head) but never past a request that took a later
-/// ticket, and never earlier than the time its request was told (it sleeps until then: a
-/// faster pace applies to the tickets after the waiting ones); a request the limiter rejected after its turn goes to the head. A request that
+/// ticket; a request the limiter rejected after its turn goes to the head. A request that
 /// cannot have a slot before its deadline takes nothing. Time is a [`Duration`] since the
 /// driver's anchor; nothing here reads a clock.
 ///
@@ -394,7 +393,11 @@ impl Pacer {
         }
         let (rate, interval, tolerance) = pace(state, now);
         if !state.queue.spaced(interval, tolerance) {
-            state.queue.respace(now, interval, tolerance);
+            let queue = &state.queue;
+            let head = queue.at_rank(queue.head_rank(now));
+            state
+                .queue
+                .restart(now, head.saturating_add(tolerance), interval, tolerance);
         }
         state.rate = rate;
         true

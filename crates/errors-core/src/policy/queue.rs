@@ -7,9 +7,6 @@ use std::time::Duration;
 /// The most requests that can be put at the head of the queue at once (see
 /// [`Pacer::front_slot`]); past it a rejected request queues at the back.
 const MAX_FRONT: usize = 1024;
-/// The most waiting elements whose times are kept when the pace speeds up (see
-/// [`Queue::respace`]); a longer queue is re-spaced from its head as a whole.
-const MAX_FLOORS: u64 = 4096;
 
 /// The queue (GCRA's virtual scheduling, FIFO): elements leave one interval apart, in rank
 /// order, the element of rank `r` at `tat + r * interval - tolerance` (`tat`, GCRA's
@@ -29,11 +26,6 @@ pub(super) struct Queue {
     /// Inserted elements in rank order: (the ticket each goes just before, its id).
     inserted: VecDeque<(u64, u64)>,
     next_id: u64,
-    /// By rank: the earliest time of each element that waited when the pace last sped up.
-    /// A request learns its slot when it asks and sleeps until then; had its slot moved
-    /// earlier, the queue would pass it unused while the request slept, and the request
-    /// would then leave on top of the slots given after it (a burst over the limit).
-    floors: VecDeque<Duration>,
 }
 
 impl Default for Queue {
@@ -46,7 +38,6 @@ impl Default for Queue {
             tolerance: Duration::ZERO,
             inserted: VecDeque::new(),
             next_id: 0,
-            floors: VecDeque::new(),
         }
     }
 }
@@ -71,29 +62,12 @@ impl Queue {
         self.interval == interval && self.tolerance == tolerance
     }
 
-    /// The time of the element at `rank`: its place in GCRA's progression, no earlier than
-    /// its floor (and, past the floors, one interval after the last of them per rank).
+    /// The time of the element at `rank`.
     pub(super) fn at_rank(&self, rank: u64) -> Duration {
-        let placed = self.progression(rank);
-        let kept = self.floors.len() as u64;
-        match self.floors.back() {
-            None => placed,
-            Some(_) if rank < kept => placed.max(self.floors[rank as usize]),
-            Some(&last) => placed.max(last.saturating_add(self.spacing(rank - kept + 1))),
-        }
-    }
-
-    /// `rank`'s place in GCRA's progression.
-    fn progression(&self, rank: u64) -> Duration {
+        let steps = u32::try_from(rank).unwrap_or(u32::MAX);
         self.tat
-            .saturating_add(self.spacing(rank))
+            .saturating_add(self.interval.saturating_mul(steps))
             .saturating_sub(self.tolerance)
-    }
-
-    /// `steps` intervals.
-    fn spacing(&self, steps: u64) -> Duration {
-        self.interval
-            .saturating_mul(u32::try_from(steps).unwrap_or(u32::MAX))
     }
 
     /// When ticket `n` may leave.
@@ -118,41 +92,24 @@ impl Queue {
 
     /// The rank of the first element that may not leave before `at`.
     pub(super) fn head_rank(&self, at: Duration) -> u64 {
-        self.first_rank(|time| time > at)
+        let at = at.saturating_add(self.tolerance);
+        if at < self.tat {
+            return 0;
+        }
+        let due = (at - self.tat).as_nanos() / self.interval.as_nanos();
+        u64::try_from(due + 1).unwrap_or(u64::MAX)
     }
 
     /// The rank of the first element that may not leave before `at` or leaves at `at`.
     fn first_rank_from(&self, at: Duration) -> u64 {
-        self.first_rank(|time| time >= at)
-    }
-
-    /// The first rank whose time passes `test` (times grow with rank, so the ranks that pass
-    /// are all those from some rank on).
-    fn first_rank(&self, test: impl Fn(Duration) -> bool) -> u64 {
-        let kept = self.floors.len() as u64;
-        if let Some(rank) = (0..kept).find(|&rank| test(self.at_rank(rank))) {
-            return rank;
+        let at = at.saturating_add(self.tolerance);
+        if at <= self.tat {
+            return 0;
         }
-        // Past the floors the times are `at_rank(kept) + n * interval`: bisect on `n`.
-        let (mut low, mut high) = (kept, kept);
-        let mut step = 1u64;
-        while !test(self.at_rank(high)) {
-            if self.at_rank(high) == Duration::MAX || high == u64::MAX {
-                return high;
-            }
-            low = high + 1;
-            high = high.saturating_add(step);
-            step = step.saturating_mul(2);
-        }
-        while low < high {
-            let middle = low + (high - low) / 2;
-            if test(self.at_rank(middle)) {
-                high = middle;
-            } else {
-                low = middle + 1;
-            }
-        }
-        low
+        let ahead = (at - self.tat)
+            .as_nanos()
+            .div_ceil(self.interval.as_nanos());
+        u64::try_from(ahead).unwrap_or(u64::MAX)
     }
 
     /// The element at `rank` (a ticket at or past `next` when the queue is shorter).
@@ -182,31 +139,15 @@ impl Queue {
         interval: Duration,
         tolerance: Duration,
     ) {
-        let head = self.head_rank(now);
-        let (first, before_head) = match self.element(head) {
+        let (first, before_head) = match self.element(self.head_rank(now)) {
             Element::Ticket(ticket, index) => (ticket.min(self.next), index),
             Element::Inserted(index) => (self.inserted[index].0, index),
         };
         self.inserted.drain(..before_head);
-        self.floors
-            .drain(..head.min(self.floors.len() as u64) as usize);
         self.first = first;
         self.tat = tat;
         self.interval = interval;
         self.tolerance = tolerance;
-    }
-
-    /// Spaces the queue at `interval` with `tolerance` from its head at `now`. When the pace
-    /// sped up, the elements waiting keep their times as floors: their requests sleep until
-    /// them. (The new pace applies to the elements queued from now on; the ones waiting
-    /// leave when they were told, no later, as a slowed pace moves them back.)
-    pub(super) fn respace(&mut self, now: Duration, interval: Duration, tolerance: Duration) {
-        let waiting = (self.next - self.first).saturating_add(self.inserted.len() as u64);
-        if interval < self.interval && waiting <= MAX_FLOORS {
-            self.floors = (0..waiting).map(|rank| self.at_rank(rank)).collect();
-        }
-        let head = self.at_rank(self.head_rank(now));
-        self.restart(now, head.saturating_add(tolerance), interval, tolerance);
     }
 
     /// Takes the next ticket for a request ready at `ready`, unless its slot is at or past
@@ -229,7 +170,6 @@ impl Queue {
             self.first = self.next;
             self.tat = ready.saturating_add(self.interval);
             self.inserted.clear();
-            self.floors.clear();
         }
         Ok((slot, n))
     }
@@ -334,51 +274,5 @@ mod tests {
         assert_eq!(queue.take(ms(900), Duration::MAX), Ok((ms(900), 4)));
         assert_eq!(queue.inserted_time(id), None);
         assert_eq!(queue.time(5), ms(1000));
-    }
-
-    #[test]
-    fn a_faster_pace_keeps_the_times_of_the_waiting_and_spaces_the_rest_after_them() {
-        // Tickets 0..4 at 0, 100, 200, 300 ms; their requests sleep until then. At 50 ms
-        // the pace doubles: the three waiting keep their times (moved earlier, they would
-        // be passed unused while their requests slept, and then leave on top of the
-        // tickets given after them); the next ticket goes 50 ms after the last of them.
-        let mut queue = queue(Duration::ZERO, 4);
-        queue.respace(ms(50), ms(50), Duration::ZERO);
-        let times: Vec<Duration> = (0..4).map(|n| queue.time(n)).collect();
-        assert_eq!(times, [ms(0), ms(100), ms(200), ms(300)]);
-        assert_eq!(queue.take(ms(50), Duration::MAX), Ok((ms(350), 4)));
-        assert_eq!(queue.take(ms(50), Duration::MAX), Ok((ms(400), 5)));
-        // The head passes the floors as it goes.
-        assert_eq!(queue.head_rank(ms(150)), 1);
-        queue.respace(ms(150), ms(50), Duration::ZERO);
-        assert_eq!(queue.time(2), ms(200));
-        assert_eq!(queue.time(5), ms(400));
-    }
-
-    #[test]
-    fn a_slower_pace_moves_the_waiting_back_past_their_floors() {
-        let mut queue = queue(Duration::ZERO, 4);
-        queue.respace(ms(50), ms(50), Duration::ZERO);
-        // Then a 429 at 120 ms: the queue restarts 200 ms apart from 320 ms. Tickets 2 and 3
-        // (floors 200 and 300 ms) move back to 320 and 520 ms; none moves earlier.
-        queue.restart(ms(120), ms(320), ms(200), Duration::ZERO);
-        assert_eq!(queue.time(2), ms(320));
-        assert_eq!(queue.time(3), ms(520));
-        assert_eq!(queue.take(ms(120), Duration::MAX), Ok((ms(720), 4)));
-    }
-
-    #[test]
-    fn the_first_rank_past_a_time_is_found_through_the_floors_and_after_them() {
-        let mut queue = queue(Duration::ZERO, 4);
-        queue.respace(Duration::ZERO, ms(10), Duration::ZERO);
-        // Ticket 0 left at 0: rank 0 is ticket 1. Floors 100, 200, 300 ms, then 310, 320,
-        // ... ms.
-        assert_eq!(queue.head_rank(ms(250)), 2);
-        assert_eq!(queue.head_rank(ms(300)), 3);
-        assert_eq!(queue.head_rank(ms(355)), 8);
-        assert_eq!(queue.first_rank_from(ms(300)), 2);
-        assert_eq!(queue.first_rank_from(ms(350)), 7);
-        assert_eq!(queue.at_rank(7), ms(350));
-        assert_eq!(queue.time(4), ms(310));
     }
 }

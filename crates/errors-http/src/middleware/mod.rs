@@ -12,7 +12,7 @@ use std::time::Duration;
 use errors_core::clock::Clock;
 use errors_core::error::ErrorParser;
 use errors_core::ratelimit::RateLimitStatement;
-use errors_core::retry::{ClientRetryState, Decision, Outcome, RetryRun, StopReason};
+use errors_core::retry::{ClientRetryState, Decision, MAX_NAP, Outcome, RetryRun, StopReason};
 use errors_core::{ApiError, Idempotency, RetryPolicy};
 use http::Extensions;
 use reqwest::{Request, Response};
@@ -373,11 +373,6 @@ impl RetryMiddleware {
         }
     }
 }
-
-/// The longest a held request sleeps before it looks at its slot again: a quarter second,
-/// as the fleet store books slots (`AskAgain`), bounds how late it notices a faster pace,
-/// at four wake-ups a second per held request.
-const MAX_NAP: Duration = Duration::from_millis(250);
 
 /// The error a run ended on, with its attempts, why it stopped, and whether the client's
 /// policy says the same request could succeed later (`None`: no attempt was made).
