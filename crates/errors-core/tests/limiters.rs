@@ -1269,3 +1269,49 @@ fn open_loop_arrivals_under_a_stated_limit_wait_little_more_than_the_limit_makes
         assert!(added <= Duration::from_millis(50), "{added:?}: {limited:?}");
     }
 }
+
+/// A limiter that other clients on the same key exhaust for a while (what is left for this
+/// one: `during`), then leave: from `until` on, everything is admitted.
+struct Crowded {
+    during: TokenBucket,
+    until: Duration,
+}
+
+impl Limiter for Crowded {
+    fn admit(&mut self, now: Duration) -> Result<(), Duration> {
+        if now < self.until {
+            self.during.admit(now)
+        } else {
+            Ok(())
+        }
+    }
+
+    fn rate(&self) -> f64 {
+        self.during.rate()
+    }
+
+    fn stated(&self) -> (u32, u64) {
+        let (calls, per) = self.during.statement();
+        (calls, per.into())
+    }
+}
+
+#[test]
+fn a_learned_pace_at_its_floor_climbs_when_the_neighbours_leave() {
+    // Four processes on one key without a store: the others took nearly all of it (one call
+    // every 2 s left for this one) for 20 s, then finished. The law had fallen to its floor
+    // (half a request a second); capped at twice what was sent in the last second (0 or 1
+    // by turns at that pace), it never climbed, and with requests always waiting the pace
+    // never went quiet: one process of the fleet example took 421 s where the others took
+    // 15. Once the limiter admits everything, the pace must climb back within seconds.
+    let mut limiter = Crowded {
+        during: TokenBucket::new(1, 2, 1),
+        until: Duration::from_secs(20),
+    };
+    let report = batch(&mut limiter, false, 300, 16);
+    eprintln!("crowded for 20 s, then free: {report:?}");
+    assert_eq!(report.failed, 0, "{report:?}");
+    assert!(report.paced, "{report:?}");
+    // About 10 calls go through in the 20 s; the other 290 need a few seconds of climb.
+    assert!(report.wall <= Duration::from_secs(45), "{report:?}");
+}

@@ -438,6 +438,22 @@ fn start(traffic: &Traffic, now: Duration) -> Cubic {
     Cubic::reduced_to(sent, rate, now)
 }
 
+/// What the partition sent per second lately, for the cap on the law: in the last second, or
+/// over ten intervals of the pace in force (at most the history kept, 10 s), the higher.
+/// Over a second alone, a pace of one request every 2 s reads 0 or 1 a second by turns;
+/// capped at twice that, it could never climb off its floor while requests waited (a process of a fleet
+/// without a store, paced down by its neighbours' 429s, went on at half a request a second
+/// long after they had finished).
+fn sent_rate(state: &State, now: Duration) -> f64 {
+    let second = Duration::from_secs(1);
+    let window = interval(state.rate.max(MIN_RATE))
+        .saturating_mul(DELIVERY_SAMPLE)
+        .clamp(second, Traffic::HISTORY);
+    let last_second = state.traffic.over(second, now).sent as f64;
+    let over_window = state.traffic.over(window, now).sent as f64 / window.as_secs_f64();
+    last_second.max(over_window)
+}
+
 /// A stated quota's pace: 2% under its rate.
 fn stated_rate(quota: RateLimitQuota) -> f64 {
     quota.per_second() * (1.0 - MARGIN)
@@ -460,14 +476,12 @@ fn pace(state: &State, now: Duration) -> (f64, Duration, Duration) {
             if now <= probe_from {
                 stated
             } else {
-                let sent = state.traffic.over(Duration::from_secs(1), now).sent as f64;
                 let probing = Cubic::from_rate(stated, probe_from).rate_at(now);
-                probing.min(stated.max(SENT_RATE_CAP * sent))
+                probing.min(stated.max(SENT_RATE_CAP * sent_rate(state, now)))
             }
         }
         _ => {
-            let sent = state.traffic.over(Duration::from_secs(1), now).sent as f64;
-            let cap = law.w_max().max(SENT_RATE_CAP * sent);
+            let cap = law.w_max().max(SENT_RATE_CAP * sent_rate(state, now));
             law.rate_at(now).min(cap).max(MIN_RATE)
         }
     };

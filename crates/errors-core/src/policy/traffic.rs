@@ -35,6 +35,10 @@ pub(super) struct Counts {
 }
 
 impl Traffic {
+    /// How far back the counts go.
+    pub(super) const HISTORY: Duration =
+        Duration::from_nanos(BUCKET.as_nanos() as u64 * BUCKETS as u64);
+
     fn index(at: Duration) -> u64 {
         u64::try_from(at.as_nanos() / BUCKET.as_nanos()).unwrap_or(u64::MAX - 1)
     }
