@@ -441,9 +441,9 @@ fn start(traffic: &Traffic, now: Duration) -> Cubic {
 /// What the partition sent per second lately, for the cap on the law: in the last second, or
 /// over ten intervals of the pace in force (at most the history kept, 10 s), the higher.
 /// Over a second alone, a pace of one request every 2 s reads 0 or 1 a second by turns;
-/// capped at twice that, it could never climb off its floor while requests waited (a process of a fleet
-/// without a store, paced down by its neighbours' 429s, went on at half a request a second
-/// long after they had finished).
+/// capped at twice that, it could never climb off its floor while requests waited (a
+/// process of a fleet without a store, paced down by its neighbours' 429s, went on at half a
+/// request a second long after they had finished).
 fn sent_rate(state: &State, now: Duration) -> f64 {
     let second = Duration::from_secs(1);
     let window = interval(state.rate.max(MIN_RATE))

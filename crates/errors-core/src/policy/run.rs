@@ -293,8 +293,8 @@ impl RetryRun {
     ///
     /// Call it again after holding off: zero means send now. A request keeps its place in
     /// the paced queue across calls unless the window closed again past it. Hold off in
-    /// naps of at most [`MAX_NAP`](crate::retry::MAX_NAP): a pace that speeds up meanwhile moves the place
-    /// earlier, and the next call says so.
+    /// naps of at most [`MAX_NAP`](crate::retry::MAX_NAP): a pace that speeds up meanwhile
+    /// moves the place earlier, and the next call says so.
     pub fn before_attempt(&mut self, now: Duration) -> Result<Duration, StopReason> {
         let limiter = self.partition.limiter();
         let window_open = limiter.gate.open_at();
