@@ -51,7 +51,7 @@ mod slowapi;
 #[path = "../tests/support/uvicorn.rs"]
 mod uvicorn;
 
-use model::{ChangingBucket, FixedWindow, SlidingLog, TokenBucket};
+use model::{ChangingBucket, FixedWindow, Model, SlidingLog, TokenBucket};
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -80,24 +80,18 @@ trait Limiter: Send {
     fn quota(&self) -> Option<Quota>;
 }
 
-/// The model limiters the simulation puts in front of the client too (its verdict, its
-/// statement as the quota).
-macro_rules! model_limiter {
-    ($($model:ty),*) => {$(
-        impl Limiter for $model {
-            fn admit(&mut self, now: Duration) -> Result<(), Duration> {
-                <$model>::admit(self, now)
-            }
+/// The model limiters the simulation puts in front of the client too: their verdict, and
+/// their statement as the quota.
+impl<M: Model> Limiter for M {
+    fn admit(&mut self, now: Duration) -> Result<(), Duration> {
+        Model::admit(self, now)
+    }
 
-            fn quota(&self) -> Option<Quota> {
-                let (calls, secs) = self.statement();
-                Some(Quota { calls, secs })
-            }
-        }
-    )*};
+    fn quota(&self) -> Option<Quota> {
+        let (calls, secs) = self.statement();
+        Some(Quota { calls, secs })
+    }
 }
-
-model_limiter!(TokenBucket, FixedWindow, SlidingLog, ChangingBucket);
 
 /// Limits nothing, but answers a `share` of requests (drawn from a seeded generator) 429
 /// with `Retry-After: 1`.

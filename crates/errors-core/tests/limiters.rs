@@ -24,7 +24,7 @@ use http::{HeaderMap, HeaderValue, Method, StatusCode};
 #[path = "support/limiters.rs"]
 mod model;
 
-use model::{ChangingBucket, FixedWindow, SlidingLog, TokenBucket};
+use model::{ChangingBucket, FixedWindow, Model, SlidingLog, TokenBucket};
 
 /// Time from a request to its answer.
 const LATENCY: Duration = Duration::from_millis(2);
@@ -52,59 +52,14 @@ trait Limiter {
     }
 }
 
-impl Limiter for TokenBucket {
+/// Every model limiter, as the simulation asks it.
+impl<M: Model> Limiter for M {
     fn admit(&mut self, now: Duration) -> Result<(), Duration> {
-        TokenBucket::admit(self, now)
+        Model::admit(self, now)
     }
 
     fn rate(&self) -> f64 {
-        TokenBucket::rate(self)
-    }
-
-    fn stated(&self) -> (u32, u64) {
-        let (calls, per) = self.statement();
-        (calls, per.into())
-    }
-}
-
-impl Limiter for FixedWindow {
-    fn admit(&mut self, now: Duration) -> Result<(), Duration> {
-        FixedWindow::admit(self, now)
-    }
-
-    fn rate(&self) -> f64 {
-        FixedWindow::rate(self)
-    }
-
-    fn stated(&self) -> (u32, u64) {
-        let (calls, per) = self.statement();
-        (calls, per.into())
-    }
-}
-
-impl Limiter for SlidingLog {
-    fn admit(&mut self, now: Duration) -> Result<(), Duration> {
-        SlidingLog::admit(self, now)
-    }
-
-    fn rate(&self) -> f64 {
-        SlidingLog::rate(self)
-    }
-
-    fn stated(&self) -> (u32, u64) {
-        let (calls, per) = self.statement();
-        (calls, per.into())
-    }
-}
-
-impl Limiter for ChangingBucket {
-    fn admit(&mut self, now: Duration) -> Result<(), Duration> {
-        ChangingBucket::admit(self, now)
-    }
-
-    /// The rate in force.
-    fn rate(&self) -> f64 {
-        f64::from(self.statement().0)
+        Model::rate(self)
     }
 
     fn stated(&self) -> (u32, u64) {
@@ -547,7 +502,7 @@ fn a_stated_fixed_window_a_minute_long_sends_its_count_at_each_opening_and_loses
     let report = batch(&mut limiter, true, 250, 16);
     eprintln!("100 per 60 s: {report:?}");
     assert_eq!(report.failed, 0, "{report:?}");
-    let wall = report.vs_ideal * 250.0 / limiter.rate();
+    let wall = report.vs_ideal * 250.0 / Model::rate(&limiter);
     assert!(wall <= 120.0 * 1.05, "{wall:.1} s: {report:?}");
 }
 
@@ -1280,14 +1235,14 @@ struct Crowded {
 impl Limiter for Crowded {
     fn admit(&mut self, now: Duration) -> Result<(), Duration> {
         if now < self.until {
-            self.during.admit(now)
+            Model::admit(&mut self.during, now)
         } else {
             Ok(())
         }
     }
 
     fn rate(&self) -> f64 {
-        self.during.rate()
+        Model::rate(&self.during)
     }
 
     fn stated(&self) -> (u32, u64) {

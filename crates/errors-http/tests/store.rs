@@ -25,6 +25,7 @@ struct Bucket {
 
 impl Respond for Bucket {
     fn respond(&self, _: &Request) -> ResponseTemplate {
+        use model::Model as _;
         let mut bucket = self.bucket.lock().unwrap();
         if bucket.admit(self.started.elapsed()).is_ok() {
             return fixtures::ok().to_template();

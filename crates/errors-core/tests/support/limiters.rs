@@ -8,6 +8,16 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
+/// What a model limiter answers, as its consumers' own `Limiter` traits ask it.
+pub(crate) trait Model: Send {
+    /// A request arriving at `now`: admitted, or rejected with the time until it would be.
+    fn admit(&mut self, now: Duration) -> Result<(), Duration>;
+    /// Requests per second in the long run (for a changing limit, the rate in force).
+    fn rate(&self) -> f64;
+    /// The limit as a `429` states it: (calls, seconds).
+    fn statement(&self) -> (u32, u32);
+}
+
 /// A token bucket: `calls` tokens per `per` seconds, holding `burst`, full at the start.
 pub(crate) struct TokenBucket {
     calls: u32,
@@ -35,9 +45,10 @@ impl TokenBucket {
         self.tokens = (self.tokens + elapsed * self.rate()).min(self.burst);
         self.at = self.at.max(now);
     }
+}
 
-    /// A request arriving at `now`.
-    pub(crate) fn admit(&mut self, now: Duration) -> Result<(), Duration> {
+impl Model for TokenBucket {
+    fn admit(&mut self, now: Duration) -> Result<(), Duration> {
         self.refill(now);
         if self.tokens >= 1.0 {
             self.tokens -= 1.0;
@@ -47,13 +58,11 @@ impl TokenBucket {
         }
     }
 
-    /// Requests per second in the long run.
-    pub(crate) fn rate(&self) -> f64 {
+    fn rate(&self) -> f64 {
         f64::from(self.calls) / f64::from(self.per)
     }
 
-    /// The limit as a `429` states it: (calls, seconds).
-    pub(crate) fn statement(&self) -> (u32, u32) {
+    fn statement(&self) -> (u32, u32) {
         (self.calls, self.per)
     }
 }
@@ -76,9 +85,10 @@ impl FixedWindow {
             used: 0,
         }
     }
+}
 
-    /// A request arriving at `now`.
-    pub(crate) fn admit(&mut self, now: Duration) -> Result<(), Duration> {
+impl Model for FixedWindow {
+    fn admit(&mut self, now: Duration) -> Result<(), Duration> {
         let elapsed = now.saturating_sub(self.start);
         if elapsed >= self.window {
             let windows = elapsed.as_nanos() / self.window.as_nanos();
@@ -93,13 +103,11 @@ impl FixedWindow {
         }
     }
 
-    /// Requests per second in the long run.
-    pub(crate) fn rate(&self) -> f64 {
+    fn rate(&self) -> f64 {
         f64::from(self.limit) / self.window.as_secs_f64()
     }
 
-    /// The limit as a `429` states it: (calls, seconds).
-    pub(crate) fn statement(&self) -> (u32, u32) {
+    fn statement(&self) -> (u32, u32) {
         (self.limit, self.window.as_secs() as u32)
     }
 }
@@ -120,9 +128,10 @@ impl SlidingLog {
             log: VecDeque::new(),
         }
     }
+}
 
-    /// A request arriving at `now`.
-    pub(crate) fn admit(&mut self, now: Duration) -> Result<(), Duration> {
+impl Model for SlidingLog {
+    fn admit(&mut self, now: Duration) -> Result<(), Duration> {
         while self
             .log
             .front()
@@ -138,13 +147,11 @@ impl SlidingLog {
         }
     }
 
-    /// Requests per second in the long run.
-    pub(crate) fn rate(&self) -> f64 {
+    fn rate(&self) -> f64 {
         self.limit as f64 / self.window.as_secs_f64()
     }
 
-    /// The limit as a `429` states it: (calls, seconds).
-    pub(crate) fn statement(&self) -> (u32, u32) {
+    fn statement(&self) -> (u32, u32) {
         (self.limit as u32, self.window.as_secs() as u32)
     }
 }
@@ -170,25 +177,6 @@ impl ChangingBucket {
         }
     }
 
-    /// A request arriving at `now`.
-    pub(crate) fn admit(&mut self, now: Duration) -> Result<(), Duration> {
-        let first = *self.first.get_or_insert(now);
-        let rate = rate_at(self.steps, now.saturating_sub(first));
-        if rate != self.bucket.calls {
-            // Tokens earned at the old rate stay, up to the new burst.
-            self.bucket.refill(now);
-            self.bucket.calls = rate;
-            self.bucket.burst = f64::from(rate);
-            self.bucket.tokens = self.bucket.tokens.min(self.bucket.burst);
-        }
-        self.bucket.admit(now)
-    }
-
-    /// The limit in force, as a `429` states it: (calls, seconds).
-    pub(crate) fn statement(&self) -> (u32, u32) {
-        self.bucket.statement()
-    }
-
     /// When a bucket following `steps` has allowed `calls` requests, from the first: where
     /// the integral of its rate reaches `calls` (the ideal time of a batch).
     pub(crate) fn ideal(steps: &[(u64, u32)], calls: usize) -> f64 {
@@ -204,6 +192,29 @@ impl ChangingBucket {
             }
         }
         unreachable!("the last step lasts for ever")
+    }
+}
+
+impl Model for ChangingBucket {
+    fn admit(&mut self, now: Duration) -> Result<(), Duration> {
+        let first = *self.first.get_or_insert(now);
+        let rate = rate_at(self.steps, now.saturating_sub(first));
+        if rate != self.bucket.calls {
+            // Tokens earned at the old rate stay, up to the new burst.
+            self.bucket.refill(now);
+            self.bucket.calls = rate;
+            self.bucket.burst = f64::from(rate);
+            self.bucket.tokens = self.bucket.tokens.min(self.bucket.burst);
+        }
+        self.bucket.admit(now)
+    }
+
+    fn rate(&self) -> f64 {
+        self.bucket.rate()
+    }
+
+    fn statement(&self) -> (u32, u32) {
+        self.bucket.statement()
     }
 }
 
