@@ -1125,10 +1125,14 @@ fn a_limit_that_drops_then_rises_is_followed_both_ways() {
             assert!(after_drop <= 10, "{after_drop} 429s: {report:?}");
         } else {
             // Where nothing states the limit, it is found by probing above it (CUBIC), and
-            // each probe that finds it costs rejections: 130 to 170 from the drop on, here
-            // and on loopback (CUBIC's fast convergence, RFC 9438 section 4.7, halves them
-            // at 8% more time and the small-burst bucket's 1.3x: left out). What is asked of
-            // a learned limit: at most 1.3 requests per call.
+            // each probe that finds it costs a rejection: 13 from the drop on, here and on
+            // loopback (four cuts from 55/s down to 17/s within 0.6 s, one probe every 2 s
+            // at 20/s, a few more at 50/s after the rise). Before a 429 among answers that
+            // got through could cut again within the `Retry-After` of the last cut, one cut
+            // a second took 130 to 170. (CUBIC's fast convergence, RFC 9438 section 4.7,
+            // makes it 9, but costs the small-burst bucket and a limiter in front of 503s
+            // 5% to 10% in time: left out.)
+            assert!(after_drop <= 20, "{after_drop} 429s: {report:?}");
             assert!(report.requests_per_call <= 1.3, "{report:?}");
         }
     }

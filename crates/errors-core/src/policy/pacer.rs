@@ -77,8 +77,10 @@ pub enum PaceSource {
 ///
 /// A `429` says the server's bucket is empty: the queue restarts from one interval after
 /// it; or, when the window is closed, at its end with the whole burst (a new window). Only a
-/// `429` for a request sent after the last cut, past the window that cut asked for, cuts
-/// again (one cut per window, as CUBIC cuts once per round trip). A stated rate is kept;
+/// `429` for a request sent after the last cut cuts again (as CUBIC cuts once per round
+/// trip), and, before the wait that cut asked for is over, only once the limiter let an
+/// answer through since: it is then rejecting the excess of a pace still too fast, where
+/// `429`s alone mean a window that is closed whatever the pace. A stated rate is kept;
 /// after 100 of its intervals without a `429` it is probed above (it may have risen), and
 /// it is back at every fresh `429`. After a minute without a `429`, once nobody waits, the
 /// partition is inactive again.
@@ -128,12 +130,16 @@ struct State {
     law: Option<Cubic>,
     /// The rate last used for the queue.
     rate: f64,
-    /// `429`s that arrive before this belong to the window of the last cut.
+    /// `429`s that arrive before this belong to the window of the last cut, unless answers
+    /// got through since it.
     recovery_until: Duration,
+    /// Answers that got past the limiter since the law last changed.
+    admitted_since_cut: u64,
     last_throttle: Duration,
-    /// When the partition became paced: what got through before, unpaced (a burst the
-    /// limiter held), says nothing of its rate.
-    active_since: Duration,
+    /// When the partition's first request left paced (`None` until then): what got through
+    /// before, unpaced (a burst the limiter held), says nothing of its rate, nor does the
+    /// spell in which every request waited out its `Retry-After` and nothing was sent.
+    paced_since: Option<Duration>,
     queue: Queue,
     traffic: Traffic,
 }
@@ -195,13 +201,19 @@ impl Pacer {
 
     /// A request left at `now`.
     pub(crate) fn on_sent(&self, now: Duration) {
-        self.lock().traffic.sent(now);
+        let mut state = self.lock();
+        state.traffic.sent(now);
+        if state.mode != Mode::Inactive && state.paced_since.is_none() {
+            state.paced_since = Some(now);
+        }
     }
 
     /// An answer that got past the limiter arrived at `now`: a success, or any error but a
     /// rate limit (a `503` from the service behind the limiter was let through by it).
     pub(crate) fn on_admitted(&self, now: Duration) {
-        self.lock().traffic.admitted(now);
+        let mut state = self.lock();
+        state.traffic.admitted(now);
+        state.admitted_since_cut = state.admitted_since_cut.saturating_add(1);
     }
 
     /// Takes a slot for a request ready at `now` that may not leave before `not_before`
@@ -230,24 +242,18 @@ impl Pacer {
     }
 
     /// The current slot of a place in the queue (its time moves when the pace changes), no
-    /// earlier than `not_before`; `None` when the place is lost (the queue went past a
-    /// place at its head while its request waited): the request takes a new one.
-    pub(crate) fn slot_of(
-        &self,
-        place: Place,
-        now: Duration,
-        not_before: Duration,
-    ) -> Option<Duration> {
+    /// earlier than `not_before`; `now` once the queue has gone past it.
+    pub(crate) fn slot_of(&self, place: Place, now: Duration, not_before: Duration) -> Duration {
         let mut state = self.lock();
         if !self.refresh(&mut state, now) {
-            return Some(not_before.max(now));
+            return not_before.max(now);
         }
         let due = match place {
             Place::Ticket(ticket) => state.queue.time(ticket),
-            Place::Front(id) => state.queue.inserted_time(id)?,
+            Place::Front(id) => state.queue.inserted_time(id),
             Place::Window | Place::Head => Duration::ZERO,
         };
-        Some(due.max(not_before).max(now))
+        due.max(not_before).max(now)
     }
 
     /// The slot at the head of the queue, from `earliest`, for a request the limiter
@@ -286,7 +292,7 @@ impl Pacer {
             mine.rate = theirs.rate;
             mine.recovery_until = theirs.recovery_until;
             mine.last_throttle = theirs.last_throttle;
-            mine.active_since = theirs.active_since;
+            mine.paced_since = theirs.paced_since;
             self.active.store(true, Ordering::Release);
         }
     }
@@ -299,6 +305,7 @@ impl Pacer {
         if state.mode != Mode::Inactive && state.mode != Mode::Stated(quota) {
             state.mode = Mode::Stated(quota);
             state.law = Some(Cubic::from_rate(stated_rate(quota), now));
+            state.admitted_since_cut = 0;
             self.refresh(&mut state, now);
         }
     }
@@ -319,8 +326,11 @@ impl Pacer {
         self.refresh(&mut state, now);
         let asked = requested;
         let requested = requested.unwrap_or(Duration::ZERO);
-        let fresh =
-            state.law.is_none_or(|law| sent_at >= law.epoch()) && now >= state.recovery_until;
+        let sent_after_cut = state.law.is_none_or(|law| sent_at >= law.epoch());
+        let fresh = sent_after_cut && now >= state.recovery_until;
+        // Within the wait the last cut asked for: see "only once the limiter let an answer
+        // through" above.
+        let still_too_fast = sent_after_cut && state.admitted_since_cut > 0;
         let law = match (state.mode, quota) {
             (mode, Some(quota)) if mode != Mode::Stated(quota) || fresh => {
                 state.mode = Mode::Stated(quota);
@@ -338,10 +348,10 @@ impl Pacer {
                 state.mode = Mode::Learned;
                 Some(start(&state.traffic, now))
             }
-            (Mode::Learned, None) if fresh => Some(reduction(
+            (Mode::Learned, None) if fresh || still_too_fast => Some(reduction(
                 &state.traffic,
                 state.rate,
-                state.active_since,
+                state.paced_since,
                 now,
             )),
             _ => None,
@@ -349,10 +359,11 @@ impl Pacer {
         if let Some(law) = law {
             state.law = Some(law);
             state.recovery_until = now.saturating_add(requested);
+            state.admitted_since_cut = 0;
         }
         state.last_throttle = now;
         if !self.active.swap(true, Ordering::AcqRel) {
-            state.active_since = now;
+            state.paced_since = None;
         }
         // The server's bucket is empty now: the next request one interval later (sooner if
         // the server asked for less: `Retry-After: 0` is "now"). Unless its window is
@@ -406,21 +417,22 @@ impl Pacer {
 
 /// The law after a `429` that shows the pace too fast, at `now`: CUBIC's reduction to `β`
 /// of the rate that was too fast, taken as the pace in force or the best rate at which
-/// answers got through since pacing began (`since`), the lower. (The AWS SDKs take the
-/// lower of the pace and the measured send rate. What got through is the limiter's own
-/// rate once the client overran it, so a pace far above the limit does not take one cut
-/// per window for many windows, each rejecting most of what is sent. The best rate, as
-/// BBR keeps the best delivery rate, so that spells in which the client sent less, its
-/// requests waiting out `Retry-After`s, do not spiral it down; since pacing began, so that
-/// the burst a limiter let through unpaced does not read as its rate; over ten intervals
-/// of the pace, at least a second, so that one more answer in a window does not read 1 a
-/// second as 2.)
-fn reduction(traffic: &Traffic, rate: f64, since: Duration, now: Duration) -> Cubic {
+/// answers got through since the first paced request left (`since`), the lower. (The AWS
+/// SDKs take the lower of the pace and the measured send rate. What got through is the
+/// limiter's own rate once the client overran it, so a pace far above the limit is not cut
+/// many times, each rejecting most of what is sent. The best rate, as BBR keeps the best
+/// delivery rate, so that spells in which the client sent less, its requests waiting out
+/// `Retry-After`s, do not spiral it down; since the first paced request left, as BBR ignores
+/// samples taken while the sender had nothing to send: counted from the `429`, a first
+/// batch all rejected and held for a second read as 21 a second against a limit of 50 on
+/// loopback. Over ten intervals of the pace, at least a second, so that one more answer in
+/// a window does not read 1 a second as 2.)
+fn reduction(traffic: &Traffic, rate: f64, since: Option<Duration>, now: Duration) -> Cubic {
     let window = interval(rate)
         .saturating_mul(DELIVERY_SAMPLE)
         .max(Duration::from_secs(1));
-    let delivered = traffic
-        .best_rate(window, since, now)
+    let delivered = since
+        .and_then(|since| traffic.best_rate(window, since, now))
         .unwrap_or(f64::INFINITY);
     Cubic::reduced_from(rate.min(delivered).max(MIN_RATE), now)
 }

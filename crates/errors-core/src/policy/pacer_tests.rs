@@ -174,6 +174,35 @@ fn a_learned_pace_is_cut_once_per_window_and_climbs_back() {
 }
 
 #[test]
+fn a_429_among_answers_let_through_since_the_cut_cuts_again_inside_its_window() {
+    // A learned pace cut at 1.2 s, its 429 asking for 1 s (a bucket's 20 ms rounded up).
+    let pacer = Pacer::default();
+    answers(&pacer, ms(0), 40, 60);
+    for n in 0..40u64 {
+        pacer.on_sent(ms(100 + n * 25));
+        pacer.on_admitted(ms(100 + n * 25));
+    }
+    pacer.on_throttle(secs(1.2), secs(1.1), Some(secs(1.0)), None, ms(0));
+    let (cut, _) = pacer.rate().unwrap();
+    // Requests sent at the new pace: some get through, one is rejected. The limiter is
+    // open and rejects the excess: the pace is still too fast, and is cut again at once.
+    pacer.on_sent(secs(1.25));
+    pacer.on_admitted(secs(1.26));
+    let climbed = pacer.slot_of(Place::Window, secs(1.31), ms(0));
+    assert_eq!(climbed, secs(1.31));
+    let (before, _) = pacer.rate().unwrap();
+    assert!(before >= cut, "the law climbs from the cut: {before} {cut}");
+    pacer.on_throttle(secs(1.31), secs(1.3), Some(secs(1.0)), None, ms(0));
+    let (again, _) = pacer.rate().unwrap();
+    assert!(again <= 0.7 * before + 1e-9, "{again} after {before}");
+    assert!(again < cut, "{again} after {cut}");
+    // Rejections alone after that cut (a window closed whatever the pace) wait for the
+    // window the cut asked for.
+    pacer.on_throttle(secs(1.41), secs(1.4), Some(secs(1.0)), None, ms(0));
+    assert!(pacer.rate().unwrap().0 >= again);
+}
+
+#[test]
 fn a_quiet_minute_with_nobody_waiting_ends_pacing() {
     let pacer = Pacer::default();
     pacer.on_throttle(ms(0), ms(0), Some(secs(1.0)), Some(quota(10, 1)), ms(0));
@@ -220,15 +249,31 @@ fn a_rejected_request_put_at_the_head_moves_the_queue_back_one_slot() {
     assert_eq!(front, tickets[1].0, "the head's slot");
     let moved: Vec<Duration> = tickets[1..]
         .iter()
-        .map(|(_, place)| pacer.slot_of(*place, ms(150), ms(0)).unwrap())
+        .map(|(_, place)| pacer.slot_of(*place, ms(150), ms(0)))
         .collect();
     for (n, slot) in moved.iter().enumerate() {
         assert_eq!(*slot, tickets[n + 1].0 + interval, "{moved:?}");
     }
-    assert_eq!(pacer.slot_of(place, ms(150), ms(0)), Some(front));
+    assert_eq!(pacer.slot_of(place, ms(150), ms(0)), front);
     // A later request queues behind them all.
     let late = pacer.take_slot(ms(150), ms(0), Duration::MAX).unwrap().0;
     assert_eq!(late, moved[3] + interval);
+}
+
+#[test]
+fn a_place_at_the_head_whose_slot_passed_while_its_request_slept_leaves_at_once() {
+    let pacer = Pacer::default();
+    pacer.on_throttle(ms(0), ms(0), None, Some(quota(10, 1)), ms(0));
+    let _queued = slots(&pacer, ms(0), ms(0), 5);
+    let (front, place) = pacer.front_slot(ms(150), ms(150));
+    assert!(matches!(place, Place::Front(_)));
+    // Its request wakes a millisecond late, just after the queue was re-spaced from its
+    // head (another 429): the place has been passed. It is due now, not sent to the back
+    // of the queue (where, with the pace re-spaced at every call, it lost its turn again
+    // and again).
+    let late = front + ms(1);
+    pacer.on_throttle(late, ms(100), None, Some(quota(10, 1)), ms(0));
+    assert_eq!(pacer.slot_of(place, late, ms(0)), late);
 }
 
 #[test]
@@ -241,7 +286,7 @@ fn a_cut_respaces_the_queue_from_its_head_in_the_same_order() {
     pacer.on_throttle(secs(1.5), secs(1.5), Some(secs(1.0)), None, ms(0));
     let after: Vec<Duration> = before
         .iter()
-        .map(|(_, place)| pacer.slot_of(*place, secs(1.5), ms(0)).unwrap())
+        .map(|(_, place)| pacer.slot_of(*place, secs(1.5), ms(0)))
         .collect();
     let waiting: Vec<Duration> = after.into_iter().filter(|s| *s > secs(1.5)).collect();
     assert!(waiting.len() > 10, "{waiting:?}");

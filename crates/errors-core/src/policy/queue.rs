@@ -83,11 +83,17 @@ impl Queue {
         self.at_rank(n - self.first + ahead as u64)
     }
 
-    /// When the inserted element `id` may leave; `None` once the queue has gone past it
-    /// (its slot passed while its request still waited out its `Retry-After`).
-    pub(super) fn inserted_time(&self, id: u64) -> Option<Duration> {
-        let index = self.inserted.iter().position(|&(_, i)| i == id)?;
-        Some(self.at_rank(self.inserted[index].0 - self.first + index as u64))
+    /// When the inserted element `id` may leave: at once when the queue has gone past it,
+    /// as a ticket before the head. (Its slot passed while its request slept towards it: a
+    /// timer wakes a little late, and every change of pace re-spaces the queue from the
+    /// head at that moment. Sent to the back instead, a request woken a millisecond late
+    /// lost its turn, and with the pace moving at every call none of the requests put at
+    /// the head was ever sent: on loopback a partition sent nothing for a second.)
+    pub(super) fn inserted_time(&self, id: u64) -> Duration {
+        match self.inserted.iter().position(|&(_, i)| i == id) {
+            Some(index) => self.at_rank(self.inserted[index].0 - self.first + index as u64),
+            None => Duration::ZERO,
+        }
     }
 
     /// The rank of the first element that may not leave before `at`.
@@ -258,8 +264,8 @@ mod tests {
         );
         let times: Vec<Duration> = (0..5).map(|n| queue.time(n)).collect();
         assert_eq!(times, [ms(0), ms(100), ms(300), ms(500), ms(600)]);
-        assert_eq!(queue.inserted_time(first), Some(ms(200)));
-        assert_eq!(queue.inserted_time(second), Some(ms(400)));
+        assert_eq!(queue.inserted_time(first), ms(200));
+        assert_eq!(queue.inserted_time(second), ms(400));
     }
 
     #[test]
@@ -269,10 +275,11 @@ mod tests {
         // Ticket 3 is due at 400 ms (behind the inserted one); taken then, the queue was
         // not idle: nothing is dropped.
         assert_eq!(queue.take(ms(400), Duration::MAX), Ok((ms(400), 3)));
-        assert_eq!(queue.inserted_time(id), Some(ms(100)));
-        // Taken later than its time, past the burst: the queue restarts from it.
+        assert_eq!(queue.inserted_time(id), ms(100));
+        // Taken later than its time, past the burst: the queue restarts from it, and the
+        // element put at the head, passed, is due at once.
         assert_eq!(queue.take(ms(900), Duration::MAX), Ok((ms(900), 4)));
-        assert_eq!(queue.inserted_time(id), None);
+        assert_eq!(queue.inserted_time(id), Duration::ZERO);
         assert_eq!(queue.time(5), ms(1000));
     }
 }

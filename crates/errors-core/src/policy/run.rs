@@ -318,9 +318,9 @@ impl RetryRun {
             } else {
                 pacer.front_slot(now, now.max(window_open))
             }),
-            Some(Hold { place, .. }) if !stale && place != Place::Window => pacer
-                .slot_of(place, now, window_open)
-                .map(|slot| (slot, place)),
+            Some(Hold { place, .. }) if !stale && place != Place::Window => {
+                Some((pacer.slot_of(place, now, window_open), place))
+            }
             _ => None,
         };
         let (slot, place) = match self.hold {
