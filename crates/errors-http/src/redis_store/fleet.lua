@@ -121,6 +121,9 @@ local limit, window = tonumber(ARGV[3]), tonumber(ARGV[4])
 local retry_after, sent_ago = tonumber(ARGV[5]), tonumber(ARGV[6])
 local local_rate = tonumber(ARGV[7])
 if throttled then count('j') end
+-- One cut per window. (errors-core's pacer also cuts again inside the window when answers
+-- got through since the cut; the store does not see answers that got through: processes
+-- report 429s and statements only, and a report per success would be a round trip each.)
 local fresh = (now - sent_ago) >= s.ep and now >= s.rec
 local changed = false
 if limit > 0 then
