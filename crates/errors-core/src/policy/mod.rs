@@ -17,6 +17,7 @@ mod partition;
 mod partitions;
 mod queue;
 mod run;
+mod stated_window;
 mod statement;
 mod traffic;
 

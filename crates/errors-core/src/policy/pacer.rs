@@ -9,6 +9,7 @@ use std::time::Duration;
 use super::RateLimitQuota;
 use super::cubic::{BETA, Cubic};
 use super::queue::Queue;
+use super::stated_window::StatedWindow;
 use super::traffic::Traffic;
 
 /// A stated pace stays this fraction under the stated rate, so that timing noise on either
@@ -66,7 +67,10 @@ pub enum PaceSource {
 /// - **Stated**: a `429` states the limit ("100 calls per 60 seconds" in its message,
 ///   `RateLimit-Policy`, `X-RateLimit-*`). The partition's requests then go through a
 ///   GCRA (generic cell rate algorithm, ITU-T I.371) queue at that rate, 2% under it, with
-///   a burst of the stated count: 100 at once, then the window's pace.
+///   a burst of the stated count: 100 at once, then the window's pace. If the request
+///   paced one interval after a `429` is rejected too, nothing let through since, the
+///   limiter is a window, not a bucket: no more than the stated count then leaves in any
+///   stated window (a sliding log of the sends not rejected).
 /// - **Learned**: no statement, but the client-side throttling ratio of Google's SRE book
 ///   says the server rejects for the client's own load (over the last 10 s, more than
 ///   twice as many requests as answers got through, out of at least 20). The rate starts
@@ -140,6 +144,8 @@ struct State {
     /// before, unpaced (a burst the limiter held), says nothing of its rate, nor does the
     /// spell in which every request waited out its `Retry-After` and nothing was sent.
     paced_since: Option<Duration>,
+    /// Whether the stated limiter is a window, and when it has room.
+    window: StatedWindow,
     queue: Queue,
     traffic: Traffic,
 }
@@ -167,6 +173,30 @@ pub(crate) enum Place {
     /// is not ready would be a slot lost, and its request would leave late on top of the
     /// pace).
     Head,
+}
+
+impl State {
+    /// Changes the mode; a new statement is a new limiter, a bucket until it shows
+    /// otherwise.
+    fn set_mode(&mut self, mode: Mode) {
+        if self.mode != mode {
+            self.mode = mode;
+            self.window.reset();
+        }
+    }
+
+    /// The earliest a request may leave for the stated window's sake, once the limiter
+    /// showed it is a window (`ZERO` otherwise): when the window has room, 2% late.
+    fn window_open(&self) -> Duration {
+        match self.mode {
+            Mode::Stated(quota) => {
+                let window = quota.window();
+                let window = window.saturating_add(window.mul_f64(MARGIN));
+                self.window.open_at(quota, window)
+            }
+            _ => Duration::ZERO,
+        }
+    }
 }
 
 /// The interval of `rate` requests per second (at least a microsecond).
@@ -206,6 +236,9 @@ impl Pacer {
         if state.mode != Mode::Inactive && state.paced_since.is_none() {
             state.paced_since = Some(now);
         }
+        if let Mode::Stated(quota) = state.mode {
+            state.window.sent(now, quota);
+        }
     }
 
     /// An answer that got past the limiter arrived at `now`: a success, or any error but a
@@ -214,6 +247,7 @@ impl Pacer {
         let mut state = self.lock();
         state.traffic.admitted(now);
         state.admitted_since_cut = state.admitted_since_cut.saturating_add(1);
+        state.window.admitted();
     }
 
     /// Takes a slot for a request ready at `now` that may not leave before `not_before`
@@ -230,6 +264,7 @@ impl Pacer {
         if self.is_active() {
             let mut state = self.lock();
             if self.refresh(&mut state, now) {
+                let ready = ready.max(state.window_open());
                 let taken = state.queue.take(ready, before);
                 return taken.map(|(slot, n)| (slot, Place::Ticket(n)));
             }
@@ -253,7 +288,7 @@ impl Pacer {
             Place::Front(id) => state.queue.inserted_time(id),
             Place::Window | Place::Head => Duration::ZERO,
         };
-        due.max(not_before).max(now)
+        due.max(state.window_open()).max(not_before).max(now)
     }
 
     /// The slot at the head of the queue, from `earliest`, for a request the limiter
@@ -266,6 +301,7 @@ impl Pacer {
         if !self.refresh(&mut state, now) {
             return (earliest, Place::Window);
         }
+        let earliest = earliest.max(state.window_open());
         match state.queue.insert(earliest) {
             Some((slot, id)) => (slot, Place::Front(id)),
             None => match state.queue.take(earliest, Duration::MAX) {
@@ -287,7 +323,7 @@ impl Pacer {
         let mut mine = self.lock();
         mine.traffic.absorb(&theirs.traffic);
         if mine.mode == Mode::Inactive && theirs.mode != Mode::Inactive {
-            mine.mode = theirs.mode;
+            mine.set_mode(theirs.mode);
             mine.law = theirs.law;
             mine.rate = theirs.rate;
             mine.recovery_until = theirs.recovery_until;
@@ -303,7 +339,7 @@ impl Pacer {
     pub(crate) fn on_statement(&self, now: Duration, quota: RateLimitQuota) {
         let mut state = self.lock();
         if state.mode != Mode::Inactive && state.mode != Mode::Stated(quota) {
-            state.mode = Mode::Stated(quota);
+            state.set_mode(Mode::Stated(quota));
             state.law = Some(Cubic::from_rate(stated_rate(quota), now));
             state.admitted_since_cut = 0;
             self.refresh(&mut state, now);
@@ -331,9 +367,16 @@ impl Pacer {
         // Within the wait the last cut asked for: see "only once the limiter let an answer
         // through" above.
         let still_too_fast = sent_after_cut && state.admitted_since_cut > 0;
+        let stated_interval = match state.mode {
+            Mode::Stated(stated) if quota.is_none_or(|quota| quota == stated) => {
+                Some(interval(stated_rate(stated)))
+            }
+            _ => None,
+        };
+        state.window.rejected(now, sent_at, stated_interval);
         let law = match (state.mode, quota) {
             (mode, Some(quota)) if mode != Mode::Stated(quota) || fresh => {
-                state.mode = Mode::Stated(quota);
+                state.set_mode(Mode::Stated(quota));
                 Some(Cubic::from_rate(stated_rate(quota), now))
             }
             (Mode::Inactive, None) => {
@@ -345,7 +388,7 @@ impl Pacer {
                 if !overrun {
                     return;
                 }
-                state.mode = Mode::Learned;
+                state.set_mode(Mode::Learned);
                 Some(start(&state.traffic, now))
             }
             (Mode::Learned, None) if fresh || still_too_fast => Some(reduction(
@@ -396,7 +439,7 @@ impl Pacer {
             _ => QUIET,
         };
         if now.saturating_sub(state.last_throttle) > quiet && !waiting {
-            state.mode = Mode::Inactive;
+            state.set_mode(Mode::Inactive);
             state.law = None;
             state.traffic.clear();
             self.active.store(false, Ordering::Release);

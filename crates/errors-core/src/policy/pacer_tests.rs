@@ -202,6 +202,87 @@ fn a_429_among_answers_let_through_since_the_cut_cuts_again_inside_its_window() 
     assert!(pacer.rate().unwrap().0 >= again);
 }
 
+/// A pacer stating "5 per 1 second" since a 429 at 0, five requests sent from 1.0 s 10 ms
+/// apart and let through, a sixth sent at 1.1 s rejected at 1.101 s, and the slot a
+/// request ready then takes (the bucket's: one interval on).
+fn stated_five_per_second_after_a_burst() -> (Pacer, RateLimitQuota, Duration) {
+    let five = quota(5, 1);
+    let pacer = Pacer::default();
+    pacer.on_throttle(ms(0), ms(0), Some(secs(1.0)), Some(five), ms(0));
+    for n in 0..5 {
+        pacer.on_sent(ms(1000 + 10 * n));
+        pacer.on_admitted(ms(1001 + 10 * n));
+    }
+    pacer.on_sent(ms(1100));
+    pacer.on_throttle(ms(1101), ms(1100), Some(secs(1.0)), Some(five), ms(0));
+    let (slot, _) = pacer.take_slot(ms(1101), ms(0), Duration::MAX).unwrap();
+    assert_eq!(slot, ms(1101) + super::interval(5.0 * 0.98));
+    (pacer, five, slot)
+}
+
+#[test]
+fn a_stated_limiter_that_rejects_the_request_paced_after_its_429_is_paced_as_a_window() {
+    let (pacer, five, slot) = stated_five_per_second_after_a_burst();
+    // A request sent before the 429 came back is rejected too: that says nothing new.
+    pacer.on_throttle(ms(1103), ms(1099), Some(secs(1.0)), Some(five), ms(0));
+    let (next, _) = pacer.take_slot(ms(1103), ms(0), Duration::MAX).unwrap();
+    assert!(
+        next < ms(2000),
+        "the bucket's pace, not the window: {next:?}"
+    );
+    // The request paced one interval after the 429 is rejected, nothing let through
+    // since: a bucket refilling at the stated rate would have had its token. The limiter is
+    // a window, full until the first of the five is a second old: nobody leaves before
+    // then (2% late), queued or put at the head.
+    pacer.on_sent(slot);
+    pacer.on_throttle(slot + ms(1), slot, Some(secs(1.0)), Some(five), ms(0));
+    let open = ms(1000) + ms(1020);
+    let (queued, place) = pacer.take_slot(slot + ms(2), ms(0), Duration::MAX).unwrap();
+    assert_eq!(queued, open);
+    assert_eq!(pacer.slot_of(place, slot + ms(3), ms(0)), open);
+    assert!(pacer.front_slot(slot + ms(3), slot + ms(3)).0 >= open);
+    // As the window slides, the next room opens when the second of the five is a window
+    // old; the rejected ones took no room.
+    assert_eq!(pacer.slot_of(Place::Window, open, ms(0)), open);
+    pacer.on_sent(open);
+    assert_eq!(
+        pacer.slot_of(Place::Window, open, ms(0)),
+        ms(1010) + ms(1020)
+    );
+    // A new statement is a new limiter: a bucket again until it shows otherwise.
+    pacer.on_throttle(
+        secs(2.1),
+        secs(2.1),
+        Some(secs(1.0)),
+        Some(quota(10, 1)),
+        ms(0),
+    );
+    assert_eq!(pacer.slot_of(Place::Window, secs(2.1), ms(0)), secs(2.1));
+}
+
+#[test]
+fn a_stated_bucket_that_lets_the_paced_request_through_stays_a_bucket() {
+    let (pacer, five, slot) = stated_five_per_second_after_a_burst();
+    pacer.on_sent(slot);
+    pacer.on_admitted(slot + ms(1));
+    // Rejections later, one interval apart, each after an answer let through: the bucket
+    // is empty each time, never a window.
+    let interval = super::interval(5.0 * 0.98);
+    let mut at = slot + interval;
+    for _ in 0..3 {
+        pacer.on_sent(at);
+        pacer.on_throttle(at + ms(1), at, Some(secs(1.0)), Some(five), ms(0));
+        let next = at + ms(1) + interval;
+        assert_eq!(
+            pacer.take_slot(at + ms(1), ms(0), Duration::MAX).unwrap().0,
+            next
+        );
+        pacer.on_sent(next);
+        pacer.on_admitted(next + ms(1));
+        at = next + interval;
+    }
+}
+
 #[test]
 fn a_quiet_minute_with_nobody_waiting_ends_pacing() {
     let pacer = Pacer::default();
