@@ -189,11 +189,16 @@ impl State {
     /// showed it is a window (`ZERO` otherwise): when the window has room, 2% late.
     fn window_open(&self) -> Duration {
         match self.mode {
-            Mode::Stated(quota) => {
-                let window = quota.window();
-                let window = window.saturating_add(window.mul_f64(MARGIN));
-                self.window.open_at(quota, window)
-            }
+            Mode::Stated(quota) => self.window.open_at(quota, stated_window(quota)),
+            _ => Duration::ZERO,
+        }
+    }
+
+    /// Until when the stated window may hold the partition's sends, once the limiter
+    /// showed it is a window (`ZERO` otherwise).
+    fn window_busy_until(&self) -> Duration {
+        match self.mode {
+            Mode::Stated(quota) => self.window.busy_until(stated_window(quota)),
             _ => Duration::ZERO,
         }
     }
@@ -432,8 +437,10 @@ impl Pacer {
         // Quiet: no 429 for a minute (two of a stated window, if longer: a window a minute
         // long reopens at the minute, and its rejected requests come back then), and nobody
         // waiting (a pace that holds requests back is doing its job; dropping it would
-        // release them all at once).
-        let waiting = state.queue.waiting_at(now);
+        // release them all at once): behind the queue, or behind a stated window that may
+        // still hold the partition's sends (it holds requests whose turn in the queue has
+        // passed, and a burst now could meet it full).
+        let waiting = state.queue.waiting_at(now) || state.window_busy_until() > now;
         let quiet = match state.mode {
             Mode::Stated(quota) => QUIET.max(quota.window().saturating_mul(2)),
             _ => QUIET,
@@ -507,6 +514,12 @@ fn sent_rate(state: &State, now: Duration) -> f64 {
     let last_second = state.traffic.over(second, now).sent as f64;
     let over_window = state.traffic.over(window, now).sent as f64 / window.as_secs_f64();
     last_second.max(over_window)
+}
+
+/// A stated quota's window, 2% longer (as its pace is 2% under its rate).
+fn stated_window(quota: RateLimitQuota) -> Duration {
+    let window = quota.window();
+    window.saturating_add(window.mul_f64(MARGIN))
 }
 
 /// A stated quota's pace: 2% under its rate.

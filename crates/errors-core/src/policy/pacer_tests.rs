@@ -652,3 +652,74 @@ fn a_merged_partition_brings_its_pace_only_to_one_without_a_pace() {
     own.absorb(&own);
     assert_eq!(own.rate(), fifty().rate());
 }
+
+proptest! {
+    /// Once a stated limiter showed it is a window, no more than its count leaves in any
+    /// window: requests take slots as they become ready, sleep to them and ask again on
+    /// waking (as the drivers do), and leave only when their slot has come.
+    #[test]
+    fn a_stated_window_never_lets_more_than_its_count_through_in_any_window(
+        limit in 1u64..40,
+        window_secs in 1u64..5,
+        mut readies in proptest::collection::vec(0u64..20_000, 1..200),
+    ) {
+        use std::cmp::Reverse;
+        use std::collections::BinaryHeap;
+
+        let stated = quota(limit, window_secs);
+        let window = Duration::from_secs(window_secs);
+        let interval = super::interval(stated_rate(stated));
+        let pacer = Pacer::default();
+        pacer.on_throttle(ms(0), ms(0), Some(secs(1.0)), Some(stated), ms(0));
+        // A whole window's count through at 1 ms, then a 429, then the request paced an
+        // interval after it rejected too: a window.
+        let mut sent = vec![ms(1); limit as usize];
+        for &at in &sent {
+            pacer.on_sent(at);
+            pacer.on_admitted(at);
+        }
+        pacer.on_sent(ms(2));
+        pacer.on_throttle(ms(3), ms(2), Some(secs(1.0)), Some(stated), ms(0));
+        let paced = ms(3) + interval;
+        pacer.on_sent(paced);
+        pacer.on_throttle(paced, paced, Some(secs(1.0)), Some(stated), ms(0));
+        readies.sort_unstable();
+        // (when, request): a request ready, or woken at its slot.
+        let mut wakes: BinaryHeap<Reverse<(Duration, usize)>> = readies
+            .iter()
+            .enumerate()
+            .map(|(n, &ready)| Reverse((paced + ms(ready), n)))
+            .collect();
+        let mut places: Vec<Option<Place>> = vec![None; readies.len()];
+        let mut steps = 0;
+        while let Some(Reverse((now, n))) = wakes.pop() {
+            steps += 1;
+            prop_assert!(steps < 100_000, "the requests must all leave");
+            let slot = match places[n] {
+                None => {
+                    let (slot, place) = pacer.take_slot(now, ms(0), Duration::MAX).unwrap();
+                    places[n] = Some(place);
+                    slot
+                }
+                Some(place) => pacer.slot_of(place, now, ms(0)),
+            };
+            if slot <= now {
+                pacer.on_sent(now);
+                pacer.on_admitted(now);
+                sent.push(now);
+            } else {
+                wakes.push(Reverse((slot, n)));
+            }
+        }
+        sent.sort_unstable();
+        let limit = limit as usize;
+        for (i, &at) in sent.iter().enumerate().skip(limit) {
+            prop_assert!(
+                at >= sent[i - limit] + window,
+                "{} sent in the window from {:?} to {at:?}",
+                limit + 1,
+                sent[i - limit]
+            );
+        }
+    }
+}

@@ -93,6 +93,17 @@ impl StatedWindow {
         }
     }
 
+    /// Until when the window may still count a send of the partition, once the limiter
+    /// showed it is a window: `window` after the last (`ZERO` otherwise). The pace must
+    /// not end before: the window may hold requests whose turn in the queue has passed, and
+    /// a burst could meet it full.
+    pub(super) fn busy_until(&self, window: Duration) -> Duration {
+        match self.sends.back() {
+            Some(&last) if self.windowed => last.saturating_add(window),
+            _ => Duration::ZERO,
+        }
+    }
+
     /// Forgets all (a new statement: a new limiter, a bucket until it shows otherwise).
     pub(super) fn reset(&mut self) {
         *self = StatedWindow::default();
@@ -139,6 +150,7 @@ mod tests {
         }
         window.rejected(ms(700), ms(602), Some(ms(100)));
         assert_eq!(window.open_at(quota, second), ms(1500));
+        assert_eq!(window.busy_until(second), ms(1601));
     }
 
     #[test]
