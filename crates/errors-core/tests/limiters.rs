@@ -1169,9 +1169,9 @@ fn a_limit_that_drops_then_rises_is_followed_both_ways() {
             assert!(after_drop <= 10, "{after_drop} 429s: {report:?}");
         } else {
             // Where nothing states the limit, it is found by probing above it (CUBIC), and
-            // each probe that finds it costs a rejection: 14 from the drop on here, 13 on
-            // loopback (four cuts from 55/s down to 17/s within 0.6 s, one probe every 2 s
-            // at 20/s, a few more at 50/s after the rise). Before a 429 among answers that
+            // each probe that finds it costs a rejection: 14 from the drop on here, 12 or 13
+            // on loopback (four or five cuts from 55/s to under 20/s within 0.7 s, one probe
+            // every 2 s at 20/s, a few more at 50/s after the rise). Before a 429 among answers that
             // got through could cut again within the `Retry-After` of the last cut, one cut
             // a second took 130 to 170. (CUBIC's fast convergence, RFC 9438 section 4.7,
             // makes it 9, but costs the small-burst bucket and a limiter in front of 503s
