@@ -1149,16 +1149,6 @@ fn a_limit_that_drops_then_rises_is_followed_both_ways() {
         let mut limiter = ChangingBucket::new(STEPS);
         let report = batch(&mut limiter, stated, 1000, 64);
         let after_drop = report.rejections.from(Duration::from_secs(5));
-        eprintln!(
-            "TIMES {:?}",
-            report
-                .rejections
-                .0
-                .iter()
-                .filter(|t| t.as_secs_f64() >= 5.0)
-                .map(|t| (t.as_secs_f64() * 100.0).round() / 100.0)
-                .collect::<Vec<_>>()
-        );
         let vs_ideal = report.wall.as_secs_f64() / ideal;
         eprintln!(
             "50 -> 20 -> 50/s, stated {stated}: {vs_ideal:.3}x, {after_drop} 429s from the drop, {report:?}"
@@ -1171,9 +1161,9 @@ fn a_limit_that_drops_then_rises_is_followed_both_ways() {
             // Where nothing states the limit, it is found by probing above it (CUBIC), and
             // each probe that finds it costs a rejection: 14 from the drop on here, 12 or 13
             // on loopback (four or five cuts from 55/s to under 20/s within 0.7 s, one probe
-            // every 2 s at 20/s, a few more at 50/s after the rise). Before a 429 among answers that
-            // got through could cut again within the `Retry-After` of the last cut, one cut
-            // a second took 130 to 170. (CUBIC's fast convergence, RFC 9438 section 4.7,
+            // every 2 s at 20/s, a few more at 50/s after the rise). Before a 429 among
+            // answers that got through could cut again within the `Retry-After` of the last
+            // cut, one cut a second took 130 to 170. (CUBIC's fast convergence, RFC 9438 section 4.7,
             // makes it 9, but costs the small-burst bucket and a limiter in front of 503s
             // 5% to 10% in time: left out.)
             assert!(after_drop <= 20, "{after_drop} 429s: {report:?}");
