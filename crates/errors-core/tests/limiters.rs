@@ -1140,7 +1140,7 @@ impl Limiter for Spread {
 fn a_limit_that_drops_then_rises_is_followed_both_ways() {
     // Issue #20: a bucket at 50/s (holding 50), 20/s (holding 20) from 5 s, 50/s again from
     // 15 s; 1,000 calls 64 at a time. Within 1.15x of the ideal (the rate's integral: 26 s)
-    // and, where each 429 states the rate in force, at most 10 429s from the drop on. (Held
+    // and at most 10 429s from the drop on, stated or not. (Held
     // in whole holds rather than naps, the probe's queue left in a burst after its 429: 32.)
     const STEPS: &[(u64, u32)] = &[(0, 50), (5, 20), (15, 50)];
     let ideal = ChangingBucket::ideal(STEPS, 1000);
@@ -1155,18 +1155,15 @@ fn a_limit_that_drops_then_rises_is_followed_both_ways() {
         );
         assert_eq!(report.failed, 0, "{report:?}");
         assert!(vs_ideal <= 1.15, "{vs_ideal:.3}x: {report:?}");
-        if stated {
-            assert!(after_drop <= 10, "{after_drop} 429s: {report:?}");
-        } else {
-            // Where nothing states the limit, it is found by probing above it (CUBIC), and
-            // each probe that finds it costs a rejection: 14 from the drop on here, 12 or 13
-            // on loopback (four or five cuts from 55/s to under 20/s within 0.7 s, one probe
-            // every 2 s at 20/s, a few more at 50/s after the rise). Before a 429 among
-            // answers that got through could cut again within the `Retry-After` of the last
-            // cut, one cut a second took 130 to 170. (CUBIC's fast convergence, RFC 9438 section 4.7,
-            // makes it 9, but costs the small-burst bucket and a limiter in front of 503s
-            // 5% to 10% in time: left out.)
-            assert!(after_drop <= 20, "{after_drop} 429s: {report:?}");
+        // Where nothing states the limit, it is found by probing above it (CUBIC), and
+        // each probe that finds it costs a rejection. A 429 among answers let through
+        // within the recovery of the last cut lowers the rate the law climbs back to
+        // (CUBIC's fast convergence, RFC 9438 section 4.7), so the probes at 20/s come
+        // slower: 9 from the drop on here, against 14 when such a 429 cut the rate again
+        // (before any 429 among answers that got through could act within the
+        // `Retry-After` of the last cut, one cut a second took 130 to 170).
+        assert!(after_drop <= 10, "{after_drop} 429s: {report:?}");
+        if !stated {
             assert!(report.requests_per_call <= 1.3, "{report:?}");
         }
     }

@@ -174,7 +174,7 @@ fn a_learned_pace_is_cut_once_per_window_and_climbs_back() {
 }
 
 #[test]
-fn a_429_among_answers_let_through_since_the_cut_cuts_again_inside_its_window() {
+fn a_429_among_answers_let_through_since_the_cut_cuts_again_and_aims_lower() {
     // A learned pace cut at 1.2 s, its 429 asking for 1 s (a bucket's 20 ms rounded up).
     let pacer = Pacer::default();
     answers(&pacer, ms(0), 40, 60);
@@ -184,8 +184,9 @@ fn a_429_among_answers_let_through_since_the_cut_cuts_again_inside_its_window() 
     }
     pacer.on_throttle(secs(1.2), secs(1.1), Some(secs(1.0)), None, ms(0));
     let (cut, _) = pacer.rate().unwrap();
+    let first = pacer.lock().law.unwrap();
     // Requests sent at the new pace: some get through, one is rejected. The limiter is
-    // open and rejects the excess: the pace is still too fast, and is cut again at once.
+    // open and rejects the excess: the limit is lower than the rate the law climbs back to.
     pacer.on_sent(secs(1.25));
     pacer.on_admitted(secs(1.26));
     let climbed = pacer.slot_of(Place::Window, secs(1.31), ms(0));
@@ -194,11 +195,32 @@ fn a_429_among_answers_let_through_since_the_cut_cuts_again_inside_its_window() 
     assert!(before >= cut, "the law climbs from the cut: {before} {cut}");
     pacer.on_throttle(secs(1.31), secs(1.3), Some(secs(1.0)), None, ms(0));
     let (again, _) = pacer.rate().unwrap();
-    assert!(again <= 0.7 * before + 1e-9, "{again} after {before}");
+    let second = pacer.lock().law.unwrap();
+    // Cut again, and (CUBIC's fast convergence, RFC 9438 section 4.7) the law aims below
+    // the rate it cut from: the limit is under the pace the first cut set.
+    assert!(again <= BETA * before + 1e-9, "{again} after {before}");
     assert!(again < cut, "{again} after {cut}");
-    // Rejections alone after that cut (a window closed whatever the pace) wait for the
-    // window the cut asked for.
+    let from = again / BETA;
+    assert!(
+        (second.w_max() - from * (1.0 + BETA) / 2.0).abs() < 1e-9,
+        "{second:?} after {first:?}"
+    );
+    assert_eq!(second.epoch(), secs(1.31));
+    // So it is back at the first target later than it would have been.
+    let back = |law: Cubic| {
+        (0..10_000u64)
+            .map(|n| ms(1_310 + n))
+            .find(|&t| law.rate_at(t) >= first.w_max())
+            .unwrap()
+    };
+    assert!(
+        back(second) > back(first) + secs(0.5),
+        "{second:?} {first:?}"
+    );
+    // Rejections alone after that (a window closed whatever the pace) wait for the window
+    // the last one asked for.
     pacer.on_throttle(secs(1.41), secs(1.4), Some(secs(1.0)), None, ms(0));
+    assert_eq!(pacer.lock().law, Some(second));
     assert!(pacer.rate().unwrap().0 >= again);
 }
 
