@@ -1140,8 +1140,8 @@ impl Limiter for Spread {
 fn a_limit_that_drops_then_rises_is_followed_both_ways() {
     // Issue #20: a bucket at 50/s (holding 50), 20/s (holding 20) from 5 s, 50/s again from
     // 15 s; 1,000 calls 64 at a time. Within 1.15x of the ideal (the rate's integral: 26 s)
-    // and at most 10 429s from the drop on, stated or not. (Held
-    // in whole holds rather than naps, the probe's queue left in a burst after its 429: 32.)
+    // and at most 10 429s from the drop on, stated or not. (Held in whole holds rather than
+    // naps, the probe's queue left in a burst after its 429: 32.)
     const STEPS: &[(u64, u32)] = &[(0, 50), (5, 20), (15, 50)];
     let ideal = ChangingBucket::ideal(STEPS, 1000);
     assert!((ideal - 26.0).abs() < 1e-9, "{ideal}");
@@ -1159,8 +1159,8 @@ fn a_limit_that_drops_then_rises_is_followed_both_ways() {
         // each probe that finds it costs a rejection. A 429 among answers let through
         // within the recovery of the last cut lowers the rate the law climbs back to
         // (CUBIC's fast convergence, RFC 9438 section 4.7), so the probes at 20/s come
-        // slower: 9 from the drop on here, against 14 when such a 429 cut the rate again
-        // (before any 429 among answers that got through could act within the
+        // slower: 9 from the drop on here, against 14 when the law aimed back at the rate
+        // it cut from (before any 429 among answers that got through could act within the
         // `Retry-After` of the last cut, one cut a second took 130 to 170).
         assert!(after_drop <= 10, "{after_drop} 429s: {report:?}");
         if !stated {

@@ -57,6 +57,14 @@ impl Cubic {
         }
     }
 
+    /// A reduction at `epoch` from `rate`, too fast again within the recovery of the last
+    /// one: CUBIC's fast convergence (RFC 9438, section 4.7). The rate falls to `β * rate` as
+    /// in any reduction, but the law climbs back to `(1 + β) / 2 * rate` only: the limit is
+    /// under the rate the last reduction set, so aiming back at `rate` would overshoot it.
+    pub(super) fn converging_from(rate: f64, epoch: Duration) -> Cubic {
+        Cubic::reduced_to(rate * (1.0 + BETA) / 2.0, rate * BETA, epoch)
+    }
+
     /// The rate that was too fast (or stated).
     pub(super) fn w_max(&self) -> f64 {
         self.w_max
@@ -107,6 +115,15 @@ mod tests {
             Cubic::reduced_to(50.0, 35.0, secs(1.0)),
             Cubic::reduced_from(50.0, secs(1.0))
         );
+    }
+
+    #[test]
+    fn fast_convergence_cuts_as_a_reduction_and_aims_lower() {
+        let law = Cubic::converging_from(40.0, secs(2.0));
+        assert!((law.rate_at(secs(2.0)) - 28.0).abs() < 1e-9);
+        assert!((law.w_max() - 34.0).abs() < 1e-9);
+        let k = (6.0f64 / 0.4).cbrt();
+        assert!((law.rate_at(secs(2.0 + k)) - 34.0).abs() < 1e-9);
     }
 
     #[test]

@@ -40,7 +40,7 @@ const SENT_RATE_CAP: f64 = 2.0;
 /// probes' cost under 1% of the requests (at 50 a second, a probe every few seconds; at one
 /// request per 2 s, none within three minutes).
 const PROBE_AFTER: u32 = 100;
-/// How many intervals of the pace the delivery rate is measured over (see `reduction`).
+/// How many intervals of the pace the delivery rate is measured over (see `too_fast`).
 const DELIVERY_SAMPLE: u32 = 10;
 /// An integer `Retry-After` cannot say less than a second: a `1` may stand for 20 ms
 /// rounded up. A longer one states that the server's window is closed for that long.
@@ -84,8 +84,8 @@ pub enum PaceSource {
 /// for a request sent after the last cut cuts again (as CUBIC cuts once per round trip), and,
 /// before the wait that cut asked for is over, only once the limiter let an answer through
 /// since: it is then rejecting the excess of a pace still too fast, where `429`s alone mean a
-/// window that is closed whatever the pace (a learned pace is then not cut twice, but the rate
-/// it climbs back to is lowered: CUBIC's fast convergence). A stated rate is kept; after 100 of
+/// window that is closed whatever the pace (a learned pace is then cut again, and the rate it
+/// climbs back to is lowered too: CUBIC's fast convergence). A stated rate is kept; after 100 of
 /// its intervals without a `429` it is probed above (it may have risen), and it is back at
 /// every fresh `429`. After a minute without a `429`, once nobody waits, the partition is
 /// inactive again.
@@ -398,8 +398,13 @@ impl Pacer {
                 Some(start(&state.traffic, now))
             }
             (Mode::Learned, None) if fresh || still_too_fast => {
-                let law = reduction(&state.traffic, state.rate, state.paced_since, now);
-                Some(if fresh { law } else { converged(law, now) })
+                let rate = too_fast(&state.traffic, state.rate, state.paced_since, now);
+                // Too fast again within the last cut's recovery: see `converging_from`.
+                Some(if fresh {
+                    Cubic::reduced_from(rate, now)
+                } else {
+                    Cubic::converging_from(rate, now)
+                })
             }
             _ => None,
         };
@@ -464,9 +469,9 @@ impl Pacer {
     }
 }
 
-/// The law after a `429` that shows the pace too fast, at `now`: CUBIC's reduction to `β`
-/// of the rate that was too fast, taken as the pace in force or the best rate at which
-/// answers got through since the first paced request left (`since`), the lower. (The AWS
+/// The rate a `429` at `now` shows too fast, which CUBIC's reduction cuts to `β` of: the
+/// pace in force or the best rate at which answers got through since the first paced
+/// request left (`since`), the lower. (The AWS
 /// SDKs take the lower of the pace and the measured send rate. What got through is the
 /// limiter's own rate once the client overran it, so a pace far above the limit is not cut
 /// many times, each rejecting most of what is sent. The best rate, as BBR keeps the best
@@ -476,26 +481,14 @@ impl Pacer {
 /// batch all rejected and held for a second read as 21 a second against a limit of 50 on
 /// loopback. Over ten intervals of the pace, at least a second, so that one more answer in
 /// a window does not read 1 a second as 2.)
-fn reduction(traffic: &Traffic, rate: f64, since: Option<Duration>, now: Duration) -> Cubic {
+fn too_fast(traffic: &Traffic, rate: f64, since: Option<Duration>, now: Duration) -> f64 {
     let window = interval(rate)
         .saturating_mul(DELIVERY_SAMPLE)
         .max(Duration::from_secs(1));
     let delivered = since
         .and_then(|since| traffic.best_rate(window, since, now))
         .unwrap_or(f64::INFINITY);
-    Cubic::reduced_from(rate.min(delivered).max(MIN_RATE), now)
-}
-
-/// The law after a `429` that shows the pace still too fast within the recovery of the last
-/// cut, `reduction` the law a cut would set: CUBIC's fast convergence (RFC 9438, section
-/// 4.7). The rate is cut as by any reduction, but the rate the law climbs back to is not the
-/// one just found too fast: the limit is under it, since the pace the last cut set is
-/// already too fast, so the law aims at `(1 + β) / 2` of it. (Aiming at the rate itself, a
-/// limit that dropped from 50 to 20 a second cost 14 `429`s in the simulation, 12 or 13 on
-/// loopback, each probe back above 20 a second one of them; with this, 8 to 10.)
-fn converged(reduction: Cubic, now: Duration) -> Cubic {
-    let rate = reduction.w_max();
-    Cubic::reduced_to(rate * (1.0 + BETA) / 2.0, rate * BETA, now)
+    rate.min(delivered).max(MIN_RATE)
 }
 
 /// The law when pacing starts at `now`, on the client-side throttling ratio: from what the
