@@ -430,6 +430,7 @@ impl Pacer {
             now.saturating_add(next).saturating_add(tolerance)
         };
         state.queue.restart(now, tat, interval, tolerance);
+        state.queue.hold_until(window_open);
     }
 
     /// Brings the pace up to `now`: drops it after a quiet minute, else re-spaces the queue
@@ -480,7 +481,8 @@ impl Pacer {
 /// samples taken while the sender had nothing to send: counted from the `429`, a first
 /// batch all rejected and held for a second read as 21 a second against a limit of 50 on
 /// loopback. Over ten intervals of the pace, at least a second, so that one more answer in
-/// a window does not read 1 a second as 2.)
+/// a window does not read 1 a second as 2. Nothing got through in less than a second since
+/// the first paced request left is no measure: the answers may be on their way.)
 fn too_fast(traffic: &Traffic, rate: f64, since: Option<Duration>, now: Duration) -> f64 {
     let window = interval(rate)
         .saturating_mul(DELIVERY_SAMPLE)

@@ -224,6 +224,25 @@ fn a_429_among_answers_let_through_since_the_cut_cuts_again_and_aims_lower() {
     assert!(pacer.rate().unwrap().0 >= again);
 }
 
+#[test]
+fn a_429_just_after_pacing_starts_cuts_from_the_pace_not_from_no_answers_yet() {
+    // Learned at 0 (about 40 a second). The first paced request leaves at 150 ms and gets
+    // through; the next, at 175 ms, is rejected at 210 ms: too fast, cut again. What got
+    // through in the 60 ms since the first paced request left is no measure of the limiter
+    // (it read 0 a second, and cut to the floor, the queue of 64 callers stretched past
+    // their deadlines: 889 of 1,000 calls failed unsent on loopback).
+    let pacer = Pacer::default();
+    answers(&pacer, ms(0), 40, 60);
+    pacer.on_sent(ms(150));
+    pacer.on_admitted(ms(151));
+    pacer.on_sent(ms(175));
+    let (before, _) = pacer.rate().unwrap();
+    pacer.on_throttle(ms(210), ms(175), Some(secs(1.0)), None, ms(0));
+    let (after, _) = pacer.rate().unwrap();
+    assert!(after < before, "{after} {before}");
+    assert!(after >= BETA * before - 1e-9, "{after} after {before}");
+}
+
 /// A pacer stating "5 per 1 second" since a 429 at 0, five requests sent from 1.0 s 10 ms
 /// apart and let through, a sixth sent at 1.1 s rejected at 1.101 s, and the slot a
 /// request ready then takes (the bucket's: one interval on).
