@@ -10,6 +10,7 @@ mod budget;
 mod cubic;
 mod decision;
 mod gate;
+mod learned;
 mod outcome;
 mod overrides;
 mod pacer;

@@ -7,7 +7,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use super::RateLimitQuota;
-use super::cubic::{BETA, Cubic};
+use super::cubic::Cubic;
+use super::learned::{MIN_RATE, sent_cap, start, too_fast};
 use super::queue::Queue;
 use super::stated_window::StatedWindow;
 use super::traffic::Traffic;
@@ -15,8 +16,6 @@ use super::traffic::Traffic;
 /// A stated pace stays this fraction under the stated rate, so that timing noise on either
 /// side (the client's timers, the server's clock) does not turn into rejections.
 const MARGIN: f64 = 0.02;
-/// The slowest learned rate, requests per second (the AWS SDKs' `MIN_FILL_RATE`).
-const MIN_RATE: f64 = 0.5;
 /// The client-side throttling ratio's `K` (Google's SRE book, "Handling Overload": the
 /// backend is taken to be rejecting for the client's own load when `requests > K *
 /// accepts`; the book uses 2). A server rejecting a random tenth of requests (an edge
@@ -31,17 +30,11 @@ const MIN_SAMPLE: u64 = 20;
 /// longest window in common use (a minute: the API's own example is "100 calls per 60
 /// seconds") has passed, so whatever limit was met may have gone or changed.
 const QUIET: Duration = Duration::from_secs(60);
-/// The law never raises the rate past this multiple of what the client actually sent in the
-/// last second (the AWS SDKs' cap): a pace that does not bind must not grow without bound
-/// while idle and let a later burst through unpaced.
-const SENT_RATE_CAP: f64 = 2.0;
 /// A stated limit is probed (it may have risen without a word) only after it held for this
 /// many of its intervals without a `429`: each probe costs a rejection, so that keeps the
 /// probes' cost under 1% of the requests (at 50 a second, a probe every few seconds; at one
 /// request per 2 s, none within three minutes).
 const PROBE_AFTER: u32 = 100;
-/// How many intervals of the pace the delivery rate is measured over (see `too_fast`).
-const DELIVERY_SAMPLE: u32 = 10;
 /// An integer `Retry-After` cannot say less than a second: a `1` may stand for 20 ms
 /// rounded up. A longer one states that the server's window is closed for that long.
 pub(super) const RETRY_AFTER_RESOLUTION: Duration = Duration::from_secs(1);
@@ -206,7 +199,7 @@ impl State {
 }
 
 /// The interval of `rate` requests per second (at least a microsecond).
-fn interval(rate: f64) -> Duration {
+pub(super) fn interval(rate: f64) -> Duration {
     Duration::try_from_secs_f64(1.0 / rate)
         .unwrap_or(Duration::MAX)
         .max(Duration::from_micros(1))
@@ -470,58 +463,6 @@ impl Pacer {
     }
 }
 
-/// The rate a `429` at `now` shows too fast, which CUBIC's reduction cuts to `β` of: the
-/// pace in force or the best rate at which answers got through since the first paced
-/// request left (`since`), the lower. (The AWS
-/// SDKs take the lower of the pace and the measured send rate. What got through is the
-/// limiter's own rate once the client overran it, so a pace far above the limit is not cut
-/// many times, each rejecting most of what is sent. The best rate, as BBR keeps the best
-/// delivery rate, so that spells in which the client sent less, its requests waiting out
-/// `Retry-After`s, do not spiral it down; since the first paced request left, as BBR ignores
-/// samples taken while the sender had nothing to send: counted from the `429`, a first
-/// batch all rejected and held for a second read as 21 a second against a limit of 50 on
-/// loopback. Over ten intervals of the pace, at least a second, so that one more answer in
-/// a window does not read 1 a second as 2. Nothing got through in less than a second since
-/// the first paced request left is no measure: the answers may be on their way.)
-fn too_fast(traffic: &Traffic, rate: f64, since: Option<Duration>, now: Duration) -> f64 {
-    let window = interval(rate)
-        .saturating_mul(DELIVERY_SAMPLE)
-        .max(Duration::from_secs(1));
-    let delivered = since
-        .and_then(|since| traffic.best_rate(window, since, now))
-        .unwrap_or(f64::INFINITY);
-    rate.min(delivered).max(MIN_RATE)
-}
-
-/// The law when pacing starts at `now`, on the client-side throttling ratio: from what the
-/// client sent in the last second (too fast: the limiter rejected most of it) down to `β`
-/// of it, or to what was not rejected in that second when that is lower (a limiter lets
-/// through its rate, whatever was sent; answers still on their way are counted as let
-/// through, so a batch whose `429`s come back first is not read as a limiter of nothing).
-fn start(traffic: &Traffic, now: Duration) -> Cubic {
-    let last_second = traffic.over(Duration::from_secs(1), now);
-    let sent = (last_second.sent as f64).max(MIN_RATE);
-    let not_rejected = last_second.sent.saturating_sub(last_second.rejected) as f64;
-    let rate = (BETA * sent).min(not_rejected).max(MIN_RATE);
-    Cubic::reduced_to(sent, rate, now)
-}
-
-/// What the partition sent per second lately, for the cap on the law: in the last second, or
-/// over ten intervals of the pace in force (at most the history kept, 10 s), the higher.
-/// Over a second alone, a pace of one request every 2 s reads 0 or 1 a second by turns;
-/// capped at twice that, it could never climb off its floor while requests waited (a
-/// process of a fleet without a store, paced down by its neighbours' 429s, went on at half a
-/// request a second long after they had finished).
-fn sent_rate(state: &State, now: Duration) -> f64 {
-    let second = Duration::from_secs(1);
-    let window = interval(state.rate.max(MIN_RATE))
-        .saturating_mul(DELIVERY_SAMPLE)
-        .clamp(second, Traffic::HISTORY);
-    let last_second = state.traffic.over(second, now).sent as f64;
-    let over_window = state.traffic.over(window, now).sent as f64 / window.as_secs_f64();
-    last_second.max(over_window)
-}
-
 /// A stated quota's window, 2% longer (as its pace is 2% under its rate).
 fn stated_window(quota: RateLimitQuota) -> Duration {
     let window = quota.window();
@@ -551,11 +492,11 @@ fn pace(state: &State, now: Duration) -> (f64, Duration, Duration) {
                 stated
             } else {
                 let probing = Cubic::from_rate(stated, probe_from).rate_at(now);
-                probing.min(stated.max(SENT_RATE_CAP * sent_rate(state, now)))
+                probing.min(stated.max(sent_cap(&state.traffic, state.rate, now)))
             }
         }
         _ => {
-            let cap = law.w_max().max(SENT_RATE_CAP * sent_rate(state, now));
+            let cap = law.w_max().max(sent_cap(&state.traffic, state.rate, now));
             law.rate_at(now).min(cap).max(MIN_RATE)
         }
     };

@@ -5,6 +5,7 @@ use std::time::Duration;
 use proptest::prelude::*;
 
 use super::*;
+use crate::policy::cubic::BETA;
 
 fn ms(n: u64) -> Duration {
     Duration::from_millis(n)

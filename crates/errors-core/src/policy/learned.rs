@@ -1,0 +1,77 @@
+//! What a learned pace reads from the partition's traffic: where the law starts, the rate a
+//! `429` shows too fast, and how far the law may rise. Each reading follows a published
+//! client (the AWS SDKs' adaptive retry mode) or sender (BBR's delivery rate); the pacer
+//! (`pacer.rs`) applies them.
+
+use std::time::Duration;
+
+use super::cubic::{BETA, Cubic};
+use super::pacer::interval;
+use super::traffic::Traffic;
+
+/// The slowest learned rate, requests per second (the AWS SDKs' `MIN_FILL_RATE`).
+pub(super) const MIN_RATE: f64 = 0.5;
+/// The law never raises the rate past this multiple of what the client actually sent
+/// lately (the AWS SDKs' cap): a pace that does not bind must not grow without bound while
+/// idle and let a later burst through unpaced.
+const SENT_RATE_CAP: f64 = 2.0;
+/// How many intervals of the pace the delivery rate is measured over (see `too_fast`).
+const DELIVERY_SAMPLE: u32 = 10;
+
+/// The rate a `429` at `now` shows too fast, which CUBIC's reduction cuts to `β` of: the
+/// pace in force or the best rate at which answers got through since the first paced
+/// request left (`since`), the lower. (The AWS
+/// SDKs take the lower of the pace and the measured send rate. What got through is the
+/// limiter's own rate once the client overran it, so a pace far above the limit is not cut
+/// many times, each rejecting most of what is sent. The best rate, as BBR keeps the best
+/// delivery rate, so that spells in which the client sent less, its requests waiting out
+/// `Retry-After`s, do not spiral it down; since the first paced request left, as BBR ignores
+/// samples taken while the sender had nothing to send: counted from the `429`, a first
+/// batch all rejected and held for a second read as 21 a second against a limit of 50 on
+/// loopback. Over ten intervals of the pace, at least a second, so that one more answer in
+/// a window does not read 1 a second as 2. Nothing got through in less than a second since
+/// the first paced request left is no measure: the answers may be on their way.)
+pub(super) fn too_fast(
+    traffic: &Traffic,
+    rate: f64,
+    since: Option<Duration>,
+    now: Duration,
+) -> f64 {
+    let window = interval(rate)
+        .saturating_mul(DELIVERY_SAMPLE)
+        .max(Duration::from_secs(1));
+    let delivered = since
+        .and_then(|since| traffic.best_rate(window, since, now))
+        .unwrap_or(f64::INFINITY);
+    rate.min(delivered).max(MIN_RATE)
+}
+
+/// The law when pacing starts at `now`, on the client-side throttling ratio: from what the
+/// client sent in the last second (too fast: the limiter rejected most of it) down to `β`
+/// of it, or to what was not rejected in that second when that is lower (a limiter lets
+/// through its rate, whatever was sent; answers still on their way are counted as let
+/// through, so a batch whose `429`s come back first is not read as a limiter of nothing).
+pub(super) fn start(traffic: &Traffic, now: Duration) -> Cubic {
+    let last_second = traffic.over(Duration::from_secs(1), now);
+    let sent = (last_second.sent as f64).max(MIN_RATE);
+    let not_rejected = last_second.sent.saturating_sub(last_second.rejected) as f64;
+    let rate = (BETA * sent).min(not_rejected).max(MIN_RATE);
+    Cubic::reduced_to(sent, rate, now)
+}
+
+/// The most the law may rise to at `now`: twice what the partition sent lately (the AWS
+/// SDKs' cap, `SENT_RATE_CAP`), read in the last second, or over ten intervals of the
+/// pace in force `rate` (at most the history kept, 10 s), the higher. Over a second alone, a
+/// pace of one request every 2 s reads 0 or 1 a second by turns; capped at twice that, it
+/// could never climb off its floor while requests waited (a process of a fleet without a
+/// store, paced down by its neighbours' 429s, went on at half a request a second long after
+/// they had finished).
+pub(super) fn sent_cap(traffic: &Traffic, rate: f64, now: Duration) -> f64 {
+    let second = Duration::from_secs(1);
+    let window = interval(rate.max(MIN_RATE))
+        .saturating_mul(DELIVERY_SAMPLE)
+        .clamp(second, Traffic::HISTORY);
+    let last_second = traffic.over(second, now).sent as f64;
+    let over_window = traffic.over(window, now).sent as f64 / window.as_secs_f64();
+    SENT_RATE_CAP * last_second.max(over_window)
+}
