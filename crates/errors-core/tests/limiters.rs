@@ -745,10 +745,13 @@ fn a_queue_a_minute_long_loses_no_call_when_the_pace_changes() {
         let report = batch(&mut limiter, stated, 300, 64);
         let name = format!("bucket {rate}/s, burst {burst}, stated {stated}");
         eprintln!("{name}: {report:?}");
+        assert_eq!(report.failed, 0, "{name}: {report:?}");
         if !stated {
+            // Learned, 1 a second holding 1 lost 235 of 300 calls: its first second's
+            // cuts read a delivery rate from one or two answers, took the pace to its
+            // floor, and the queue ran past the calls' deadlines.
             continue;
         }
-        assert_eq!(report.failed, 0, "{name}: {report:?}");
         assert!(report.requests_per_call <= 1.32, "{name}: {report:?}");
         assert!(report.vs_ideal <= 1.15, "{name}: {report:?}");
         assert!(!report.stepped_aside, "{name}: {report:?}");
@@ -1359,4 +1362,45 @@ fn a_learned_pace_at_its_floor_climbs_when_the_neighbours_leave() {
     assert!(report.paced, "{report:?}");
     // About 10 calls go through in the 20 s; the other 290 need a few seconds of climb.
     assert!(report.wall <= Duration::from_secs(45), "{report:?}");
+}
+
+#[test]
+fn a_first_batch_still_going_out_when_the_limiter_is_found_is_part_of_the_load() {
+    // On loopback the 64 callers' first requests do not always leave together: in some
+    // runs a third of them had been answered (5 let through, 15 rejected) before the rest
+    // left. Read from those 21, the learned pace started at 6 a second against a limit of
+    // 50, and the late 43 waited in its queue while CUBIC climbed: 1.22x the ideal where
+    // the batch leaving together gives 1.06-1.10x. The late ones, whose connections took
+    // longer, are part of the load that overran the limiter, counted up to as many again
+    // as were sent (the AWS SDKs' cap): 1.13-1.14x here, 1.18-1.19x without them.
+    let mut reports = Vec::new();
+    for seed in 0..5 {
+        let mut rng = fastrand::Rng::with_seed(seed);
+        let starts: Vec<Duration> = (0..64)
+            .map(|slot| {
+                let late = if slot < 21 { 0 } else { 15_000 };
+                Duration::from_micros(late + rng.u64(0..1_000))
+            })
+            .collect();
+        let mut limiter = Spread {
+            limiter: Box::new(TokenBucket::new(50, 1, 5)),
+            rng: fastrand::Rng::with_seed(seed),
+        };
+        let report = drive(
+            RetryPolicy::default(),
+            &mut limiter,
+            false,
+            1000,
+            64,
+            &starts,
+        );
+        eprintln!(
+            "50/s holding 5, limit not stated, a first batch in two parts, seed {seed}: {report:?}"
+        );
+        reports.push(report);
+    }
+    for report in &reports {
+        assert_eq!(report.failed, 0, "{reports:?}");
+        assert!(report.vs_ideal <= 1.15, "{reports:?}");
+    }
 }

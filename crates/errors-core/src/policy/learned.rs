@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use super::cubic::{BETA, Cubic};
-use super::pacer::interval;
+use super::pacer::{MIN_SAMPLE, interval};
 use super::traffic::Traffic;
 
 /// The slowest learned rate, requests per second (the AWS SDKs' `MIN_FILL_RATE`).
@@ -29,8 +29,12 @@ const DELIVERY_SAMPLE: u32 = 10;
 /// samples taken while the sender had nothing to send: counted from the `429`, a first
 /// batch all rejected and held for a second read as 21 a second against a limit of 50 on
 /// loopback. Over ten intervals of the pace, at least a second, so that one more answer in
-/// a window does not read 1 a second as 2. Nothing got through in less than a second since
-/// the first paced request left is no measure: the answers may be on their way.)
+/// a window does not read 1 a second as 2.) In the first second after the first paced
+/// request left, a rate counted over a fraction of a second rests on a handful of answers
+/// (read from one or two, a learned 1 a second holding 1 went to its floor and lost 235 of
+/// 300 calls past their deadlines): the pace in force times the share of the answers since
+/// then that got through (the client-side throttling ratio's accepts over requests), once
+/// there are `MIN_SAMPLE` of them; until then, the pace in force.
 pub(super) fn too_fast(
     traffic: &Traffic,
     rate: f64,
@@ -41,20 +45,35 @@ pub(super) fn too_fast(
         .saturating_mul(DELIVERY_SAMPLE)
         .max(Duration::from_secs(1));
     let delivered = since
-        .and_then(|since| traffic.best_rate(window, since, now))
+        .and_then(|since| {
+            if now.saturating_sub(since) >= Duration::from_secs(1) {
+                return traffic.best_rate(window, since, now);
+            }
+            let answers = traffic.after(since, now);
+            let answered = answers.admitted + answers.rejected;
+            (answered >= MIN_SAMPLE).then(|| rate * answers.admitted as f64 / answered as f64)
+        })
         .unwrap_or(f64::INFINITY);
     rate.min(delivered).max(MIN_RATE)
 }
 
 /// The law when pacing starts at `now`, on the client-side throttling ratio: from what the
-/// client sent in the last second (too fast: the limiter rejected most of it) down to `β`
-/// of it, or to what was not rejected in that second when that is lower (a limiter lets
-/// through its rate, whatever was sent; answers still on their way are counted as let
-/// through, so a batch whose `429`s come back first is not read as a limiter of nothing).
-pub(super) fn start(traffic: &Traffic, now: Duration) -> Cubic {
+/// client sent in the last second (too fast: the limiter rejected most of it), with `late`
+/// requests of the same batch that asked to leave since (up to as many again), down to `β`
+/// of it, or to what was
+/// not rejected in that second when that is lower (a limiter lets through its rate,
+/// whatever was sent; answers still on their way, and the late requests, are counted as
+/// let through, so a batch whose `429`s come back first is not read as a limiter of
+/// nothing).
+pub(super) fn start(traffic: &Traffic, late: u64, now: Duration) -> Cubic {
     let last_second = traffic.over(Duration::from_secs(1), now);
-    let sent = (last_second.sent as f64).max(MIN_RATE);
-    let not_rejected = last_second.sent.saturating_sub(last_second.rejected) as f64;
+    // The late requests count up to as many again as were sent: the AWS SDKs' cap on a
+    // rate (`SENT_RATE_CAP`), as callers queued behind a burst are demand, not load the
+    // limiter saw.
+    let cap = (SENT_RATE_CAP as u64).saturating_mul(last_second.sent);
+    let load = last_second.sent.saturating_add(late).min(cap);
+    let sent = (load as f64).max(MIN_RATE);
+    let not_rejected = load.saturating_sub(last_second.rejected) as f64;
     let rate = (BETA * sent).min(not_rejected).max(MIN_RATE);
     Cubic::reduced_to(sent, rate, now)
 }

@@ -244,6 +244,63 @@ fn a_429_just_after_pacing_starts_cuts_from_the_pace_not_from_no_answers_yet() {
     assert!(after >= BETA * before - 1e-9, "{after} after {before}");
 }
 
+#[test]
+fn in_the_first_second_of_a_pace_a_cut_reads_the_share_let_through() {
+    // Learned at 100 ms (40 a second); the first paced request leaves at 150 ms. Of the 25
+    // answers from 200 ms, 5 got through: the limiter lets through a fifth of the pace,
+    // and the cut goes to `β` of that. (Answers counted over less than a second read 1 a
+    // second holding 1 from one or two of them: 235 of 300 calls were lost.)
+    let pacer = Pacer::default();
+    answers(&pacer, ms(100), 40, 60);
+    pacer.on_sent(ms(150));
+    for n in 0..5 {
+        pacer.on_sent(ms(200 + n));
+        pacer.on_admitted(ms(210 + n));
+    }
+    // Rejections of requests sent before the pace: no cut, but answers all the same.
+    for n in 0..19 {
+        pacer.on_throttle(ms(220 + n), ms(99), Some(secs(1.0)), None, ms(0));
+    }
+    let (before, _) = pacer.rate().unwrap();
+    pacer.on_sent(ms(290));
+    pacer.on_throttle(ms(300), ms(290), Some(secs(1.0)), None, ms(0));
+    let (after, _) = pacer.rate().unwrap();
+    let expected = BETA * before * 5.0 / 25.0;
+    assert!(
+        (after - expected).abs() < 0.1 * expected,
+        "{after} after {before}"
+    );
+}
+
+#[test]
+fn requests_of_the_first_batch_still_going_out_start_the_pace_from_the_whole_batch() {
+    // 20 of a batch answered (5 through, 15 rejected) before the rest of it asked to
+    // leave: read from those 20 alone, the pace would start at 5 a second. The 44 late
+    // ones are part of the load that overran the limiter.
+    let pacer = Pacer::default();
+    answers(&pacer, ms(0), 5, 15);
+    let (first, _) = pacer.rate().unwrap();
+    assert!((first - 5.0).abs() < 1e-9, "{first}");
+    let places: Vec<Place> = (0..44)
+        .map(|_| pacer.take_slot(ms(5), ms(0), Duration::MAX).unwrap().1)
+        .collect();
+    let (rate, _) = pacer.rate().unwrap();
+    // Counted up to as many again as were sent (the AWS SDKs' cap): 40, of which 15
+    // were rejected: 25 a second.
+    assert!((rate - 25.0).abs() < 0.5, "{rate}");
+    // The queue goes from one interval of that pace after the last 429, in order.
+    let late: Vec<Duration> = places
+        .iter()
+        .map(|p| pacer.slot_of(*p, ms(5), ms(0)))
+        .collect();
+    assert!(late[0] <= ms(5) + super::interval(rate), "{late:?}");
+    assert!(late.windows(2).all(|p| p[0] < p[1]), "{late:?}");
+    // Once a paced request has left, a later request is not part of the first batch.
+    pacer.on_sent(late[0]);
+    let _ = slots(&pacer, late[0], ms(0), 20);
+    assert!((pacer.rate().unwrap().0 - rate).abs() < 1.0);
+}
+
 /// A pacer stating "5 per 1 second" since a 429 at 0, five requests sent from 1.0 s 10 ms
 /// apart and let through, a sixth sent at 1.1 s rejected at 1.101 s, and the slot a
 /// request ready then takes (the bucket's: one interval on).
@@ -403,6 +460,8 @@ fn a_place_at_the_head_whose_slot_passed_while_its_request_slept_leaves_at_once(
 fn a_cut_respaces_the_queue_from_its_head_in_the_same_order() {
     let pacer = Pacer::default();
     answers(&pacer, ms(0), 30, 40);
+    // A paced request has left: the requests below are not part of the first batch.
+    pacer.on_sent(ms(5));
     let before: Vec<(Duration, Place)> = (0..100)
         .map(|_| pacer.take_slot(ms(10), ms(0), Duration::MAX).unwrap())
         .collect();

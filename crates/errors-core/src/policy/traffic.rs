@@ -91,6 +91,18 @@ impl Traffic {
         counts
     }
 
+    /// Totals after `since`, from the bucket after its own (one that may hold answers to
+    /// requests sent before it).
+    pub(super) fn after(&self, since: Duration, now: Duration) -> Counts {
+        let from = Traffic::index(since).saturating_add(1);
+        let to = Traffic::index(now);
+        if from > to {
+            return Counts::default();
+        }
+        let span = BUCKET.saturating_mul(u32::try_from(to - from + 1).unwrap_or(u32::MAX));
+        self.over(span, now)
+    }
+
     /// The highest rate (per second) at which answers got past the limiter over any
     /// `window` of the history after `since` (from the bucket after its own, in steps of a
     /// bucket): the limiter's rate when the client overran it at some point, not lowered by
