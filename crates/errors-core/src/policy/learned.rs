@@ -94,3 +94,28 @@ pub(super) fn sent_cap(traffic: &Traffic, rate: f64, now: Duration) -> f64 {
     let over_window = traffic.over(window, now).sent as f64 / window.as_secs_f64();
     SENT_RATE_CAP * last_second.max(over_window)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A pace of one request every 2 s sends nothing in most seconds: its cap is read over
+    /// its ten intervals (the 10 s of history kept), so sending at the pace lets the law
+    /// rise to twice it, and no further.
+    #[test]
+    fn a_slow_pace_may_rise_to_twice_what_it_sent_over_its_ten_intervals() {
+        let mut traffic = Traffic::default();
+        for second in [1, 3, 5, 7, 9] {
+            traffic.sent(Duration::from_secs(second));
+        }
+        let now = Duration::from_secs(10);
+        assert_eq!(traffic.over(Duration::from_secs(1), now).sent, 0);
+
+        let cap = sent_cap(&traffic, 0.5, now);
+
+        assert!(
+            (cap - 1.0).abs() < 1e-9,
+            "cap {cap}, want 2 x 5 sent / 10 s"
+        );
+    }
+}
